@@ -1,0 +1,523 @@
+"""What cpmp sends by value, and how the receiver rebuilds it.
+
+The rule: whatever the standard pickler can send *and the receiver can
+resolve* goes exactly as it does without cpmp.  Only these go by value:
+
+* functions the receiver cannot look up by module and qualified name:
+  lambdas, nested functions, functions defined inside the
+  ``if __name__ == "__main__":`` block, and functions of a main module that a
+  spawned child cannot re-import (``-c``, stdin, notebooks);
+* classes in the same situation (handed to cloudpickle);
+* a few object types the standard pickler refuses outright but which such
+  functions and classes carry: code objects, cells, modules, classmethod,
+  staticmethod, property, mappingproxy and dict views.
+
+A function sent by value is rebuilt in the receiver on the *live* globals of
+its module there, exactly like a top-level def: a worker's initializer that
+sets a module global is seen by lambda tasks.  Globals the receiver's module
+would not define by itself (names bound only inside the main block, or
+anything of a ``-c`` script) travel with the function and are added to the
+receiver's module if it lacks them, never overwriting what it has.
+"""
+
+import abc
+import builtins
+import marshal
+import sys
+import weakref
+from types import CellType, CodeType, FunctionType, MappingProxyType, ModuleType
+
+_MAIN_NAMES = ("__main__", "__mp_main__")
+_GLOBAL_OPS = frozenset(("LOAD_GLOBAL", "STORE_GLOBAL", "DELETE_GLOBAL", "LOAD_NAME"))
+
+
+class _EmptyCell:
+    """Stands for the contents of a cell that holds nothing yet."""
+
+    __slots__ = ()
+
+    def __reduce__(self):
+        return "EMPTY_CELL"
+
+    def __repr__(self):
+        return "EMPTY_CELL"
+
+
+EMPTY_CELL = _EmptyCell()
+
+
+# --- deciding -------------------------------------------------------------
+
+def _main_spawn_resolvable(module):
+    """Whether a spawned child re-creates this __main__ module by itself.
+
+    multiprocessing.spawn re-runs the parent's main module in a child when it
+    has a spec name (python -m mod), but not for a package's __main__, or
+    when it has a __file__ (python script.py).  (-c, stdin and notebooks
+    have neither.)
+    """
+    spec = getattr(module, "__spec__", None)
+    name = getattr(spec, "name", None)
+    if name is not None:
+        return not (name == "__main__" or name.endswith(".__main__"))
+    path = getattr(module, "__file__", None)
+    if path is None:
+        return False
+    import os
+
+    return os.path.isfile(path)  # not "<stdin>": cpmp's spawn patch skips it
+
+
+_toplevel_cache = {}
+
+
+def _toplevel_names(module):
+    """Names the module binds at top level outside its main block, or None.
+
+    These are the names a child that re-imports the module defines by
+    itself.  None means the source could not be read: trust the module as
+    it is (what the standard pickler does).
+    """
+    path = getattr(module, "__file__", None)
+    if path is None:
+        return frozenset()
+    try:
+        import os
+
+        stamp = os.stat(path).st_mtime_ns
+    except (OSError, TypeError):
+        return None
+    hit = _toplevel_cache.get(path)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    try:
+        import ast
+
+        with open(path, "rb") as f:
+            tree = ast.parse(f.read(), path)
+    except (OSError, SyntaxError, ValueError):
+        return None
+    names = frozenset(_bound_names(tree.body))
+    _toplevel_cache[path] = (stamp, names)
+    return names
+
+
+def _is_main_guard(test):
+    import ast
+
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1:
+        return False
+    if not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = (test.left, test.comparators[0])
+    has_name = any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides)
+    has_main = any(isinstance(s, ast.Constant) and s.value == "__main__" for s in sides)
+    return has_name and has_main
+
+
+def _bound_names(statements):
+    import ast
+
+    scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
+              ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+    for stmt in statements:
+        if isinstance(stmt, ast.If) and _is_main_guard(stmt.test):
+            yield from _bound_names(stmt.orelse)
+            continue
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield stmt.name
+            continue
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            for alias in stmt.names:
+                if alias.name != "*":
+                    yield alias.asname or alias.name.partition(".")[0]
+            continue
+        todo = [stmt]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                yield node.id
+            elif isinstance(node, ast.stmt) and node is not stmt:
+                yield from _bound_names([node])
+                continue
+            elif isinstance(node, scopes):
+                continue
+            todo.extend(ast.iter_child_nodes(node))
+
+
+def _needs_value(obj, is_function):
+    """True when obj must go by value: the receiver could not look it up."""
+    qualname = getattr(obj, "__qualname__", None)
+    if not isinstance(qualname, str):
+        return False
+    if is_function and "<" in qualname:  # <lambda>, <locals>
+        return True
+    modname = getattr(obj, "__module__", None)
+    if not isinstance(modname, str):
+        return False
+    module = sys.modules.get(modname)
+    if module is None:
+        return False  # the pickler imports it, as it always has
+    found = module
+    try:
+        for part in qualname.split("."):
+            found = getattr(found, part)
+    except Exception:
+        return True
+    if found is not obj:
+        return True
+    if modname in _MAIN_NAMES:
+        if not _main_spawn_resolvable(module):
+            return True
+        names = _toplevel_names(module)
+        if names is not None and qualname.partition(".")[0] not in names:
+            return True
+    return _by_value_module(modname)
+
+
+def _by_value_module(modname):
+    """cloudpickle.register_pickle_by_value() applies to us too."""
+    cp = sys.modules.get("cloudpickle.cloudpickle")
+    registered = getattr(cp, "_PICKLE_BY_VALUE_MODULES", None)
+    if not registered:
+        return False
+    return modname in registered or any(modname.startswith(m + ".") for m in registered)
+
+
+# --- functions ------------------------------------------------------------
+
+_code_names_cache = weakref.WeakKeyDictionary()
+
+
+def _code_globals(code):
+    """Global names the code (and code nested in it) reads or writes."""
+    names = _code_names_cache.get(code)
+    if names is None:
+        import dis
+
+        found = set()
+        todo = [code]
+        while todo:
+            co = todo.pop()
+            for ins in dis.get_instructions(co):
+                if ins.opname in _GLOBAL_OPS:
+                    found.add(ins.argval)
+            todo.extend(c for c in co.co_consts if isinstance(c, CodeType))
+        names = frozenset(found)
+        _code_names_cache[code] = names
+    return names
+
+
+def _code_attr_names(code):
+    found = set(code.co_names)
+    for c in code.co_consts:
+        if isinstance(c, CodeType):
+            found |= _code_attr_names(c)
+    return found
+
+
+def _module_globals_name(func):
+    """The name of the module whose live dict is func's globals, or None."""
+    g = func.__globals__
+    name = g.get("__name__")
+    if isinstance(name, str):
+        module = sys.modules.get(name)
+        if module is not None and getattr(module, "__dict__", None) is g:
+            return name
+    return None
+
+
+def _submodule_imports(code, shipped):
+    """Loaded submodules of shipped packages that the code reaches into.
+
+    A function that uses xml.etree through a global `xml` needs xml.etree
+    imported in the receiver too.
+    """
+    imports = []
+    attrs = None
+    for value in shipped.values():
+        if type(value) is not ModuleType or not hasattr(value, "__path__"):
+            continue
+        prefix = value.__name__ + "."
+        for name in list(sys.modules):
+            if name.startswith(prefix):
+                if attrs is None:
+                    attrs = _code_attr_names(code)
+                if all(p in attrs for p in name[len(prefix):].split(".")):
+                    imports.append(name)
+    return tuple(imports)
+
+
+def reduce_function(func):
+    code = func.__code__
+    g = func.__globals__
+    gname = _module_globals_name(func)
+    refs = _code_globals(code)
+    if gname is None:
+        known = frozenset()
+    else:
+        module = sys.modules[gname]
+        if gname in _MAIN_NAMES and not _main_spawn_resolvable(module):
+            known = frozenset()
+        else:
+            known = _toplevel_names(module)
+    if known is None:
+        shipped = {}
+    else:
+        shipped = {n: g[n] for n in refs if n not in known and n in g}
+    closure = func.__closure__
+    if closure is None:
+        ncells = -1
+        cells = ()
+    else:
+        ncells = len(closure)
+        cells = tuple(_cell_value(c) for c in closure)
+    state = (
+        func.__name__,
+        func.__qualname__,
+        func.__module__,
+        func.__doc__,
+        func.__defaults__,
+        func.__kwdefaults__,
+        func.__annotations__ or None,
+        func.__dict__ or None,
+        cells,
+        shipped or None,
+        _submodule_imports(code, shipped) if shipped else (),
+        getattr(func, "__type_params__", ()) or None,
+    )
+    return (make_function, (code, gname, ncells), state, None, None, set_function_state)
+
+
+def _cell_value(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:
+        return EMPTY_CELL
+
+
+def _receiver_globals(gname):
+    if gname is None:
+        return {"__builtins__": builtins}
+    module = sys.modules.get(gname)
+    if module is None and gname == "__mp_main__":
+        module = sys.modules.get("__main__")
+    if module is None:
+        import importlib
+
+        module = importlib.import_module(gname)
+    return module.__dict__
+
+
+def make_function(code, gname, ncells):
+    """Rebuild a function on its module's live globals (a skeleton: the
+    rest arrives in set_function_state, so recursive references work)."""
+    closure = None if ncells < 0 else tuple(CellType() for _ in range(ncells))
+    return FunctionType(code, _receiver_globals(gname), None, None, closure)
+
+
+def set_function_state(func, state):
+    (name, qualname, module, doc, defaults, kwdefaults, annotations, fdict,
+     cells, shipped, imports, type_params) = state
+    if imports:
+        import importlib
+
+        for modname in imports:
+            importlib.import_module(modname)
+    if shipped:
+        g = func.__globals__
+        for key, value in shipped.items():
+            if key not in g:
+                g[key] = value
+    func.__name__ = name
+    func.__qualname__ = qualname
+    func.__module__ = module
+    func.__doc__ = doc
+    func.__defaults__ = defaults
+    func.__kwdefaults__ = kwdefaults
+    if annotations:
+        func.__annotations__ = annotations
+    if fdict:
+        func.__dict__.update(fdict)
+    if type_params:
+        func.__type_params__ = type_params
+    for cell, value in zip(func.__closure__ or (), cells):
+        if value is not EMPTY_CELL:
+            cell.cell_contents = value
+    return func
+
+
+def function_hook(func):
+    if _needs_value(func, True):
+        return reduce_function(func)
+    return NotImplemented
+
+
+# --- classes --------------------------------------------------------------
+
+_class_reducer = None
+
+
+def _cloudpickle_class_reducer():
+    global _class_reducer
+    if _class_reducer is None:
+        import pickle
+
+        try:
+            import cloudpickle
+        except ImportError as exc:
+            raise pickle.PicklingError(
+                "cpmp: sending a class by value needs cloudpickle, which this "
+                "Python cannot import (Debian: apt-get install python3-cloudpickle)"
+            ) from exc
+        for name in ("cloudpickle.cloudpickle", "cloudpickle.cloudpickle_fast"):
+            reducer = getattr(sys.modules.get(name), "_dynamic_class_reduce", None)
+            if reducer is not None:
+                break
+        else:
+            raise pickle.PicklingError(
+                "cpmp: cloudpickle %s is too old to send classes by value; "
+                "cpmp needs cloudpickle >= 1.6" % getattr(cloudpickle, "__version__", "?"))
+        _class_reducer = reducer
+    return _class_reducer
+
+
+def class_hook(cls):
+    if cls is type(None) or cls is type(NotImplemented) or cls is type(Ellipsis):
+        return NotImplemented
+    if _needs_value(cls, False):
+        return _cloudpickle_class_reducer()(cls)
+    return NotImplemented
+
+
+# --- objects the standard pickler refuses ----------------------------------
+
+_code_bytes_cache = weakref.WeakKeyDictionary()
+_code_loads_cache = {}
+_CODE_LOADS_MAX = 512
+
+
+def _reduce_code(code):
+    data = _code_bytes_cache.get(code)
+    if data is None:
+        data = marshal.dumps(code)
+        _code_bytes_cache[code] = data
+    return load_code, (data,)
+
+
+def load_code(data):
+    """marshal is exact for code and fast; the same function sent again
+    (imap with chunksize=1) reuses the code object built the first time."""
+    code = _code_loads_cache.get(data)
+    if code is None:
+        code = marshal.loads(data)
+        if len(_code_loads_cache) >= _CODE_LOADS_MAX:
+            _code_loads_cache.clear()
+        _code_loads_cache[data] = code
+    return code
+
+
+def _reduce_cell(cell):
+    return make_cell, (_cell_value(cell),)
+
+
+def make_cell(value=EMPTY_CELL):
+    return CellType() if value is EMPTY_CELL else CellType(value)
+
+
+def _reduce_module(module):
+    name = module.__name__
+    if sys.modules.get(name) is module:
+        return import_module, (name,)
+    state = {k: v for k, v in vars(module).items() if k != "__builtins__"}
+    return make_module, (name, state)
+
+
+def import_module(name):
+    module = sys.modules.get(name)
+    if module is None:
+        import importlib
+
+        module = importlib.import_module(name)
+    return module
+
+
+def make_module(name, state):
+    module = ModuleType(name)
+    module.__dict__.update(state)
+    module.__dict__["__builtins__"] = builtins
+    return module
+
+
+def _reduce_wrapper(obj):
+    return type(obj), (obj.__func__,)
+
+
+def _reduce_property(obj):
+    return type(obj), (obj.fget, obj.fset, obj.fdel, obj.__doc__)
+
+
+def _reduce_mappingproxy(obj):
+    return MappingProxyType, (dict(obj),)
+
+
+def _reduce_dict_keys(obj):
+    return make_dict_view, (list(obj), "keys")
+
+
+def _reduce_dict_values(obj):
+    return make_dict_view, (list(obj), "values")
+
+
+def _reduce_dict_items(obj):
+    return make_dict_view, (dict(obj), "items")
+
+
+def make_dict_view(data, kind):
+    if kind == "items":
+        return data.items()
+    if kind == "keys":
+        return dict.fromkeys(data).keys()
+    return dict(enumerate(data)).values()
+
+
+_d = {}
+# Only types the standard pickler cannot send at all: adding them changes
+# nothing that worked before.
+EXTRA_REDUCERS = (
+    (CodeType, _reduce_code),
+    (CellType, _reduce_cell),
+    (ModuleType, _reduce_module),
+    (classmethod, _reduce_wrapper),
+    (staticmethod, _reduce_wrapper),
+    (abc.abstractclassmethod, _reduce_wrapper),
+    (abc.abstractstaticmethod, _reduce_wrapper),
+    (property, _reduce_property),
+    (abc.abstractproperty, _reduce_property),
+    (MappingProxyType, _reduce_mappingproxy),
+    (type(_d.keys()), _reduce_dict_keys),
+    (type(_d.values()), _reduce_dict_values),
+    (type(_d.items()), _reduce_dict_items),
+)
+del _d
+
+
+# --- the hot path -----------------------------------------------------------
+
+def _py_reducer_override(obj):
+    """Pure-Python twin of _speedups.reducer_override (used without it)."""
+    t = type(obj)
+    if t is FunctionType:
+        return function_hook(obj)
+    if issubclass(t, type):
+        return class_hook(obj)
+    return NotImplemented
+
+
+try:
+    from . import _speedups
+except ImportError:
+    reducer_override = staticmethod(_py_reducer_override)
+else:
+    _speedups.set_hooks(function_hook, class_hook)
+    reducer_override = _speedups.reducer_override
