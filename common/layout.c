@@ -1,0 +1,93 @@
+/* Finding the parts of cpmp by absolute path, never relative to the current
+ * directory (proxychains-ng CVE-2015-3887 loaded a library from ".").  */
+#include "cpmp.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* config.h: CPMP_BUILD_ROOT, CPMP_PKGLIBDIR, CPMP_BIN_TO_PKGLIB. */
+#include "config.h"
+
+typedef struct {
+    const char *pydir;
+    const char *python;
+    const char *preload;
+} layout_shape;
+
+/* An installed tree keeps everything in one private directory. */
+static const layout_shape installed = {".", CPMP_PYTHON_NAME, "libcpmp_preload.so"};
+/* A build directory keeps each part where Meson built it. */
+static const layout_shape build_tree = {"pyhook", "launcher/" CPMP_PYTHON_NAME,
+                                        "preload/libcpmp_preload.so"};
+
+static int
+join(char *out, size_t size, const char *base, const char *rel)
+{
+    int n = snprintf(out, size, "%s/%s", base, rel);
+    return n > 0 && (size_t)n < size ? 0 : -1;
+}
+
+static int
+layout_try(const char *base, const layout_shape *shape, cpmp_layout *layout)
+{
+    char marker[4096];
+
+    if (join(marker, sizeof(marker), base, shape->pydir) < 0
+        || strlen(marker) + sizeof("/cpmp/__init__.py") > sizeof(marker)) {
+        return -1;
+    }
+    strcat(marker, "/cpmp/__init__.py");
+    if (access(marker, R_OK) != 0) {
+        return -1;
+    }
+    if (join(layout->pydir, sizeof(layout->pydir), base, shape->pydir) < 0
+        || join(layout->python, sizeof(layout->python), base, shape->python) < 0
+        || join(layout->preload, sizeof(layout->preload), base, shape->preload) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+int
+cpmp_find_layout(const char *self, cpmp_layout *layout)
+{
+    char dir[4096];
+    char base[4096];
+    size_t root_len = strlen(CPMP_BUILD_ROOT);
+    const char *slash;
+
+    slash = strrchr(self, '/');
+    if (slash == NULL || (size_t)(slash - self) >= sizeof(dir)) {
+        return -1;
+    }
+    memcpy(dir, self, (size_t)(slash - self));
+    dir[slash - self] = '\0';
+
+    /* Run from the build directory: use the fresh build, not an older
+     * installed copy. */
+    if (strncmp(self, CPMP_BUILD_ROOT "/", root_len + 1) == 0
+        && layout_try(CPMP_BUILD_ROOT, &build_tree, layout) == 0) {
+        return 0;
+    }
+    /* The preload library sits in the private directory itself. */
+    if (layout_try(dir, &installed, layout) == 0) {
+        return 0;
+    }
+    /* The launcher sits in bindir; relocatable installs keep the relative
+     * path from bindir to the private directory. */
+    if (join(base, sizeof(base), dir, CPMP_BIN_TO_PKGLIB) == 0
+        && layout_try(base, &installed, layout) == 0) {
+        return 0;
+    }
+    return layout_try(CPMP_PKGLIBDIR, &installed, layout);
+}
+
+int
+cpmp_env_flag(const char *name)
+{
+    const char *value = getenv(name);
+
+    return value != NULL && value[0] != '\0' && strcmp(value, "0") != 0;
+}
