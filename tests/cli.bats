@@ -1,0 +1,127 @@
+#!/usr/bin/env bats
+# The launcher behaves exactly as python3 with the same arguments, and its
+# own command line fails cleanly.
+
+load test_helper
+
+same_as_python() { # ARGS...: same stdout, stderr and status as the stock interpreter
+    local input="${STDIN_FILE:-/dev/null}"
+    run --separate-stderr $T "$PYTHON" "$@" < "$input"
+    local want_status=$status want_out=$output want_err=$stderr
+    run --separate-stderr $T "$CPMP" run "$@" < "$input"
+    assert_equal "$status" "$want_status"
+    assert_equal "$output" "$want_out"
+    assert_equal "$stderr" "$want_err"
+}
+
+setup() {
+    cd "$BATS_TEST_TMPDIR"
+    cat > show.py <<'PY'
+import sys
+print(sys.argv, sys.path[0], __name__, __file__, sys.stdin.read())
+PY
+}
+
+@test "a script sees the same sys.argv, sys.path[0], __name__, __file__ and stdin as under python3" {
+    echo "from stdin" > input.txt
+    STDIN_FILE=input.txt same_as_python show.py one 'two words'
+    assert_output "['show.py', 'one', 'two words'] $BATS_TEST_TMPDIR __main__ $BATS_TEST_TMPDIR/show.py from stdin"
+}
+
+@test "-c, -m and - (stdin) programs get python3's sys.argv and sys.path[0]" {
+    same_as_python -c 'import sys; print(sys.argv, repr(sys.path[0]))' a b
+    assert_output "['-c', 'a', 'b'] ''"
+    mkdir -p pkg && echo 'import sys; print(sys.argv[1:], __name__)' > pkg/tool.py
+    same_as_python -m pkg.tool x
+    assert_output "['x'] __main__"
+    run -0 $T "$CPMP" run - arg <<< 'import sys; print(sys.argv)'
+    assert_output "['-', 'arg']"
+}
+
+@test "python3 options keep their meaning (-I, -O, -X, -W, -u)" {
+    same_as_python -I -O -X utf8 -W error -u -c 'import sys; print(sys.flags.isolated, sys.flags.optimize, sys.flags.utf8_mode, sys.warnoptions)'
+    assert_output "1 1 1 ['error']"
+}
+
+@test "sys.exit(7) exits 7 and an uncaught exception prints python3's traceback and exits 1" {
+    same_as_python -c 'import sys; sys.exit(7)'
+    assert_equal "$status" 7
+    printf 'def boom():\n    raise ValueError("bad")\nboom()\n' > boom.py
+    same_as_python boom.py
+    assert_equal "$status" 1
+    assert_equal "${stderr_lines[-1]}" "ValueError: bad"
+}
+
+@test "SIGINT ends the program like python3: KeyboardInterrupt traceback and status 130" {
+    same_as_python -c 'import os, signal; os.kill(os.getpid(), signal.SIGINT)'
+    assert_equal "$status" 130
+    assert_equal "${stderr_lines[-1]}" "KeyboardInterrupt"
+}
+
+@test "a script that does not exist fails as python3 does (status 2)" {
+    run -2 --separate-stderr $T "$PYTHON" no-such-file.py
+    run -2 --separate-stderr $T "$CPMP" run no-such-file.py
+    assert_equal "$stderr" "$CPMP_BUILD_ROOT/launcher/python3: can't open file '$BATS_TEST_TMPDIR/no-such-file.py': [Errno 2] No such file or directory"
+}
+
+@test "sys.executable starts a patched interpreter of the same Python with the same sys.path" {
+    run -0 $T "$CPMP" run -c 'import subprocess, sys
+code = "import sys, cpmp; print(cpmp.is_patched(), sys.version, sys.path[1:])"
+print(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip())
+exec(code)'
+    assert_equal "${#lines[@]}" 2
+    assert_equal "${lines[0]}" "${lines[1]}"
+    assert_line --index 0 --partial "True $("$PYTHON" -c 'import sys; print(sys.version)')"
+}
+
+@test "cpmp --help prints usage and exits 0" {
+    run -0 "$CPMP" --help
+    assert_line --index 0 --partial "usage: cpmp run"
+    assert_output --partial "CPMP_DISABLE"
+}
+
+@test "cpmp --version names cpmp, Python and cloudpickle" {
+    run -0 "$CPMP" --version
+    assert_line --index 0 --regexp '^cpmp [0-9]+\.[0-9]+\.[0-9]+$'
+    assert_line --index 1 --regexp '^Python 3\.[0-9]+\.[0-9]+ '
+    assert_line --index 2 --regexp '^cloudpickle [0-9]+\.'
+}
+
+@test "usage errors exit 2 with one line" {
+    run -2 --separate-stderr "$CPMP"
+    assert_equal "${stderr_lines[0]}" "usage: cpmp run [PYTHON-OPTION...] [SCRIPT | -m MODULE | -c CODE | -] [ARG...]"
+    run -2 --separate-stderr "$CPMP" frobnicate
+    assert_equal "$stderr" "cpmp: unknown command 'frobnicate' (see 'cpmp --help')"
+    run -2 --separate-stderr "$CPMP" --frobnicate
+    assert_equal "$stderr" "cpmp: unknown option '--frobnicate' (see 'cpmp --help')"
+    run -2 --separate-stderr "$CPMP" run -Z
+    assert_output ""
+    assert_equal "${stderr_lines[0]}" "Unknown option: -Z"
+}
+
+@test "CPMP_DISABLE=1 runs the program unpatched, so a lambda fails as under python3" {
+    CPMP_DISABLE=1 run $T "$CPMP" run "$SCRIPTS/capabilities.py" spawn lambda
+    assert_failure
+    assert_output --partial "Can't pickle local object"
+}
+
+@test "without cloudpickle a lambda still works and a local class fails with one clear line" {
+    # -S: no site-packages, so no cloudpickle.  Functions never need it.
+    run -0 $T "$CPMP" run -S "$SCRIPTS/capabilities.py" spawn lambda
+    assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
+    run $T "$CPMP" run -S "$SCRIPTS/capabilities.py" spawn local-class
+    assert_failure
+    assert_output --partial "PicklingError: cpmp: sending a class by value needs cloudpickle, which this Python cannot import (Debian: apt-get install python3-cloudpickle)"
+}
+
+@test "a cpmp package that fails to load leaves the program running unpatched, with one warning line" {
+    meson install -C "$CPMP_BUILD_ROOT" --no-rebuild --quiet --destdir "$BATS_TEST_TMPDIR/inst" > /dev/null
+    local cpmp_bin
+    cpmp_bin=$(find "$BATS_TEST_TMPDIR/inst" -path '*/bin/cpmp')
+    find "$BATS_TEST_TMPDIR/inst" -path '*/cpmp/cpmp/__init__.py' -exec sh -c 'echo "raise RuntimeError(\"broken on purpose\")" > "$1"' _ {} \;
+    run -0 --separate-stderr $T "$cpmp_bin" run -c 'print("ran")'
+    assert_output "ran"
+    assert_equal "$stderr" "cpmp: not active, running unpatched: broken on purpose"
+    CPMP_QUIET=1 run -0 --separate-stderr $T "$cpmp_bin" run -c 'print("ran")'
+    assert_equal "$stderr" ""
+}

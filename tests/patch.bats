@@ -1,0 +1,106 @@
+#!/usr/bin/env bats
+# The cpmp Python package: patch(), unpatch(), is_patched(), register().
+
+load test_helper
+
+pyhook() { # CODE: run CODE with the stock interpreter and the built package
+    run $T env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" "$PYTHON" -c "$@"
+}
+
+@test "patch() reaches all five binding sites, and modules imported later bind to the patched class" {
+    pyhook 'import cpmp
+cpmp.patch()
+import multiprocessing.reduction as r, multiprocessing.connection as c, multiprocessing.queues as q, multiprocessing.sharedctypes as s
+sites = [r.ForkingPickler, c._ForkingPickler, q._ForkingPickler, s._ForkingPickler, r.AbstractReducer.ForkingPickler]
+print(all(x is r.ForkingPickler for x in sites), "reducer_override" in vars(r.ForkingPickler), r.dump.__globals__["ForkingPickler"] is r.ForkingPickler)'
+    assert_success
+    assert_output "True True True"
+}
+
+@test "patch() twice changes nothing, unpatch() restores every original exactly, twice is a no-op" {
+    pyhook 'import cpmp, multiprocessing.reduction as r, multiprocessing.spawn as s
+def snapshot():
+    return dict(vars(r.ForkingPickler)), dict(r.ForkingPickler._extra_reducers), dict(vars(s))
+before = snapshot()
+print(cpmp.is_patched())
+cpmp.patch(); once = snapshot(); cpmp.patch()
+print(cpmp.is_patched(), snapshot() == once, once != before)
+cpmp.unpatch()
+print(cpmp.is_patched(), snapshot() == before)
+cpmp.unpatch()
+print(snapshot() == before)'
+    assert_success
+    assert_output $'False\nTrue True True\nFalse True\nTrue'
+}
+
+@test "reducers registered before and after patching, through either API, are honoured" {
+    pyhook 'import multiprocessing as mp, multiprocessing.reduction as r, cpmp
+class Before: pass
+class After: pass
+r.register(Before, lambda o: (str, ("before",)))
+cpmp.patch()
+cpmp.register(After, lambda o: (str, ("after",)))
+with mp.get_context("spawn").Pool(1) as p:
+    print(p.apply(lambda a, b: (a, b), (Before(), After())))'
+    assert_success
+    assert_output "('before', 'after')"
+}
+
+@test "a custom context.reducer inherits the patch" {
+    pyhook 'import multiprocessing as mp, multiprocessing.reduction as r, cpmp
+cpmp.patch()
+class Reducer(r.AbstractReducer):
+    pass
+ctx = mp.get_context("spawn")
+ctx.reducer = Reducer
+print(Reducer.ForkingPickler.dumps(lambda: 1) is not None)'
+    assert_success
+    assert_output "True"
+}
+
+@test "unpatch() puts back python3's refusal to send a lambda" {
+    pyhook 'import multiprocessing as mp, cpmp
+cpmp.patch()
+with mp.get_context("spawn").Pool(1) as p:
+    print(p.apply(lambda: "patched"))
+    cpmp.unpatch()
+    try:
+        p.apply(lambda: 1)
+    except Exception as e:
+        print(type(e).__name__)'
+    assert_success
+    assert_output $'patched\nPicklingError'
+}
+
+@test "under cpmp run the patch is armed lazily and applied when multiprocessing is imported" {
+    run -0 $T "$CPMP" run -c 'import sys, cpmp
+armed = cpmp.is_patched(), len(sys.meta_path)
+import multiprocessing.reduction as r
+print(armed[0], "reducer_override" in vars(r.ForkingPickler), len(sys.meta_path) == armed[1])
+import multiprocessing.spawn as s
+print(hasattr(s.get_preparation_data, "__wrapped__"), len(sys.meta_path) == armed[1] - 1)'
+    assert_output $'True True True\nTrue True'
+}
+
+@test "a sitecustomize that imported multiprocessing before activation still ends up patched" {
+    mkdir -p "$BATS_TEST_TMPDIR/site"
+    echo 'import multiprocessing.queues' > "$BATS_TEST_TMPDIR/site/sitecustomize.py"
+    PYTHONPATH="$BATS_TEST_TMPDIR/site" run -0 $T "$CPMP" run "$SCRIPTS/capabilities.py" spawn lambda
+    assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
+}
+
+@test "the package works from the source tree, without its C extension" {
+    run -0 $T env PYTHONPATH="$BATS_TEST_DIRNAME/../pyhook" "$PYTHON" -c 'import cpmp, multiprocessing as mp
+cpmp.patch()
+import cpmp._reduce as r
+print(hasattr(r, "_speedups"))
+with mp.get_context("spawn").Pool(2) as p:
+    print(p.map(lambda x: x + 1, [1, 2]))'
+    assert_output $'False\n[2, 3]'
+}
+
+@test "the C fast path is what the build installs" {
+    pyhook 'import cpmp, cpmp._reduce as r; print(type(r.reducer_override).__name__, r.reducer_override.__module__)'
+    assert_success
+    assert_output "builtin_function_or_method cpmp._speedups"
+}

@@ -1,0 +1,177 @@
+#!/usr/bin/env bats
+# cpmp run: every multiprocessing API sends lambdas, closures and local
+# classes under every start method, and nothing that worked changes.
+
+load test_helper
+
+capability() { # METHOD NAME EXPECTED-LINE
+    run -0 $T "$CPMP" run "$SCRIPTS/capabilities.py" "$1" "$2"
+    assert_output "$2 $3"
+}
+
+stock_refuses() { # METHOD NAME
+    run $T "$PYTHON" "$SCRIPTS/capabilities.py" "$1" "$2"
+    assert_failure
+    assert_output --partial "Can't pickle local object"
+}
+
+# --- Pool.map with a lambda ---
+
+@test "a fork Pool maps a lambda" {
+    capability fork lambda "[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
+}
+
+@test "a spawn Pool maps a lambda" {
+    capability spawn lambda "[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
+}
+
+@test "a forkserver Pool maps a lambda" {
+    capability forkserver lambda "[0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
+}
+
+@test "stock python3 cannot map a lambda in a Pool" {
+    stock_refuses spawn lambda
+    stock_refuses fork lambda
+}
+
+# --- closures, nested defs, local classes, partial ---
+
+@test "fork, spawn and forkserver Pools map a closure" {
+    for m in fork spawn forkserver; do capability $m closure "[3, 6, 9]"; done
+    stock_refuses spawn closure
+}
+
+@test "fork, spawn and forkserver Pools map a nested def" {
+    for m in fork spawn forkserver; do capability $m nested "[101, 102]"; done
+    stock_refuses spawn nested
+}
+
+@test "a bound method of a local class and the local class itself go through a Pool" {
+    for m in fork spawn forkserver; do
+        capability $m local-class "([2, 4], [Scaler(4), Scaler(5)])"
+    done
+    stock_refuses spawn local-class
+}
+
+@test "a partial of a lambda goes through a Pool" {
+    for m in fork spawn forkserver; do capability $m partial-lambda "[11, 12]"; done
+    stock_refuses fork partial-lambda
+}
+
+# --- results ---
+
+@test "workers return a lambda and a closure that run in the parent" {
+    for m in fork spawn forkserver; do capability $m return-lambda "(2, 10)"; done
+    stock_refuses spawn return-lambda
+}
+
+# --- other APIs ---
+
+@test "ProcessPoolExecutor maps a lambda that captures a local" {
+    for m in fork spawn forkserver; do capability $m executor "[3, 6, 9]"; done
+    stock_refuses spawn executor
+}
+
+@test "a Process with a lambda target puts a lambda on a Queue" {
+    for m in fork spawn forkserver; do capability $m process "('from child', 0)"; done
+    stock_refuses spawn process
+}
+
+@test "a child process that starts its own Pool maps a lambda there" {
+    for m in fork spawn forkserver; do capability $m grandchild "([-1, -2, -3], 0)"; done
+}
+
+@test "Queue, SimpleQueue, Pipe, Value, Array and a Manager keep working, also passed to a lambda child" {
+    local expected="[{'a': [1, 2]}, (1, 'x'), ('pong', 'ping'), (42, [9.5, 1.5], 0), ([(0, 0), (1, 1), (2, 4), (3, 9)], [0, 1, 2, 3])]"
+    for m in fork spawn forkserver; do
+        run -0 $T "$CPMP" run "$SCRIPTS/ipc.py" $m
+        assert_output "$expected"
+    done
+    run $T "$PYTHON" "$SCRIPTS/ipc.py" spawn
+    assert_failure
+}
+
+# --- never change what already works ---
+
+@test "a top-level initializer setting a module global is seen by top-level tasks, as under python3" {
+    for m in fork spawn forkserver; do
+        run -0 $T "$PYTHON" "$SCRIPTS/semantics.py" $m initializer
+        assert_output "['hi0', 'hi1', 'hi2']"
+        run -0 $T "$CPMP" run "$SCRIPTS/semantics.py" $m initializer
+        assert_output "['hi0', 'hi1', 'hi2']"
+    done
+}
+
+@test "a lambda initializer's module global is seen by lambda tasks, also with ProcessPoolExecutor" {
+    for m in fork spawn forkserver; do
+        run -0 $T "$CPMP" run "$SCRIPTS/semantics.py" $m lambda-initializer
+        assert_output "[1, 1, 1] [1, 1, 1]"
+    done
+}
+
+@test "a lambda sees names bound only inside the main block" {
+    for m in fork spawn forkserver; do
+        run -0 $T "$CPMP" run "$SCRIPTS/semantics.py" $m main-block
+        assert_output "[11, 12] [2, 4]"
+    done
+}
+
+@test "a lambda sees the worker's own value of a module global, as a top-level def does" {
+    # The main block rebinds LEVEL after the module set it: a spawned worker
+    # re-imports the module and sees "import", a forked one sees "main".
+    run -0 $T "$CPMP" run "$SCRIPTS/semantics.py" spawn worker-globals
+    assert_output "['import', 'import'] ['import', 'import']"
+    run -0 $T "$PYTHON" "$SCRIPTS/semantics.py" spawn worker-globals-stock
+    assert_output "['import', 'import']"
+    run -0 $T "$CPMP" run "$SCRIPTS/semantics.py" fork worker-globals
+    assert_output "['main', 'main'] ['main', 'main']"
+}
+
+@test "a closure whose cell changed is sent with its new value" {
+    for m in fork spawn; do
+        run -0 $T "$CPMP" run "$SCRIPTS/semantics.py" $m rebind
+        assert_output "[1, 1] [2, 2] [3, 3]"
+    done
+}
+
+@test "a -c program, stdin and -m all map a lambda under spawn" {
+    local code='import multiprocessing as mp
+K = 4
+if __name__ == "__main__":
+    def f(x): return x + K
+    with mp.get_context("spawn").Pool(2) as p:
+        print(p.map(lambda x: f(x) * 2, [1, 2]))'
+    run -0 $T "$CPMP" run -c "$code"
+    assert_output "[10, 12]"
+    run -0 $T "$CPMP" run - <<< "$code"
+    assert_output "[10, 12]"
+    mkdir -p "$BATS_TEST_TMPDIR/pkg"
+    printf '%s\n' "$code" > "$BATS_TEST_TMPDIR/pkg/mod.py"
+    cd "$BATS_TEST_TMPDIR"
+    run -0 $T "$CPMP" run -m pkg.mod
+    assert_output "[10, 12]"
+    run $T "$PYTHON" -c "$code"
+    assert_failure
+}
+
+@test "what the standard pickler sends goes byte for byte as without cpmp" {
+    run -0 $T "$CPMP" run "$SCRIPTS/bytes_equal.py"
+    assert_output "identical 9"
+}
+
+@test "a program that never uses multiprocessing loads neither multiprocessing nor cloudpickle" {
+    run -0 $T "$CPMP" run -c 'import sys; print(sorted(m for m in sys.modules if m.startswith(("multiprocessing", "cloudpickle"))))'
+    assert_output "[]"
+}
+
+@test "multiprocessing with top-level functions only never imports cloudpickle" {
+    run -0 $T "$CPMP" run "$SCRIPTS/semantics.py" spawn no-cloudpickle
+    assert_output "[0, 2, 4] False"
+}
+
+@test "an object nobody can pickle fails as it does without cpmp, and the pool stays usable" {
+    for m in fork spawn; do
+        run -0 $T "$CPMP" run "$SCRIPTS/semantics.py" $m unpicklable
+        assert_output "TypeError cannot pickle '_thread.lock' object; then [1, 2]"
+    done
+}

@@ -1,0 +1,16 @@
+# Loaded by every .bats file: assertions, and the paths of the build under test.
+bats_require_minimum_version 1.5.0
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+CPMP_BUILD="${CPMP_BUILD:-$BATS_TEST_DIRNAME/../build}"
+# shellcheck source=/dev/null
+source "$CPMP_BUILD/tests/config.bash"
+CPMP="$CPMP_BUILD_ROOT/launcher/cpmp"
+# The stock interpreter: the very Python that cpmp embeds.
+PYTHON="$CPMP_PYTHON"
+SCRIPTS="$BATS_TEST_DIRNAME/scripts"
+# Nothing from the caller's environment may switch cpmp off or silence it.
+unset CPMP_DISABLE CPMP_QUIET
+# Every run is bounded: a hang fails the test instead of stalling CI.
+T="timeout 120"
