@@ -33,34 +33,53 @@ int cpmp_find_layout(const char *self, cpmp_layout *layout);
  * or "0". */
 int cpmp_env_flag(const char *name);
 
+/* The few C API functions that arming the patch needs.  The launcher links
+ * libpython and fills this in directly; the preload library finds them in
+ * the process with dlsym, so it depends on no particular Python. */
+typedef struct _object PyObject;
+
+typedef struct {
+    PyObject *(*Dict_New)(void);
+    int (*Dict_SetItemString)(PyObject *dict, const char *key, PyObject *item);
+    PyObject *(*Eval_GetBuiltins)(void);
+    PyObject *(*Unicode_DecodeFSDefault)(const char *s);
+    /* PyRun_StringFlags with NULL flags */
+    PyObject *(*Run_String)(const char *code, int start, PyObject *globals,
+                            PyObject *locals, void *flags);
+    void (*Err_Fetch)(PyObject **type, PyObject **value, PyObject **tb);
+    void (*Err_Clear)(void);
+    PyObject *(*Object_Str)(PyObject *obj);
+    const char *(*Unicode_AsUTF8)(PyObject *obj);
+    void (*DecRef)(PyObject *obj);
+} cpmp_pyapi;
+
+/* Arm the patch in the running interpreter (GIL held): import the cpmp
+ * package from pydir and activate it.  Never fatal: on failure it prints
+ * one warning line (unless CPMP_QUIET is set), clears the error, and the
+ * program runs unpatched. */
+void cpmp_arm(const cpmp_pyapi *api, const char *pydir);
+
+/* Print the one warning line for a failure outside Python. */
+void cpmp_warn_unpatched(const char *why);
+
 /* Python code run once in a fresh namespace holding `_cpmp_dir`: imports
  * the cpmp package from that directory without touching sys.path, and arms
- * the patch.  A failure never stops the program: it warns in one line
- * (unless CPMP_QUIET is set) and the program runs unpatched. */
+ * the patch.  Kept short: it is compiled at every start. */
 #define CPMP_BOOT_CODE                                                     \
     "import sys\n"                                                         \
-    "def _cpmp_boot(d):\n"                                                 \
-    "    m = sys.modules.get('cpmp')\n"                                    \
-    "    if m is None:\n"                                                  \
-    "        bs = sys.modules['_frozen_importlib']\n"                      \
-    "        ext = sys.modules['_frozen_importlib_external']\n"            \
-    "        spec = ext.PathFinder.find_spec('cpmp', [d])\n"               \
-    "        if spec is None:\n"                                           \
-    "            raise ImportError('no cpmp package in ' + d)\n"           \
-    "        m = bs.module_from_spec(spec)\n"                              \
-    "        sys.modules['cpmp'] = m\n"                                    \
-    "        try:\n"                                                       \
-    "            spec.loader.exec_module(m)\n"                             \
-    "        except BaseException:\n"                                      \
-    "            del sys.modules['cpmp']\n"                                \
-    "            raise\n"                                                  \
-    "    m._activate()\n"                                                  \
-    "try:\n"                                                               \
-    "    _cpmp_boot(_cpmp_dir)\n"                                          \
-    "except Exception as e:\n"                                             \
-    "    import os\n"                                                      \
-    "    if os.environ.get('" CPMP_ENV_QUIET "', '') in ('', '0'):\n"      \
-    "        sys.stderr.write('" CPMP_LOG_PREFIX                           \
-    "not active, running unpatched: %s\\n' % (e,))\n"
+    "m = sys.modules.get('cpmp')\n"                                        \
+    "if m is None:\n"                                                      \
+    "    d = _cpmp_dir + '/cpmp'\n"                                        \
+    "    s = sys.modules['_frozen_importlib_external']"                     \
+    ".spec_from_file_location('cpmp', d + '/__init__.py', "                \
+    "submodule_search_locations=[d])\n"                                    \
+    "    m = sys.modules['_frozen_importlib'].module_from_spec(s)\n"       \
+    "    sys.modules['cpmp'] = m\n"                                        \
+    "    try:\n"                                                           \
+    "        s.loader.exec_module(m)\n"                                    \
+    "    except BaseException:\n"                                          \
+    "        del sys.modules['cpmp']\n"                                    \
+    "        raise\n"                                                      \
+    "m._activate()\n"
 
 #endif

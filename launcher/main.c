@@ -89,27 +89,29 @@ exit_if_error(PyStatus status, PyConfig *config)
     }
 }
 
-/* Arm the patch in the running interpreter.  Never fatal: the program runs
- * unpatched, with one warning line, if the package cannot be loaded. */
-static void
-pymain_activate(const cpmp_layout *layout)
+/* PyRun_String's flags are a PyCompilerFlags *, which cpmp.h cannot name. */
+static PyObject *
+run_string(const char *code, int start, PyObject *globals, PyObject *locals, void *flags)
 {
-    PyObject *ns = PyDict_New();
-    PyObject *dir = PyUnicode_DecodeFSDefault(layout->pydir);
-    PyObject *result = NULL;
-
-    if (ns != NULL && dir != NULL
-        && PyDict_SetItemString(ns, "__builtins__", PyEval_GetBuiltins()) == 0
-        && PyDict_SetItemString(ns, "_cpmp_dir", dir) == 0) {
-        result = PyRun_String(CPMP_BOOT_CODE, Py_file_input, ns, ns);
-    }
-    if (result == NULL) {
-        PyErr_Print();
-    }
-    Py_XDECREF(result);
-    Py_XDECREF(dir);
-    Py_XDECREF(ns);
+    return PyRun_StringFlags(code, start, globals, locals, flags);
 }
+
+static const cpmp_pyapi pyapi = {
+    PyDict_New,
+    PyDict_SetItemString,
+    PyEval_GetBuiltins,
+    PyUnicode_DecodeFSDefault,
+    run_string,
+    PyErr_Fetch,
+    PyErr_Clear,
+    PyObject_Str,
+    PyUnicode_AsUTF8,
+    Py_DecRef,
+};
+
+/* The preload library stays out of a process that exports this: here the
+ * launcher arms the patch itself. */
+const char cpmp_launcher_marker[] = "cpmp launcher " CPMP_VERSION;
 
 /* Run argv as python3 would, with sys.executable set to the python-mode
  * link.  `activate` is false for cpmp's own housekeeping (--version). */
@@ -132,7 +134,7 @@ pymain_run(const cpmp_layout *layout, int argc, char **argv, int activate)
     PyConfig_Clear(&config);
 
     if (activate && !cpmp_env_flag(CPMP_ENV_DISABLE)) {
-        pymain_activate(layout);
+        cpmp_arm(&pyapi, layout->pydir);
     }
     return Py_RunMain();
 }

@@ -18,20 +18,112 @@ module globals, just as a top-level function would.
 __version__ = "0.1.0"
 __all__ = ["patch", "unpatch", "is_patched", "register", "__version__"]
 
-from ._patch import patch, register, unpatch
-from ._state import is_patched
+import sys
+
+# Modules cpmp patches, as soon as each has been executed.  Start-up cost
+# matters here: this module is all that a program which never uses
+# multiprocessing loads; the rest is imported when a target is.
+_TARGETS = ("multiprocessing.reduction", "multiprocessing.spawn")
+
+
+def patch():
+    """Make multiprocessing send lambdas, closures and local classes.
+
+    Idempotent.  Everything the standard pickler can send still goes exactly
+    as before; only functions and classes the receiver could not look up are
+    sent by value.  Imports multiprocessing.
+    """
+    from . import _patch
+
+    _patch.patch(_ArmedFinder)
+
+
+def unpatch():
+    """Restore every attribute and registry entry cpmp changed.  Idempotent."""
+    from . import _patch, _state
+
+    _patch.disarm(_ArmedFinder)
+    _state.restore()
+
+
+def is_patched():
+    """True while the patch is applied, or armed to apply when
+    multiprocessing is imported (as under cpmp run)."""
+    if any(isinstance(f, _ArmedFinder) for f in sys.meta_path):
+        return True
+    from . import _state
+
+    return _state.is_applied()
+
+
+
+def register(type_, reducer):
+    """Register reducer for type_ with multiprocessing's pickler.
+
+    The same registry as multiprocessing.reduction.register: it holds whether
+    or not cpmp is patched, and survives unpatch().
+    """
+    import multiprocessing.reduction
+
+    multiprocessing.reduction.ForkingPickler.register(type_, reducer)
+
+
+class _ArmedFinder:
+    """Patches each target module the moment it has been executed.
+
+    It answers only for the targets, and only by asking the finders behind
+    it; the module and its loader stay the ones Python found.  Once every
+    target is patched the finder removes itself, so later imports pay
+    nothing.
+    """
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in _TARGETS:
+            return None
+        meta = sys.meta_path
+        start = meta.index(self) + 1 if self in meta else 0
+        for finder in meta[start:]:
+            find_spec = getattr(finder, "find_spec", None)
+            if find_spec is None:
+                continue
+            spec = find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        hook = self
+
+        def exec_module(module):
+            try:
+                type(loader).exec_module(loader, module)
+            finally:
+                loader.__dict__.pop("exec_module", None)
+            from . import _patch
+
+            _patch.on_loaded(hook)
+
+        # Shadow exec_module on this one loader instance for this one call,
+        # so __loader__ and __spec__.loader stay Python's own object.
+        loader.exec_module = exec_module
+        return spec
 
 
 def _activate():
     """Entry point of the launcher and the preload library (not public).
 
-    Arms the patch unless CPMP_DISABLE asks otherwise; never imports
-    multiprocessing or cloudpickle itself.
+    Patches at once if a target is already loaded (a sitecustomize may have
+    imported multiprocessing), else arms the import hook.  Never imports
+    multiprocessing or cloudpickle itself (nor os: under -S even that
+    would be a cost).  The caller has already honoured CPMP_DISABLE.
     """
-    import os
-
-    if os.environ.get("CPMP_DISABLE", "") not in ("", "0"):
+    if any(isinstance(f, _ArmedFinder) for f in sys.meta_path):
         return
-    from ._patch import arm
+    if any(name in sys.modules for name in _TARGETS):
+        from . import _patch
 
-    arm()
+        if _patch._apply_loaded():
+            return
+    sys.meta_path.insert(0, _ArmedFinder())

@@ -55,8 +55,8 @@ def _apply_spawn(spawn):
     _state.set_attr(spawn, "get_preparation_data", get_preparation_data)
 
 
-# What to patch in each module, applied as soon as that module is loaded:
-# module name -> (an attribute that exists once it has run, patch function).
+# What to patch in each module (cpmp._TARGETS names them for the import
+# hook): module name -> (an attribute that exists once it has run, patch).
 _TARGETS = {
     "multiprocessing.reduction": ("ForkingPickler", _apply_reduction),
     "multiprocessing.spawn": ("get_preparation_data", _apply_spawn),
@@ -75,87 +75,21 @@ def _apply_loaded():
     return not pending
 
 
-class _ArmedFinder:
-    """Patches each target module the moment it has been executed.
-
-    It answers only for those modules, and only by asking the finders
-    behind it; the module and its loader stay the ones Python found.  Once
-    every target is patched the finder removes itself, so later imports pay
-    nothing.
-    """
-
-    def find_spec(self, fullname, path=None, target=None):
-        target = _TARGETS.get(fullname)
-        if target is None:
-            return None
-        apply = target[1]
-        meta = sys.meta_path
-        start = meta.index(self) + 1 if self in meta else 0
-        for finder in meta[start:]:
-            find_spec = getattr(finder, "find_spec", None)
-            if find_spec is None:
-                continue
-            spec = find_spec(fullname, path, target)
-            if spec is not None:
-                break
-        else:
-            return None
-        loader = spec.loader
-        if loader is None or not hasattr(loader, "exec_module"):
-            return spec
-        finder = self
-
-        def exec_module(module):
-            try:
-                type(loader).exec_module(loader, module)
-            finally:
-                loader.__dict__.pop("exec_module", None)
-            apply(module)
-            if _apply_loaded():
-                _state.drop_hook(finder)
-
-        # Shadow exec_module on this one loader instance for this one call,
-        # so __loader__ and __spec__.loader stay Python's own object.
-        loader.exec_module = exec_module
-        return spec
+def on_loaded(finder):
+    """A target module has just run: patch what is loaded, and take the
+    import hook out once nothing is left to wait for."""
+    if _apply_loaded():
+        disarm(type(finder))
 
 
-def arm():
-    """Patch now if multiprocessing is loaded, else when it is first imported.
-
-    This is what the launcher and the preload library call: a program that
-    never imports multiprocessing pays for one small import hook and nothing
-    else.
-    """
-    if not _apply_loaded() and not _state.has_hook(_ArmedFinder):
-        _state.add_hook(_ArmedFinder())
+def disarm(finder_type):
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, finder_type)]
 
 
-def patch():
-    """Make multiprocessing send lambdas, closures and local classes.
-
-    Idempotent.  Everything the standard pickler can send still goes exactly
-    as before; only functions and classes it cannot send by reference are
-    sent by value.
-    """
+def patch(finder_type):
+    """cpmp.patch(): patch now, importing the targets; no hook is left armed."""
     import multiprocessing.reduction
-    import multiprocessing.spawn  # noqa: F401
+    import multiprocessing.spawn  # noqa: F401 (imported to be patched)
 
     _apply_loaded()
-    _state.drop_hooks(_ArmedFinder)
-
-
-def unpatch():
-    """Restore every attribute and registry entry cpmp changed.  Idempotent."""
-    _state.restore()
-
-
-def register(type_, reducer):
-    """Register reducer for type_ with multiprocessing's pickler.
-
-    The same registry as multiprocessing.reduction.register: it holds whether
-    or not cpmp is patched, and survives unpatch().
-    """
-    import multiprocessing.reduction as reduction
-
-    reduction.ForkingPickler.register(type_, reducer)
+    disarm(finder_type)
