@@ -4,7 +4,7 @@
 load test_helper
 
 pyhook() { # CODE: run CODE with the stock interpreter and the built package
-    run $T env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" "$PYTHON" -c "$@"
+    run $T env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" -c "$@"
 }
 
 @test "patch() reaches all five binding sites, and modules imported later bind to the patched class" {

@@ -1,0 +1,148 @@
+"""cpmp's benchmarks: python3 bench/run.py [--build DIR] [--repeat N] [--only NAME,...]
+
+Runs every workload under stock python3 (with a top-level def, what python3
+can run), under cpmp run (with a lambda, and with the unchanged def), and
+under the peers multiprocess (dill) and joblib where they apply, all in
+this one process tree, interleaved.  Prints a table of medians and their
+ratio to stock python3 with a top-level def.  Timing lives here, never in
+the tests.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MP = os.path.join(HERE, "workloads", "mp.py")
+HELLO = os.path.join(HERE, "workloads", "hello.py")
+
+
+def read_config(build):
+    values = {}
+    with open(os.path.join(build, "tests", "config.bash")) as f:
+        for line in f:
+            if "=" in line and not line.startswith("#"):
+                key, _, value = line.strip().partition("=")
+                values[key] = value.strip("'")
+    return values
+
+
+def run_wall(argv):
+    """Wall seconds and peak RSS (KiB) of one process."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit("benchmark command failed: %s" % " ".join(argv))
+    return elapsed, usage.ru_maxrss
+
+
+def run_reported(argv):
+    """The seconds a workload script reports for its timed section."""
+    out = subprocess.run(argv, check=True, stdout=subprocess.PIPE, text=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", default=os.path.join(HERE, "..", "build"))
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--only", default="")
+    args = parser.parse_args()
+    config = read_config(args.build)
+    py = config["CPMP_PYTHON"]
+    cpmp = os.path.join(config["CPMP_BUILD_ROOT"], "launcher", "cpmp")
+
+    def has(module):
+        return subprocess.run([py, "-c", "import " + module], capture_output=True).returncode == 0
+
+    rows = []  # (workload, variant, samples, baseline_key, unit)
+
+    # Start-up: 30 runs interleaved per repetition round.
+    startup = {"python3 hello.py": [py, HELLO], "cpmp run hello.py": [cpmp, "run", HELLO]}
+    wall = {k: [] for k in startup}
+    rss = {k: [] for k in startup}
+    only = set(filter(None, args.only.split(",")))
+    if not only or "startup" in only:
+        for _ in range(max(30, args.repeat * 6)):
+            for name, argv in startup.items():
+                w, r = run_wall(argv)
+                wall[name].append(w)
+                rss[name].append(r)
+        base = "python3 hello.py"
+        for name in startup:
+            rows.append(("start-up (wall)", name, wall[name], wall[base], "ms"))
+        for name in startup:
+            rows.append(("peak RSS", name, rss[name], rss[base], "KiB"))
+
+    workloads = [
+        ("map", "Pool(2).map(f, 1e6 ints)"),
+        ("imap", "Pool(2).imap(f, 5e4, chunksize=1)"),
+        ("instances", "send 1e5 top-level instances x5"),
+        ("numpy", "10 x 8 MB numpy round trip"),
+    ]
+    for key, title in workloads:
+        if only and key not in only:
+            continue
+        variants = {
+            "python3, def": [py, MP, key, "def"],
+            "cpmp run, def": [cpmp, "run", MP, key, "def"],
+            "cpmp run, lambda": [cpmp, "run", MP, key, "lambda"],
+        }
+        if key in ("map", "imap") and has("multiprocess"):
+            variants["multiprocess, lambda"] = [py, MP, key, "lambda", "multiprocess"]
+        if key == "numpy" and not has("numpy"):
+            continue
+        samples = {k: [] for k in variants}
+        for _ in range(args.repeat):
+            for name, argv in variants.items():
+                samples[name].append(run_reported(argv))
+        for name in variants:
+            rows.append((title, name, samples[name], samples["python3, def"], "s"))
+        if key == "map" and has("joblib"):
+            jl = {"joblib Parallel(2), def": [py, MP, key, "def", "joblib"],
+                  "joblib Parallel(2), lambda": [py, MP, key, "lambda", "joblib"],
+                  "cpmp run Pool(2).map, lambda": None}
+            js = {k: [] for k in jl}
+            n_small = [cpmp, "run", "-c",
+                       "import sys, time; sys.argv = ['mp.py', 'map', 'lambda']; "
+                       "exec(open(%r).read().replace('range(1_000_000)', 'range(100_000)')"
+                       ".replace('== 1_000_000', '== 100_000'))" % MP]
+            stock_small = [py, "-c",
+                           "import sys, time; sys.argv = ['mp.py', 'map', 'def']; "
+                           "exec(open(%r).read().replace('range(1_000_000)', 'range(100_000)')"
+                           ".replace('== 1_000_000', '== 100_000'))" % MP]
+            base = []
+            for _ in range(args.repeat):
+                base.append(run_reported(stock_small))
+                js["joblib Parallel(2), def"].append(run_reported(jl["joblib Parallel(2), def"]))
+                js["joblib Parallel(2), lambda"].append(run_reported(jl["joblib Parallel(2), lambda"]))
+                js["cpmp run Pool(2).map, lambda"].append(run_reported(n_small))
+            rows.append(("1e5 items, vs python3 Pool.map def", "python3 Pool(2).map, def", base, base, "s"))
+            for name in js:
+                rows.append(("1e5 items, vs python3 Pool.map def", name, js[name], base, "s"))
+
+    print("| workload | variant | median | ratio to python3 |")
+    print("|---|---|---|---|")
+    for title, name, samples, baseline, unit in rows:
+        med = statistics.median(samples)
+        ratio = med / statistics.median(baseline)
+        shown = "%.1f ms" % (med * 1000) if unit == "ms" else (
+            "%d KiB" % med if unit == "KiB" else "%.3f s" % med)
+        if unit == "KiB":
+            extra = " (%+d KiB)" % (med - statistics.median(baseline))
+        else:
+            extra = ""
+        print("| %s | %s | %s | %.2f%s |" % (title, name, shown, ratio, extra))
+    print("\n%s, %d cores, %d repetitions (start-up: %d)" % (
+        subprocess.run([py, "-c", "import sys; print('Python', sys.version.split()[0])"],
+                       capture_output=True, text=True).stdout.strip(),
+        os.cpu_count(), args.repeat, len(wall["python3 hello.py"])))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""One timed multiprocessing workload: mp.py WORKLOAD FORM [LIBRARY].
+
+FORM is "def" (a top-level function: what stock python3 can run) or
+"lambda".  LIBRARY is multiprocessing (default), multiprocess (dill) or
+joblib.  Prints the seconds the work took, start-up and pool creation
+excluded.
+"""
+import sys
+import time
+
+WORKLOAD, FORM = sys.argv[1], sys.argv[2]
+LIBRARY = sys.argv[3] if len(sys.argv) > 3 else "multiprocessing"
+
+
+class Point:
+    def __init__(self, i):
+        self.x = i
+        self.y = -i
+        self.tag = "p"
+
+
+def inc(x):
+    return x + 1
+
+
+def identity(a):
+    return a
+
+
+def count(objs):
+    return len(objs)
+
+
+def timed(pool):
+    if WORKLOAD == "map":
+        f = inc if FORM == "def" else (lambda x: x + 1)
+        t = time.perf_counter()
+        assert pool.map(f, range(1_000_000))[-1] == 1_000_000
+    elif WORKLOAD == "imap":
+        f = inc if FORM == "def" else (lambda x: x + 1)
+        t = time.perf_counter()
+        assert sum(pool.imap(f, range(50_000), chunksize=1)) == 50_000 * 50_001 // 2
+    elif WORKLOAD == "instances":
+        f = count if FORM == "def" else (lambda objs: len(objs))
+        objs = [Point(i) for i in range(100_000)]
+        t = time.perf_counter()
+        for _ in range(5):
+            assert pool.apply(f, (objs,)) == 100_000
+    elif WORKLOAD == "numpy":
+        import numpy as np
+        f = identity if FORM == "def" else (lambda a: a)
+        arrays = [np.full(1_000_000, i, dtype=np.float64) for i in range(10)]  # 8 MB each
+        t = time.perf_counter()
+        for a in arrays:
+            assert pool.apply(f, (a,))[0] == a[0]
+    else:
+        raise SystemExit("unknown workload " + WORKLOAD)
+    return time.perf_counter() - t
+
+
+def joblib_timed():
+    from joblib import Parallel, delayed
+    f = inc if FORM == "def" else (lambda x: x + 1)
+    n = 100_000 if WORKLOAD == "map" else 50_000
+    with Parallel(n_jobs=2) as parallel:
+        parallel(delayed(f)(i) for i in range(10))  # start the workers
+        t = time.perf_counter()
+        assert sum(parallel(delayed(f)(i) for i in range(n))) == n * (n + 1) // 2
+    return time.perf_counter() - t
+
+
+if __name__ == "__main__":
+    if LIBRARY == "joblib":
+        print(joblib_timed())
+    else:
+        mp = __import__(LIBRARY)
+        with mp.Pool(1 if WORKLOAD in ("instances", "numpy") else 2) as pool:
+            pool.map(inc, range(4))  # the workers are up before timing
+            print(timed(pool))
