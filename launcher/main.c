@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h" /* CPMP_VERSION */
@@ -22,6 +23,8 @@
 #define USAGE                                                                 \
     "usage: cpmp run [PYTHON-OPTION...] [SCRIPT | -m MODULE | -c CODE | -] " \
     "[ARG...]\n"                                                              \
+    "       cpmp exec [--] COMMAND [ARG...]\n"                               \
+    "       cpmp env\n"                                                      \
     "       cpmp --help | --version\n"
 
 #define HELP                                                                  \
@@ -34,6 +37,10 @@
     "commands:\n"                                                             \
     "  run ARGS       run `python3 ARGS` with the patch active; every python3\n" \
     "                 option works as it does for python3\n"                  \
+    "  exec CMD ARGS  run any command with libcpmp_preload.so preloaded: every\n" \
+    "                 CPython 3.8+ process under it is patched, children too\n" \
+    "  env            print the `export LD_PRELOAD=...` line that does the same,\n" \
+    "                 for `eval \"$(cpmp env)\"`\n"                            \
     "  -h, --help     show this help and exit\n"                              \
     "  -V, --version  show the versions of cpmp, Python and cloudpickle\n"    \
     "\n"                                                                      \
@@ -41,7 +48,8 @@
     "  CPMP_DISABLE=1 run the program unpatched (to compare)\n"               \
     "  CPMP_QUIET=1   no warning when the patch cannot be activated\n"        \
     "\n"                                                                      \
-    "exit status: the program's own; 2 for a usage error.\n"
+    "exit status: the program's own; 2 for a usage error; for exec, 127 when\n" \
+    "the command is not found and 126 when it cannot be executed.\n"
 
 /* --- helpers --- */
 
@@ -159,6 +167,143 @@ cmd_version(const cpmp_layout *layout, char *argv0)
     return pymain_run(layout, (int)(sizeof(argv) / sizeof(argv[0])) - 1, argv, 0);
 }
 
+/* LD_PRELOAD with the library first and no other copy of it (from this
+ * or another cpmp), keeping whatever else the user preloads.  Returns a
+ * malloc'ed string. */
+static char *
+preload_value(const cpmp_layout *layout)
+{
+    const char *old = getenv("LD_PRELOAD");
+    char *copy = strdup(old != NULL ? old : "");
+    size_t size = strlen(layout->preload) + (old != NULL ? strlen(old) : 0) + 2;
+    char *value = malloc(size);
+    char *entry, *save = NULL;
+
+    if (copy == NULL || value == NULL) {
+        die("%s", strerror(ENOMEM));
+    }
+    strcpy(value, layout->preload);
+    /* ld.so separates entries with spaces or colons. */
+    for (entry = strtok_r(copy, " :", &save); entry != NULL; entry = strtok_r(NULL, " :", &save)) {
+        if (strcmp(base_name(entry), "libcpmp_preload.so") == 0) {
+            continue;
+        }
+        strcat(value, ":");
+        strcat(value, entry);
+    }
+    free(copy);
+    return value;
+}
+
+static void
+require_preload(const cpmp_layout *layout)
+{
+    if (access(layout->preload, R_OK) != 0) {
+        die("cannot find %s (broken install?)", layout->preload);
+    }
+}
+
+/* Where execvp would find cmd, or NULL; *found_other is set when a match
+ * exists that is not executable (the shell's 126 case). */
+static int
+find_command(const char *cmd, char *out, size_t size, int *found_other)
+{
+    const char *path = getenv("PATH");
+    const char *start, *end;
+    struct stat st;
+
+    *found_other = 0;
+    if (strchr(cmd, '/') != NULL) {
+        snprintf(out, size, "%s", cmd);
+        return stat(out, &st) == 0 ? 0 : -1;
+    }
+    for (start = path != NULL ? path : "/usr/local/bin:/usr/bin:/bin"; ; start = end + 1) {
+        size_t len;
+
+        end = strchr(start, ':');
+        len = end != NULL ? (size_t)(end - start) : strlen(start);
+        if ((int)len + 2 + (int)strlen(cmd) < (int)size) {
+            snprintf(out, size, "%.*s/%s", (int)len, len > 0 ? start : ".", cmd);
+            if (stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
+                if (access(out, X_OK) == 0) {
+                    return 0;
+                }
+                *found_other = 1;
+            }
+        }
+        if (end == NULL) {
+            return -1;
+        }
+    }
+}
+
+static int
+cmd_exec(const cpmp_layout *layout, int argc, char **argv)
+{
+    char resolved[PATH_MAX];
+    struct stat st;
+    int found_other;
+    char *value;
+
+    if (argc > 0 && strcmp(argv[0], "--") == 0) {
+        argc--;
+        argv++;
+    }
+    if (argc < 1) {
+        die("%s", "exec needs a command (see 'cpmp --help')");
+    }
+    require_preload(layout);
+    if (find_command(argv[0], resolved, sizeof(resolved), &found_other) < 0) {
+        fprintf(stderr, CPMP_LOG_PREFIX "%s: %s\n", argv[0],
+                found_other ? "Permission denied" : "command not found");
+        return found_other ? 126 : 127;
+    }
+    if (stat(resolved, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)) != 0) {
+        fprintf(stderr, CPMP_LOG_PREFIX "%s is set-user/group-ID: the dynamic loader "
+                "ignores LD_PRELOAD for it, so it runs unpatched\n", argv[0]);
+    }
+    value = preload_value(layout);
+    if (setenv("LD_PRELOAD", value, 1) != 0) {
+        die("cannot set LD_PRELOAD: %s", strerror(errno));
+    }
+    free(value);
+    execvp(argv[0], argv);
+    fprintf(stderr, CPMP_LOG_PREFIX "%s: %s\n", argv[0], strerror(errno));
+    return errno == ENOENT ? 127 : 126;
+}
+
+/* Print value as one shell word in single quotes. */
+static void
+print_quoted(const char *value)
+{
+    putchar('\'');
+    for (; *value != '\0'; value++) {
+        if (*value == '\'') {
+            fputs("'\\''", stdout);
+        } else {
+            putchar(*value);
+        }
+    }
+    putchar('\'');
+}
+
+static int
+cmd_env(const cpmp_layout *layout, int argc)
+{
+    char *value;
+
+    if (argc > 0) {
+        die("%s", "env takes no arguments (see 'cpmp --help')");
+    }
+    require_preload(layout);
+    value = preload_value(layout);
+    fputs("export LD_PRELOAD=", stdout);
+    print_quoted(value);
+    putchar('\n');
+    free(value);
+    return 0;
+}
+
 static int
 cpmp_main(int argc, char **argv)
 {
@@ -190,6 +335,14 @@ cpmp_main(int argc, char **argv)
         /* argv[1] becomes the interpreter's argv[0], which Python replaces. */
         argv[1] = argv[0];
         return pymain_run(&layout, argc - 1, argv + 1, 1);
+    }
+    if (strcmp(cmd, "exec") == 0) {
+        locate(&layout);
+        return cmd_exec(&layout, argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "env") == 0) {
+        locate(&layout);
+        return cmd_env(&layout, argc - 2);
     }
     if (cmd[0] == '-') {
         die("unknown option '%s' (see 'cpmp --help')", cmd);

@@ -32,3 +32,19 @@ setup() {
     run timeout 600 "$PYTHON" -m test -m '*test_unpickleable_result' -j2 test_multiprocessing_spawn
     assert_success
 }
+
+@test "CPython's five multiprocessing suites pass under cpmp exec, test_unpickleable_result aside" {
+    # shellcheck disable=SC2086
+    run timeout 1800 "$CPMP" exec -- "$PYTHON" -m test -j2 -i '*test_unpickleable_result' $SUITES
+    assert_success
+    assert_output --partial "All 5 tests OK."
+    assert_output --partial "Tests result: SUCCESS"
+}
+
+@test "test_unpickleable_result fails under cpmp exec only because the worker's lambda now arrives" {
+    run timeout 600 "$CPMP" exec -- "$PYTHON" -m test -m '*test_unpickleable_result' -j2 \
+        test_multiprocessing_fork test_multiprocessing_spawn test_multiprocessing_forkserver
+    assert_failure
+    assert_output --partial "3 tests failed:"
+    [ "$(grep -c 'AssertionError: MaybeEncodingError not raised by get' <<< "$output")" -eq 3 ]
+}

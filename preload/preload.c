@@ -1,0 +1,125 @@
+/* libcpmp_preload.so: arm cpmp's patch in every CPython process it is
+ * preloaded into, without linking or interposing libpython.
+ *
+ * Debian's python3 links libpython statically and CPython >= 3.10 builds
+ * with -fno-semantic-interposition, so interposing Py_* functions is
+ * unreliable.  Instead the constructor looks the C API up at run time and
+ * registers an audit hook (PEP 578, CPython >= 3.8, callable before
+ * initialisation).  The cpython.run_* events fire once the interpreter is
+ * initialised and site has run, just before the main script, module,
+ * command or stdin runs: that is when the patch is armed.
+ *
+ * In any other process (bash, make, Python 2.7 to 3.7, setuid programs,
+ * the cpmp launcher itself) the constructor finds nothing to do and the
+ * library stays silent (libfaketime's FT_NOOP idea). */
+#include <dlfcn.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h> /* getauxval(AT_SECURE): setuid/setgid processes */
+
+#include "cpmp.h"
+
+typedef int (*audit_hook_fn)(const char *event, PyObject *args, void *data);
+
+static int (*add_audit_hook)(audit_hook_fn hook, void *data);
+static cpmp_pyapi pyapi;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int armed; /* set once the patch has been armed (or tried) */
+
+/* --- resolving --- */
+
+/* Resolve every symbol, or none: a process missing any of them is not a
+ * CPython we act in. */
+static int
+resolve(void)
+{
+    struct {
+        const char *name;
+        void **slot;
+    } table[] = {
+        {"PySys_AddAuditHook", (void **)&add_audit_hook},
+        {"PyDict_New", (void **)&pyapi.Dict_New},
+        {"PyDict_SetItemString", (void **)&pyapi.Dict_SetItemString},
+        {"PyEval_GetBuiltins", (void **)&pyapi.Eval_GetBuiltins},
+        {"PyUnicode_DecodeFSDefault", (void **)&pyapi.Unicode_DecodeFSDefault},
+        {"PyRun_StringFlags", (void **)&pyapi.Run_String},
+        {"PyErr_Fetch", (void **)&pyapi.Err_Fetch},
+        {"PyErr_Clear", (void **)&pyapi.Err_Clear},
+        {"PyObject_Str", (void **)&pyapi.Object_Str},
+        {"PyUnicode_AsUTF8", (void **)&pyapi.Unicode_AsUTF8},
+        {"Py_DecRef", (void **)&pyapi.DecRef},
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+        *table[i].slot = dlsym(RTLD_DEFAULT, table[i].name);
+        if (*table[i].slot == NULL) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* --- arming --- */
+
+static void
+arm(void)
+{
+    char self[PATH_MAX];
+    Dl_info info;
+    cpmp_layout layout;
+
+    if (dladdr((void *)arm, &info) == 0 || info.dli_fname == NULL
+        || realpath(info.dli_fname, self) == NULL || cpmp_find_layout(self, &layout) < 0) {
+        cpmp_warn_unpatched("cannot find the cpmp Python package");
+        return;
+    }
+    cpmp_arm(&pyapi, layout.pydir);
+}
+
+/* Called for every audit event of the process, for its whole life: the
+ * common case must be one load and one branch. */
+static int
+audit_hook(const char *event, PyObject *args, void *data)
+{
+    (void)args;
+    (void)data;
+    if (armed || strncmp(event, "cpython.run_", 12) != 0) {
+        return 0;
+    }
+    armed = 1;
+    arm();
+    return 0;
+}
+
+/* --- constructor --- */
+
+static void
+preload_init(void)
+{
+    if (cpmp_env_flag(CPMP_ENV_DISABLE)) {
+        return;
+    }
+    /* glibc ignores LD_PRELOAD for setuid programs, but a setgid one started
+     * by its own group, or a capability-raising one, still gets here. */
+    if (getauxval(AT_SECURE) != 0) {
+        return;
+    }
+    /* The launcher arms the patch itself (and exports this marker). */
+    if (dlsym(RTLD_DEFAULT, "cpmp_launcher_marker") != NULL) {
+        return;
+    }
+    if (resolve() < 0) {
+        return; /* not CPython, or older than 3.8 */
+    }
+    add_audit_hook(audit_hook, NULL);
+}
+
+__attribute__((constructor)) static void
+preload_constructor(void)
+{
+    pthread_once(&init_once, preload_init);
+}

@@ -1,0 +1,170 @@
+#!/usr/bin/env bats
+# libcpmp_preload.so, cpmp exec and cpmp env: every CPython 3.8+ process
+# under a command is patched, unmodified; everything else runs untouched.
+
+load test_helper
+
+setup() {
+    cd "$BATS_TEST_TMPDIR"
+    PRELOAD="$CPMP_BUILD_ROOT/preload/libcpmp_preload.so"
+    # Debian's pure-Python cloudpickle, alone, for other interpreters.
+    mkdir -p cloudpickle-only
+    ln -sfn /usr/lib/python3/dist-packages/cloudpickle cloudpickle-only/cloudpickle
+}
+
+pyenv_python() { # VERSION: sets $py to the image's pyenv interpreter, or skips
+    py=$(ls -d "${PYENV_ROOT:-/root/.pyenv}/versions/$1".*/bin/python"${1%%.*}" 2> /dev/null | head -n 1)
+    [ -x "$py" ] || skip "no pyenv Python $1 on this machine"
+}
+
+@test "a shell script whose two python3 processes both map lambdas runs patched under cpmp exec" {
+    cat > pipeline.sh <<SH
+#!/bin/sh
+"$PYTHON" "$SCRIPTS/capabilities.py" spawn lambda
+"$PYTHON" "$SCRIPTS/capabilities.py" fork closure
+SH
+    chmod +x pipeline.sh
+    run -0 $T "$CPMP" exec ./pipeline.sh
+    assert_output $'lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]\nclosure [3, 6, 9]'
+    run $T ./pipeline.sh
+    assert_failure
+}
+
+@test "with LD_PRELOAD alone, a spawn Pool's workers return closures" {
+    LD_PRELOAD="$PRELOAD" run -0 $T "$PYTHON" "$SCRIPTS/capabilities.py" spawn return-lambda
+    assert_output "return-lambda (2, 10)"
+}
+
+@test "eval \"\$(cpmp env)\" patches the python3 processes that follow" {
+    run -0 "$CPMP" env
+    assert_output "export LD_PRELOAD='$PRELOAD'"
+    eval "$output"
+    run -0 $T "$PYTHON" "$SCRIPTS/capabilities.py" forkserver executor
+    assert_output "executor [3, 6, 9]"
+}
+
+@test "interpreters started by subprocess, and their spawn children, are patched" {
+    run -0 $T "$CPMP" exec "$PYTHON" -c 'import subprocess, sys
+print(subprocess.run([sys.executable, sys.argv[1], "spawn", "grandchild"], capture_output=True, text=True).stdout.strip())' "$SCRIPTS/capabilities.py"
+    assert_output "grandchild ([-1, -2, -3], 0)"
+}
+
+@test "ls and bash print byte-identical output, and nothing else, with and without the library" {
+    mkdir -p tree/a && touch tree/a/f tree/g
+    local plain preloaded
+    plain=$(ls -la --time-style=+ tree; bash -c 'echo "$0 $#"; type cd' x 2>&1)
+    preloaded=$(LD_PRELOAD="$PRELOAD" ls -la --time-style=+ tree; LD_PRELOAD="$PRELOAD" bash -c 'echo "$0 $#"; type cd' x 2>&1)
+    assert_equal "$preloaded" "$plain"
+    run -0 --separate-stderr "$CPMP" exec ls tree
+    assert_output $'a\ng'
+    assert_equal "$stderr" ""
+}
+
+@test "the exit status is the command's; unknown gives 127, not executable 126, no command 2" {
+    run -3 "$CPMP" exec -- sh -c 'exit 3'
+    run -127 --separate-stderr "$CPMP" exec no-such-command-here
+    assert_equal "$stderr" "cpmp: no-such-command-here: command not found"
+    touch not-executable
+    run -126 --separate-stderr "$CPMP" exec ./not-executable
+    assert_equal "$stderr" "cpmp: ./not-executable: Permission denied"
+    run -2 --separate-stderr "$CPMP" exec
+    assert_equal "$stderr" "cpmp: exec needs a command (see 'cpmp --help')"
+    run -2 --separate-stderr "$CPMP" env extra
+    assert_equal "$stderr" "cpmp: env takes no arguments (see 'cpmp --help')"
+}
+
+@test "cpmp exec puts the library first in LD_PRELOAD, keeps the others and never adds it twice" {
+    local other="$BATS_TEST_TMPDIR/other.so"
+    cp "$PRELOAD" "$other"
+    LD_PRELOAD="$other $PRELOAD" run -0 "$CPMP" exec sh -c 'echo "$LD_PRELOAD"'
+    assert_output "$PRELOAD:$other"
+    LD_PRELOAD="$PRELOAD" run -0 "$CPMP" exec "$CPMP" exec sh -c 'echo "$LD_PRELOAD"'
+    assert_output "$PRELOAD"
+}
+
+@test "the library is found by absolute path, whatever the current directory holds" {
+    mkdir -p launcher preload pyhook/cpmp
+    echo 'raise SystemExit("the current directory was trusted")' > pyhook/cpmp/__init__.py
+    run -0 "$CPMP_BUILD_ROOT/launcher/../launcher/cpmp" env
+    assert_output "export LD_PRELOAD='$PRELOAD'"
+    run -0 $T "$CPMP" exec "$PYTHON" "$SCRIPTS/capabilities.py" fork lambda
+    assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
+}
+
+@test "a set-user-ID command is run with a note that it stays unpatched" {
+    cp /bin/true suid-true
+    chmod u+s suid-true
+    run -0 --separate-stderr "$CPMP" exec ./suid-true
+    assert_equal "$stderr" "cpmp: ./suid-true is set-user/group-ID: the dynamic loader ignores LD_PRELOAD for it, so it runs unpatched"
+}
+
+@test "CPMP_DISABLE=1 turns the library off" {
+    CPMP_DISABLE=1 run $T "$CPMP" exec "$PYTHON" "$SCRIPTS/capabilities.py" spawn lambda
+    assert_failure
+    assert_output --partial "Can't pickle local object"
+}
+
+@test "cpmp run under the preloaded library patches once" {
+    LD_PRELOAD="$PRELOAD" run -0 $T "$CPMP" run -c 'import sys, cpmp
+print(sum(type(f).__name__ == "_ArmedFinder" for f in sys.meta_path), cpmp.is_patched())'
+    assert_output "1 True"
+}
+
+@test "an interpreter that cannot import cloudpickle still maps lambdas, and a local class fails with one clear line" {
+    run -0 --separate-stderr $T "$CPMP" exec "$PYTHON" -S "$SCRIPTS/capabilities.py" spawn lambda
+    assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
+    assert_equal "$stderr" ""
+    run $T "$CPMP" exec "$PYTHON" -I -S "$SCRIPTS/capabilities.py" spawn local-class
+    assert_failure
+    assert_output --partial "cpmp: sending a class by value needs cloudpickle, which this Python cannot import (Debian: apt-get install python3-cloudpickle)"
+}
+
+@test "a cpmp package that fails to load leaves the process unpatched, with one warning line" {
+    meson install -C "$CPMP_BUILD_ROOT" --no-rebuild --quiet --destdir "$BATS_TEST_TMPDIR/inst" > /dev/null
+    local lib
+    lib=$(find "$BATS_TEST_TMPDIR/inst" -name libcpmp_preload.so)
+    find "$BATS_TEST_TMPDIR/inst" -path '*/cpmp/cpmp/__init__.py' -exec sh -c 'echo "raise RuntimeError(\"broken on purpose\")" > "$1"' _ {} \;
+    LD_PRELOAD="$lib" run -0 --separate-stderr $T "$PYTHON" -c 'print("ran")'
+    assert_output "ran"
+    assert_equal "$stderr" "cpmp: not active, running unpatched: broken on purpose"
+    CPMP_QUIET=1 LD_PRELOAD="$lib" run -0 --separate-stderr $T "$PYTHON" -c 'print("ran")'
+    assert_equal "$stderr" ""
+}
+
+# --- the compatibility matrix: one library for every CPython 3.8 to 3.13 ---
+
+matrix() { # VERSION
+    local py
+    pyenv_python "$1"
+    for m in fork spawn; do
+        for c in lambda return-lambda local-class; do
+            PYTHONPATH="$BATS_TEST_TMPDIR/cloudpickle-only" run -0 $T "$CPMP" exec "$py" "$SCRIPTS/capabilities.py" $m $c
+            case $c in
+                lambda) assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]" ;;
+                return-lambda) assert_output "return-lambda (2, 10)" ;;
+                local-class) assert_output "local-class ([2, 4], [Scaler(4), Scaler(5)])" ;;
+            esac
+        done
+    done
+    run "$py" "$SCRIPTS/capabilities.py" spawn lambda
+    assert_failure
+}
+
+@test "CPython 3.8 (pyenv, shared libpython): fork and spawn send lambdas, closures, local classes" { matrix 3.8; }
+@test "CPython 3.9 (pyenv, shared libpython): fork and spawn send lambdas, closures, local classes" { matrix 3.9; }
+@test "CPython 3.10 (pyenv, shared libpython): fork and spawn send lambdas, closures, local classes" { matrix 3.10; }
+@test "CPython 3.11 (pyenv, shared libpython): fork and spawn send lambdas, closures, local classes" { matrix 3.11; }
+@test "CPython 3.12 (pyenv, shared libpython): fork and spawn send lambdas, closures, local classes" { matrix 3.12; }
+@test "CPython 3.13 (pyenv, shared libpython): fork and spawn send lambdas, closures, local classes" { matrix 3.13; }
+
+@test "Python 2.7, 3.6 and 3.7 run exactly as without the library" {
+    local py v
+    for v in 2.7 3.6 3.7; do
+        pyenv_python $v
+        run -0 --separate-stderr "$py" -c 'import sys; print(sys.version_info[:2], "cpmp" in sys.modules, len(sys.meta_path))'
+        local want=$output
+        run -0 --separate-stderr "$CPMP" exec "$py" -c 'import sys; print(sys.version_info[:2], "cpmp" in sys.modules, len(sys.meta_path))'
+        assert_equal "$output" "$want"
+        assert_equal "$stderr" ""
+    done
+}
