@@ -174,18 +174,21 @@ static char *
 preload_value(const cpmp_layout *layout)
 {
     const char *old = getenv("LD_PRELOAD");
+    const char *first = CPMP_SANITIZER_PRELOAD;
     char *copy = strdup(old != NULL ? old : "");
-    size_t size = strlen(layout->preload) + (old != NULL ? strlen(old) : 0) + 2;
+    size_t size = strlen(first) + strlen(layout->preload) + (old != NULL ? strlen(old) : 0) + 3;
     char *value = malloc(size);
     char *entry, *save = NULL;
 
     if (copy == NULL || value == NULL) {
         die("%s", strerror(ENOMEM));
     }
-    strcpy(value, layout->preload);
+    /* A sanitized build's library needs its runtimes loaded before it. */
+    snprintf(value, size, "%s%s%s", first, first[0] != '\0' ? ":" : "", layout->preload);
     /* ld.so separates entries with spaces or colons. */
     for (entry = strtok_r(copy, " :", &save); entry != NULL; entry = strtok_r(NULL, " :", &save)) {
-        if (strcmp(base_name(entry), "libcpmp_preload.so") == 0) {
+        if (strcmp(base_name(entry), "libcpmp_preload.so") == 0
+            || (first[0] != '\0' && strstr(first, entry) != NULL)) {
             continue;
         }
         strcat(value, ":");

@@ -6,7 +6,9 @@ load test_helper
 
 setup() {
     cd "$BATS_TEST_TMPDIR"
-    PRELOAD="$CPMP_BUILD_ROOT/preload/libcpmp_preload.so"
+    # The library, after the sanitizer runtimes it needs in an ASan build.
+    PRELOAD="$CPMP_PRELOAD"
+    LIB="$CPMP_BUILD_ROOT/preload/libcpmp_preload.so"
     # Debian's pure-Python cloudpickle, alone, for other interpreters.
     mkdir -p cloudpickle-only
     ln -sfn /usr/lib/python3/dist-packages/cloudpickle cloudpickle-only/cloudpickle
@@ -75,7 +77,7 @@ print(subprocess.run([sys.executable, sys.argv[1], "spawn", "grandchild"], captu
 
 @test "cpmp exec puts the library first in LD_PRELOAD, keeps the others and never adds it twice" {
     local other="$BATS_TEST_TMPDIR/other.so"
-    cp "$PRELOAD" "$other"
+    cp /lib/x86_64-linux-gnu/libm.so.6 "$other"  # any harmless library
     LD_PRELOAD="$other $PRELOAD" run -0 "$CPMP" exec sh -c 'echo "$LD_PRELOAD"'
     assert_output "$PRELOAD:$other"
     LD_PRELOAD="$PRELOAD" run -0 "$CPMP" exec "$CPMP" exec sh -c 'echo "$LD_PRELOAD"'
@@ -123,6 +125,7 @@ print(sum(type(f).__name__ == "_ArmedFinder" for f in sys.meta_path), cpmp.is_pa
     meson install -C "$CPMP_BUILD_ROOT" --no-rebuild --quiet --destdir "$BATS_TEST_TMPDIR/inst" > /dev/null
     local lib
     lib=$(find "$BATS_TEST_TMPDIR/inst" -name libcpmp_preload.so)
+    lib="${CPMP_SANITIZER_PRELOAD:+$CPMP_SANITIZER_PRELOAD:}$lib"
     find "$BATS_TEST_TMPDIR/inst" -path '*/cpmp/cpmp/__init__.py' -exec sh -c 'echo "raise RuntimeError(\"broken on purpose\")" > "$1"' _ {} \;
     LD_PRELOAD="$lib" run -0 --separate-stderr $T "$PYTHON" -c 'print("ran")'
     assert_output "ran"

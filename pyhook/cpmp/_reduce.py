@@ -54,7 +54,8 @@ def _main_spawn_resolvable(module):
     multiprocessing.spawn re-runs the parent's main module in a child when it
     has a spec name (python -m mod), but not for a package's __main__, or
     when it has a __file__ (python script.py).  (-c, stdin and notebooks
-    have neither.)
+    have neither; stdin's "<stdin>" is not a file, and cpmp's spawn patch
+    does not send it.)
     """
     spec = getattr(module, "__spec__", None)
     name = getattr(spec, "name", None)
@@ -65,7 +66,17 @@ def _main_spawn_resolvable(module):
         return False
     import os
 
-    return os.path.isfile(path)  # not "<stdin>": cpmp's spawn patch skips it
+    return os.path.isfile(path)
+
+
+def main_names(module):
+    """What a spawned child's copy of this main module defines by itself:
+    False when the child has no copy, None when the source is unknown
+    (trust the module, as the standard pickler does), else the names its
+    top level binds outside the main block."""
+    if not _main_spawn_resolvable(module):
+        return False
+    return _toplevel_names(module)
 
 
 _toplevel_cache = {}
@@ -74,31 +85,27 @@ _toplevel_cache = {}
 def _toplevel_names(module):
     """Names the module binds at top level outside its main block, or None.
 
-    These are the names a child that re-imports the module defines by
-    itself.  None means the source could not be read: trust the module as
-    it is (what the standard pickler does).
+    These are the names a process that imports the module defines by
+    itself.  None means the source could not be read.  Cached for the life
+    of the process, like the module itself.
     """
     path = getattr(module, "__file__", None)
     if path is None:
         return frozenset()
     try:
-        import os
-
-        stamp = os.stat(path).st_mtime_ns
-    except (OSError, TypeError):
+        return _toplevel_cache[path]
+    except KeyError:
+        pass
+    except TypeError:
         return None
-    hit = _toplevel_cache.get(path)
-    if hit is not None and hit[0] == stamp:
-        return hit[1]
     try:
         import ast
 
         with open(path, "rb") as f:
-            tree = ast.parse(f.read(), path)
+            names = frozenset(_bound_names(ast.parse(f.read(), path).body))
     except (OSError, SyntaxError, ValueError):
-        return None
-    names = frozenset(_bound_names(tree.body))
-    _toplevel_cache[path] = (stamp, names)
+        names = None
+    _toplevel_cache[path] = names
     return names
 
 
@@ -145,8 +152,18 @@ def _bound_names(statements):
             todo.extend(ast.iter_child_nodes(node))
 
 
+def by_value_module(modname):
+    """cloudpickle.register_pickle_by_value() applies to cpmp too."""
+    cp = sys.modules.get("cloudpickle.cloudpickle")
+    registered = getattr(cp, "_PICKLE_BY_VALUE_MODULES", None)
+    if not registered:
+        return False
+    return modname in registered or any(modname.startswith(m + ".") for m in registered)
+
+
 def _needs_value(obj, is_function):
-    """True when obj must go by value: the receiver could not look it up."""
+    """True when obj must go by value: the receiver could not look it up.
+    (The pure-Python twin of _speedups.needs_value.)"""
     qualname = getattr(obj, "__qualname__", None)
     if not isinstance(qualname, str):
         return False
@@ -167,21 +184,12 @@ def _needs_value(obj, is_function):
     if found is not obj:
         return True
     if modname in _MAIN_NAMES:
-        if not _main_spawn_resolvable(module):
+        names = main_names(module)
+        if names is False:
             return True
-        names = _toplevel_names(module)
         if names is not None and qualname.partition(".")[0] not in names:
             return True
-    return _by_value_module(modname)
-
-
-def _by_value_module(modname):
-    """cloudpickle.register_pickle_by_value() applies to us too."""
-    cp = sys.modules.get("cloudpickle.cloudpickle")
-    registered = getattr(cp, "_PICKLE_BY_VALUE_MODULES", None)
-    if not registered:
-        return False
-    return modname in registered or any(modname.startswith(m + ".") for m in registered)
+    return by_value_module(modname)
 
 
 # --- functions ------------------------------------------------------------
@@ -255,12 +263,10 @@ def reduce_function(func):
     refs = _code_globals(code)
     if gname is None:
         known = frozenset()
+    elif gname in _MAIN_NAMES:
+        known = main_names(sys.modules[gname]) or frozenset()
     else:
-        module = sys.modules[gname]
-        if gname in _MAIN_NAMES and not _main_spawn_resolvable(module):
-            known = frozenset()
-        else:
-            known = _toplevel_names(module)
+        known = _toplevel_names(sys.modules[gname])
     if known is None:
         shipped = {}
     else:
@@ -347,12 +353,6 @@ def set_function_state(func, state):
     return func
 
 
-def function_hook(func):
-    if _needs_value(func, True):
-        return reduce_function(func)
-    return NotImplemented
-
-
 # --- classes --------------------------------------------------------------
 
 _class_reducer = None
@@ -382,12 +382,8 @@ def _cloudpickle_class_reducer():
     return _class_reducer
 
 
-def class_hook(cls):
-    if cls is type(None) or cls is type(NotImplemented) or cls is type(Ellipsis):
-        return NotImplemented
-    if _needs_value(cls, False):
-        return _cloudpickle_class_reducer()(cls)
-    return NotImplemented
+def reduce_class(cls):
+    return _cloudpickle_class_reducer()(cls)
 
 
 # --- objects the standard pickler refuses ----------------------------------
@@ -504,13 +500,16 @@ del _d
 
 # --- the hot path -----------------------------------------------------------
 
+_SPECIAL_TYPES = (type(None), type(NotImplemented), type(Ellipsis))
+
+
 def _py_reducer_override(obj):
     """Pure-Python twin of _speedups.reducer_override (used without it)."""
     t = type(obj)
     if t is FunctionType:
-        return function_hook(obj)
-    if issubclass(t, type):
-        return class_hook(obj)
+        return reduce_function(obj) if _needs_value(obj, True) else NotImplemented
+    if issubclass(t, type) and obj not in _SPECIAL_TYPES:
+        return reduce_class(obj) if _needs_value(obj, False) else NotImplemented
     return NotImplemented
 
 
@@ -519,5 +518,5 @@ try:
 except ImportError:
     reducer_override = staticmethod(_py_reducer_override)
 else:
-    _speedups.set_hooks(function_hook, class_hook)
+    _speedups.set_hooks(reduce_function, reduce_class, main_names, by_value_module)
     reducer_override = _speedups.reducer_override

@@ -4,57 +4,240 @@
  * float, str, bytes, bool or None.  A Python reducer_override costs a Python
  * call for every dict, list, tuple and instance (cloudpickle's Pickler is
  * 2.9x slower than the standard one on plain instances for that reason).
- * Here the common answer, "not a function or class: do what you always do",
- * is a type check in C; only functions and classes reach the Python hooks.
+ * Here the common answers are C: "not a function or class: as always", and
+ * "a function or class the receiver can look up by name: as always".  Only
+ * what must go by value reaches Python (cpmp._reduce).
  *
- * Built against the stable ABI (3.8+), so one file serves every CPython the
- * preload library supports. */
+ * The decision mirrors cpmp._reduce._needs_value, its pure-Python twin for
+ * interpreters without this module.  Built against the stable ABI (3.8+),
+ * so one file serves every CPython the preload library supports. */
 #define Py_LIMITED_API 0x03080000
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-static PyObject *function_type; /* types.FunctionType */
-static PyObject *function_hook; /* cpmp._reduce.function_hook */
-static PyObject *class_hook;    /* cpmp._reduce.class_hook */
+static PyObject *function_type;   /* types.FunctionType */
+static PyObject *special_types;   /* NoneType, NotImplementedType, ellipsis */
+static PyObject *reduce_function; /* cpmp._reduce.reduce_function */
+static PyObject *reduce_class;    /* cpmp._reduce.reduce_class */
+static PyObject *main_names;      /* cpmp._reduce.main_names */
+static PyObject *by_value_module; /* cpmp._reduce.by_value_module */
+static PyObject *main_cache;      /* {main module: main_names(module)} */
+static PyObject *str_qualname, *str_module, *str_dot, *str_by_value;
+
+/* main_names(module), computed once per main module: the script does not
+ * change under a running program. */
+static PyObject *
+cached_main_names(PyObject *module)
+{
+    PyObject *names = PyDict_GetItemWithError(main_cache, module);
+
+    if (names != NULL || PyErr_Occurred()) {
+        Py_XINCREF(names);
+        return names;
+    }
+    names = PyObject_CallFunctionObjArgs(main_names, module, NULL);
+    if (names != NULL && PyDict_SetItem(main_cache, module, names) < 0) {
+        Py_CLEAR(names);
+    }
+    return names;
+}
+
+/* Whether cloudpickle.register_pickle_by_value() names the module. */
+static int
+registered_by_value(PyObject *modules, PyObject *modname)
+{
+    PyObject *cp = PyDict_GetItemString(modules, "cloudpickle.cloudpickle");
+    PyObject *registry, *answer;
+    int result;
+
+    if (cp == NULL) {
+        return 0;
+    }
+    registry = PyObject_GetAttr(cp, str_by_value);
+    if (registry == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    result = PyObject_IsTrue(registry);
+    Py_DECREF(registry);
+    if (result <= 0) {
+        return result;
+    }
+    answer = PyObject_CallFunctionObjArgs(by_value_module, modname, NULL);
+    if (answer == NULL) {
+        return -1;
+    }
+    result = PyObject_IsTrue(answer);
+    Py_DECREF(answer);
+    return result;
+}
+
+/* 1: obj must go by value, 0: the stdlib sends it by reference, -1: error. */
+static int
+needs_value(PyObject *obj, int is_function)
+{
+    PyObject *qualname = NULL, *modname = NULL, *parts = NULL, *found = NULL, *names;
+    PyObject *modules, *module;
+    Py_ssize_t i, n;
+    int result = 0;
+
+    qualname = PyObject_GetAttr(obj, str_qualname);
+    if (qualname == NULL || !PyUnicode_Check(qualname)) {
+        PyErr_Clear();
+        goto done; /* the stdlib decides, as always */
+    }
+    n = PyUnicode_GetLength(qualname);
+    if (is_function && PyUnicode_FindChar(qualname, '<', 0, n, 1) >= 0) {
+        result = 1; /* <lambda>, <locals> */
+        goto done;
+    }
+    modname = PyObject_GetAttr(obj, str_module);
+    if (modname == NULL || !PyUnicode_Check(modname)) {
+        PyErr_Clear();
+        goto done;
+    }
+    modules = PyImport_GetModuleDict();
+    module = PyDict_GetItemWithError(modules, modname);
+    if (module == NULL) {
+        result = PyErr_Occurred() ? -1 : 0; /* the pickler imports it */
+        goto done;
+    }
+    /* Look the object up by its qualified name, as pickle does. */
+    parts = PyUnicode_Split(qualname, str_dot, -1);
+    if (parts == NULL) {
+        result = -1;
+        goto done;
+    }
+    found = module;
+    Py_INCREF(found);
+    for (i = 0; i < PyList_Size(parts); i++) {
+        PyObject *next = PyObject_GetAttr(found, PyList_GetItem(parts, i));
+
+        Py_DECREF(found);
+        found = next;
+        if (found == NULL) {
+            PyErr_Clear();
+            result = 1;
+            goto done;
+        }
+    }
+    if (found != obj) {
+        result = 1;
+        goto done;
+    }
+    if (PyUnicode_CompareWithASCIIString(modname, "__main__") == 0
+        || PyUnicode_CompareWithASCIIString(modname, "__mp_main__") == 0) {
+        /* False: spawn children cannot re-create this main module; None:
+         * its source is unknown, trust it; else the names a child's
+         * re-import binds. */
+        names = cached_main_names(module);
+        if (names == NULL) {
+            result = -1;
+            goto done;
+        }
+        if (names == Py_False) {
+            result = 1;
+        } else if (names != Py_None) {
+            int present = PySequence_Contains(names, PyList_GetItem(parts, 0));
+
+            result = present < 0 ? -1 : !present;
+        }
+        Py_DECREF(names);
+        if (result != 0) {
+            goto done;
+        }
+    }
+    result = registered_by_value(modules, modname);
+done:
+    Py_XDECREF(found);
+    Py_XDECREF(parts);
+    Py_XDECREF(modname);
+    Py_XDECREF(qualname);
+    return result;
+}
 
 static PyObject *
 speedups_reducer_override(PyObject *module, PyObject *obj)
 {
+    PyObject *reduce = NULL;
+    int by_value;
+
     (void)module;
-    if ((PyObject *)Py_TYPE(obj) == function_type && function_hook != NULL) {
-        return PyObject_CallFunctionObjArgs(function_hook, obj, NULL);
+    if (reduce_function == NULL) {
+        /* set_hooks() not called yet: nothing is patched. */
+    } else if ((PyObject *)Py_TYPE(obj) == function_type) {
+        reduce = reduce_function;
+    } else if (PyType_Check(obj)) {
+        int special = PySequence_Contains(special_types, obj);
+
+        if (special < 0) {
+            return NULL;
+        }
+        if (!special) {
+            reduce = reduce_class;
+        }
     }
-    if (PyType_Check(obj) && class_hook != NULL) {
-        return PyObject_CallFunctionObjArgs(class_hook, obj, NULL);
+    if (reduce == NULL) {
+        Py_INCREF(Py_NotImplemented);
+        return Py_NotImplemented;
     }
-    Py_INCREF(Py_NotImplemented);
-    return Py_NotImplemented;
+    by_value = needs_value(obj, reduce == reduce_function);
+    if (by_value < 0) {
+        return NULL;
+    }
+    if (!by_value) {
+        Py_INCREF(Py_NotImplemented);
+        return Py_NotImplemented;
+    }
+    return PyObject_CallFunctionObjArgs(reduce, obj, NULL);
+}
+
+static PyObject *
+speedups_needs_value(PyObject *module, PyObject *args)
+{
+    PyObject *obj;
+    int is_function, result;
+
+    (void)module;
+    if (!PyArg_ParseTuple(args, "Op:needs_value", &obj, &is_function)) {
+        return NULL;
+    }
+    result = needs_value(obj, is_function);
+    return result < 0 ? NULL : PyBool_FromLong(result);
+}
+
+static void
+replace(PyObject **slot, PyObject *value)
+{
+    Py_INCREF(value);
+    Py_XDECREF(*slot);
+    *slot = value;
 }
 
 static PyObject *
 speedups_set_hooks(PyObject *module, PyObject *args)
 {
-    PyObject *fhook, *chook;
+    PyObject *rf, *rc, *mn, *bv;
 
     (void)module;
-    if (!PyArg_ParseTuple(args, "OO:set_hooks", &fhook, &chook)) {
+    if (!PyArg_ParseTuple(args, "OOOO:set_hooks", &rf, &rc, &mn, &bv)) {
         return NULL;
     }
-    Py_INCREF(fhook);
-    Py_XDECREF(function_hook);
-    function_hook = fhook;
-    Py_INCREF(chook);
-    Py_XDECREF(class_hook);
-    class_hook = chook;
+    replace(&reduce_function, rf);
+    replace(&reduce_class, rc);
+    replace(&main_names, mn);
+    replace(&by_value_module, bv);
     Py_RETURN_NONE;
 }
 
 static PyMethodDef speedups_methods[] = {
     {"reducer_override", speedups_reducer_override, METH_O,
-     "reducer_override(obj): NotImplemented unless obj is a function or a "
-     "class, which go to the hooks given to set_hooks()."},
+     "reducer_override(obj): a reduce tuple for a function or class that must "
+     "go by value, else NotImplemented."},
+    {"needs_value", speedups_needs_value, METH_VARARGS,
+     "needs_value(obj, is_function): whether obj must go by value."},
     {"set_hooks", speedups_set_hooks, METH_VARARGS,
-     "set_hooks(function_hook, class_hook)"},
+     "set_hooks(reduce_function, reduce_class, main_names, by_value_module)"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -74,7 +257,17 @@ PyInit__speedups(void)
     }
     function_type = PyObject_GetAttrString(types, "FunctionType");
     Py_DECREF(types);
-    if (function_type == NULL) {
+    special_types = Py_BuildValue("(OOO)", (PyObject *)Py_TYPE(Py_None),
+                                  (PyObject *)Py_TYPE(Py_NotImplemented),
+                                  (PyObject *)Py_TYPE(Py_Ellipsis));
+    main_cache = PyDict_New();
+    str_qualname = PyUnicode_InternFromString("__qualname__");
+    str_module = PyUnicode_InternFromString("__module__");
+    str_dot = PyUnicode_InternFromString(".");
+    str_by_value = PyUnicode_InternFromString("_PICKLE_BY_VALUE_MODULES");
+    if (function_type == NULL || special_types == NULL || main_cache == NULL
+        || str_qualname == NULL || str_module == NULL || str_dot == NULL
+        || str_by_value == NULL) {
         return NULL;
     }
     return PyModule_Create(&speedups_module);
