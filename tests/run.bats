@@ -175,3 +175,19 @@ if __name__ == "__main__":
         assert_output "TypeError cannot pickle '_thread.lock' object; then [1, 2]"
     done
 }
+
+@test "a function sent again unchanged is the same bytes and the same function, and every change arrives" {
+    local expected="same-bytes True same-function True | cell [1, 2, 3] | mutable-cell [1] [1, 2] | defaults (1, 10) (2, 10) (2, 20) t"
+    run -0 $T "$CPMP" run "$SCRIPTS/resend.py"
+    assert_output "$expected"
+    # The pure-Python path, for interpreters without the C extension.
+    run -0 $T env PYTHONPATH="$BATS_TEST_DIRNAME/../pyhook" "$PYTHON" "$SCRIPTS/resend.py"
+    assert_output "$expected"
+}
+
+@test "a lambda that raises in a worker shows the script's file and line in the traceback" {
+    printf 'import multiprocessing as mp\nif __name__ == "__main__":\n    with mp.get_context("%s").Pool(1) as p:\n        p.map(lambda x: 1 / x, [0])\n' spawn > "$BATS_TEST_TMPDIR/boom.py"
+    run -1 $T "$CPMP" run "$BATS_TEST_TMPDIR/boom.py"
+    assert_output --partial "File \"$BATS_TEST_TMPDIR/boom.py\", line 4, in <lambda>"
+    assert_output --partial "ZeroDivisionError: division by zero"
+}

@@ -25,7 +25,8 @@ import builtins
 import marshal
 import sys
 import weakref
-from types import CellType, CodeType, FunctionType, MappingProxyType, ModuleType
+from types import (BuiltinFunctionType, CellType, CodeType, FunctionType, MappingProxyType,
+                   ModuleType)
 
 _MAIN_NAMES = ("__main__", "__mp_main__")
 _GLOBAL_OPS = frozenset(("LOAD_GLOBAL", "STORE_GLOBAL", "DELETE_GLOBAL", "LOAD_NAME"))
@@ -256,21 +257,22 @@ def _submodule_imports(code, shipped):
     return tuple(imports)
 
 
-def reduce_function(func):
+def _function_parts(func):
+    """(make_function args, set_function_state state) for func, read now."""
     code = func.__code__
     g = func.__globals__
     gname = _module_globals_name(func)
-    refs = _code_globals(code)
     if gname is None:
         known = frozenset()
     elif gname in _MAIN_NAMES:
+        # No copy in a spawned child, or a source we cannot read: ship all.
         known = main_names(sys.modules[gname]) or frozenset()
     else:
         known = _toplevel_names(sys.modules[gname])
     if known is None:
-        shipped = {}
+        shipped = None
     else:
-        shipped = {n: g[n] for n in refs if n not in known and n in g}
+        shipped = {n: g[n] for n in _code_globals(code) if n not in known and n in g} or None
     closure = func.__closure__
     if closure is None:
         ncells = -1
@@ -288,11 +290,192 @@ def reduce_function(func):
         func.__annotations__ or None,
         func.__dict__ or None,
         cells,
-        shipped or None,
+        shipped,
         _submodule_imports(code, shipped) if shipped else (),
         getattr(func, "__type_params__", ()) or None,
     )
-    return (make_function, (code, gname, ncells), state, None, None, set_function_state)
+    return (code, gname, ncells), state
+
+
+def reduce_function(func):
+    entry = _sent.get(id(func))
+    if entry is not None and _entry_matches(entry, func):
+        return entry[-1]
+    args, state = _function_parts(func)
+    if _frozen_state(state):
+        entry = _sent[id(func)] = _sent_entry(func, args, state)
+        return entry[-1]
+    return (make_function, args, state, None, None, set_function_state)
+
+
+# --- sending the same function again ----------------------------------------
+#
+# imap(f, data, chunksize=1) sends f once per item.  When everything f
+# carries is immutable (numbers, strings, tuples of them, modules and
+# functions or classes sent by reference), the sender pickles it once and
+# sends those bytes again as long as every cell, default and shipped global
+# is still the very same object; the receiver rebuilds it once per distinct
+# bytes.  Anything mutable (a list in a cell, a non-empty __dict__) is read
+# and sent afresh every time, so nothing is ever sent stale.
+
+_ATOMS = frozenset((int, float, complex, str, bytes, bool, type(None), type(Ellipsis),
+                    range, BuiltinFunctionType))
+
+
+def _frozen(value):
+    t = type(value)
+    if t in _ATOMS:
+        return True
+    if t is tuple or t is frozenset:
+        return all(_frozen(v) for v in value)
+    if t is ModuleType:
+        return sys.modules.get(value.__name__) is value
+    if t is FunctionType:
+        return not _needs_value(value, True)
+    if isinstance(value, type):
+        return not _needs_value(value, False)
+    return False
+
+
+def _frozen_state(state):
+    (name, qualname, module, doc, defaults, kwdefaults, annotations, fdict,
+     cells, shipped, imports, type_params) = state
+    return (fdict is None and type_params is None
+            and _frozen((defaults, cells))
+            and (kwdefaults is None or _frozen(tuple(kwdefaults.items())))
+            and (annotations is None or _frozen(tuple(annotations.items())))
+            and (shipped is None or _frozen(tuple(shipped.values()))))
+
+
+# An entry pins by identity what the bytes were made from; the C fast path
+# (_speedups.cached_reduce) reads it by position, so keep the two in step.
+_PINNED = ("__code__", "__name__", "__qualname__", "__module__", "__doc__", "__defaults__")
+
+
+_STATE_FIELDS = ("name", "qualname", "module", "doc", "defaults", "kwdefaults",
+                 "annotations", "dict", "cells", "shipped", "imports", "type_params")
+
+
+def _compact(func, args, state):
+    """The smallest marshal bytes the receiver can rebuild func from, or
+    None when something in it is not marshal-able (a module, say).
+
+    With imap(chunksize=1) each task's size is most of its cost (240 more
+    bytes a task make a Pool ~30 % slower), so: marshal, not pickle; only
+    the attributes a fresh function would not have anyway; and the code's
+    file name left out when it is the module's own __file__, which the
+    receiver has too.
+    """
+    code, gname, ncells = args
+    probe = make_function(code, None, ncells)
+    probe.__module__ = gname
+    extras = {}
+    for field, value in zip(_STATE_FIELDS, state):
+        if field in ("name", "qualname", "doc"):
+            if value != getattr(probe, "__%s__" % field):
+                extras[field] = value
+        elif field == "module":
+            if value != gname:
+                extras[field] = value
+        elif field == "cells":
+            if ncells > 0:
+                extras[field] = value
+        elif value is not None and value != ():
+            extras[field] = value
+    module = sys.modules.get(gname) if gname is not None else None
+    path = getattr(module, "__file__", None)
+    if path is not None and code.co_filename == path:
+        code = _renamed(code, path, "")
+    try:
+        return marshal.dumps((code, gname, ncells, extras or None))
+    except ValueError:
+        return None
+
+
+def _renamed(code, old, new):
+    """code, and the code nested in it, with co_filename old made new."""
+    consts = tuple(_renamed(c, old, new) if isinstance(c, CodeType) else c
+                   for c in code.co_consts)
+    return code.replace(co_filename=new if code.co_filename == old else code.co_filename,
+                        co_consts=consts)
+
+
+def _sent_entry(func, args, state):
+    (name, qualname, module, doc, defaults, kwdefaults, annotations, fdict,
+     cells, shipped, imports, type_params) = state
+    blob = _compact(func, args, state)
+    if blob is not None:
+        reduce = (load_function, (blob,))
+    else:
+        import multiprocessing.reduction
+
+        blob = bytes(multiprocessing.reduction.ForkingPickler.dumps((args, state)))
+        reduce = (load_pickled_function, (blob,))
+    key = id(func)
+    # Copies: the function's own dicts can change in place.
+    return (weakref.ref(func, lambda ref: _sent.pop(key, None)),
+            *(getattr(func, a) for a in _PINNED),
+            kwdefaults and dict(kwdefaults), annotations and dict(annotations), cells,
+            tuple(shipped.items()) if shipped else (),
+            reduce)
+
+
+def _entry_matches(entry, func):
+    """Whether func would still pickle to the entry's bytes (by identity).
+    The pure-Python twin of _speedups' cached_reduce."""
+    if entry[0]() is not func or func.__dict__:
+        return False
+    n = len(_PINNED)
+    if any(getattr(func, a) is not v for a, v in zip(_PINNED, entry[1:1 + n])):
+        return False
+    kwdefaults, annotations, cells, shipped = entry[1 + n:5 + n]
+    if (func.__kwdefaults__ or None) != kwdefaults or (func.__annotations__ or None) != annotations:
+        return False
+    if any(_cell_value(c) is not v for c, v in zip(func.__closure__ or (), cells)):
+        return False
+    g = func.__globals__
+    return all(g.get(k, EMPTY_CELL) is v for k, v in shipped)
+
+
+_sent = {}  # id(function) -> _SentFunction
+_received = {}  # pickled bytes -> function
+_RECEIVED_MAX = 256
+
+
+def _remember(blob, func):
+    if len(_received) >= _RECEIVED_MAX:
+        _received.clear()
+    _received[blob] = func
+    return func
+
+
+def load_function(blob):
+    """Rebuild a function sent as compact marshal bytes (see _compact)."""
+    func = _received.get(blob)
+    if func is not None:
+        return func
+    code, gname, ncells, extras = marshal.loads(blob)
+    if not code.co_filename and gname is not None:
+        module = sys.modules.get(gname) or sys.modules.get("__main__")
+        code = _renamed(code, "", getattr(module, "__file__", ""))
+    func = make_function(code, gname, ncells)
+    extras = extras or {}
+    state = tuple(extras.get(field, getattr(func, "__%s__" % field, None))
+                  if field in ("name", "qualname", "module", "doc")
+                  else extras.get(field, () if field in ("cells", "imports") else None)
+                  for field in _STATE_FIELDS)
+    return _remember(blob, set_function_state(func, state))
+
+
+def load_pickled_function(blob):
+    """Rebuild a function sent as pickle bytes (state marshal cannot hold)."""
+    func = _received.get(blob)
+    if func is None:
+        import pickle
+
+        args, state = pickle.loads(blob)
+        func = _remember(blob, set_function_state(make_function(*args), state))
+    return func
 
 
 def _cell_value(cell):
@@ -518,5 +701,6 @@ try:
 except ImportError:
     reducer_override = staticmethod(_py_reducer_override)
 else:
-    _speedups.set_hooks(reduce_function, reduce_class, main_names, by_value_module)
+    _speedups.set_hooks(reduce_function, reduce_class, main_names, by_value_module,
+                        _sent, EMPTY_CELL)
     reducer_override = _speedups.reducer_override

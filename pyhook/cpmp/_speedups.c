@@ -4,9 +4,10 @@
  * float, str, bytes, bool or None.  A Python reducer_override costs a Python
  * call for every dict, list, tuple and instance (cloudpickle's Pickler is
  * 2.9x slower than the standard one on plain instances for that reason).
- * Here the common answers are C: "not a function or class: as always", and
- * "a function or class the receiver can look up by name: as always".  Only
- * what must go by value reaches Python (cpmp._reduce).
+ * Here the common answers are C: "not a function or class: as always",
+ * "a function or class the receiver can look up by name: as always", and
+ * "the same function as last time, unchanged: the same bytes".  Only what
+ * must be pickled by value afresh reaches Python (cpmp._reduce).
  *
  * The decision mirrors cpmp._reduce._needs_value, its pure-Python twin for
  * interpreters without this module.  Built against the stable ABI (3.8+),
@@ -22,7 +23,26 @@ static PyObject *reduce_class;    /* cpmp._reduce.reduce_class */
 static PyObject *main_names;      /* cpmp._reduce.main_names */
 static PyObject *by_value_module; /* cpmp._reduce.by_value_module */
 static PyObject *main_cache;      /* {main module: main_names(module)} */
+static PyObject *sent;            /* cpmp._reduce._sent: {id(func): entry} */
+static PyObject *empty_cell;      /* cpmp._reduce.EMPTY_CELL */
 static PyObject *str_qualname, *str_module, *str_dot, *str_by_value;
+
+/* Attributes of a function that a cached entry pins, in entry order. */
+static const char *const pinned_attrs[] = {
+    "__code__", "__name__", "__qualname__", "__module__", "__doc__", "__defaults__",
+};
+#define N_PINNED ((Py_ssize_t)(sizeof(pinned_attrs) / sizeof(pinned_attrs[0])))
+/* The rest of an entry (see cpmp._reduce._SentFunction). */
+enum {
+    E_REF = 0,
+    E_PINNED = 1,
+    E_KWDEFAULTS = E_PINNED + N_PINNED,
+    E_ANNOTATIONS,
+    E_CELLS,
+    E_SHIPPED,
+    E_REDUCE,
+    E_SIZE
+};
 
 /* main_names(module), computed once per main module: the script does not
  * change under a running program. */
@@ -156,6 +176,147 @@ done:
     return result;
 }
 
+/* Whether attribute `name` of func equals `want` (None: absent or empty). */
+static int
+attr_equals(PyObject *func, const char *name, PyObject *want)
+{
+    PyObject *have = PyObject_GetAttrString(func, name);
+    int result;
+
+    if (have == NULL) {
+        return -1;
+    }
+    if (want == Py_None) {
+        result = have == Py_None || (PyDict_Check(have) && PyDict_Size(have) == 0);
+    } else {
+        result = PyObject_RichCompareBool(have, want, Py_EQ);
+    }
+    Py_DECREF(have);
+    return result;
+}
+
+/* 1 when every cell of func holds the very object the entry recorded. */
+static int
+cells_match(PyObject *func, PyObject *cells)
+{
+    PyObject *closure = PyObject_GetAttrString(func, "__closure__");
+    Py_ssize_t i, n;
+    int result = 1;
+
+    if (closure == NULL) {
+        return -1;
+    }
+    n = closure == Py_None ? 0 : PyTuple_Size(closure);
+    if (n != PyTuple_Size(cells)) {
+        result = 0;
+    }
+    for (i = 0; result == 1 && i < n; i++) {
+        PyObject *value = PyObject_GetAttrString(PyTuple_GetItem(closure, i), "cell_contents");
+
+        if (value == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_ValueError)) {
+                result = -1;
+                break;
+            }
+            PyErr_Clear(); /* an empty cell */
+            value = empty_cell;
+            Py_INCREF(value);
+        }
+        result = value == PyTuple_GetItem(cells, i);
+        Py_DECREF(value);
+    }
+    Py_DECREF(closure);
+    return result;
+}
+
+/* 1 when every shipped global still is the very object recorded. */
+static int
+shipped_match(PyObject *func, PyObject *shipped)
+{
+    PyObject *globals;
+    Py_ssize_t i;
+    int result = 1;
+
+    if (PyTuple_Size(shipped) == 0) {
+        return 1;
+    }
+    globals = PyObject_GetAttrString(func, "__globals__");
+    if (globals == NULL) {
+        return -1;
+    }
+    for (i = 0; result == 1 && i < PyTuple_Size(shipped); i++) {
+        PyObject *pair = PyTuple_GetItem(shipped, i);
+        PyObject *value = PyDict_GetItemWithError(globals, PyTuple_GetItem(pair, 0));
+
+        if (value == NULL && PyErr_Occurred()) {
+            result = -1;
+        } else {
+            result = value == PyTuple_GetItem(pair, 1);
+        }
+    }
+    Py_DECREF(globals);
+    return result;
+}
+
+/* The reduce tuple cpmp._reduce cached for func, when func would still
+ * pickle to the same bytes (compared by identity, never by guessing): a
+ * new reference, or NULL with no error set when there is none. */
+static PyObject *
+cached_reduce(PyObject *func)
+{
+    PyObject *key, *entry, *dict, *have;
+    Py_ssize_t i;
+    int ok;
+
+    if (sent == NULL) {
+        return NULL;
+    }
+    key = PyLong_FromVoidPtr(func);
+    if (key == NULL) {
+        return NULL;
+    }
+    entry = PyDict_GetItemWithError(sent, key);
+    Py_DECREF(key);
+    if (entry == NULL || !PyTuple_Check(entry) || PyTuple_Size(entry) != E_SIZE
+        || PyWeakref_GetObject(PyTuple_GetItem(entry, E_REF)) != func) {
+        return NULL;
+    }
+    for (i = 0; i < N_PINNED; i++) {
+        have = PyObject_GetAttrString(func, pinned_attrs[i]);
+        if (have == NULL) {
+            return NULL;
+        }
+        Py_DECREF(have); /* still referenced by func */
+        if (have != PyTuple_GetItem(entry, E_PINNED + i)) {
+            return NULL;
+        }
+    }
+    dict = PyObject_GetAttrString(func, "__dict__");
+    if (dict == NULL) {
+        return NULL;
+    }
+    ok = PyDict_Check(dict) && PyDict_Size(dict) == 0;
+    Py_DECREF(dict);
+    if (ok == 1) {
+        ok = attr_equals(func, "__kwdefaults__", PyTuple_GetItem(entry, E_KWDEFAULTS));
+    }
+    if (ok == 1) {
+        ok = attr_equals(func, "__annotations__", PyTuple_GetItem(entry, E_ANNOTATIONS));
+    }
+    if (ok == 1) {
+        ok = cells_match(func, PyTuple_GetItem(entry, E_CELLS));
+    }
+    if (ok == 1) {
+        ok = shipped_match(func, PyTuple_GetItem(entry, E_SHIPPED));
+    }
+    if (ok != 1) {
+        return NULL; /* with the error set when ok < 0 */
+    }
+    have = PyTuple_GetItem(entry, E_REDUCE);
+    Py_INCREF(have);
+    return have;
+}
+
 static PyObject *
 speedups_reducer_override(PyObject *module, PyObject *obj)
 {
@@ -180,6 +341,14 @@ speedups_reducer_override(PyObject *module, PyObject *obj)
     if (reduce == NULL) {
         Py_INCREF(Py_NotImplemented);
         return Py_NotImplemented;
+    }
+    if (reduce == reduce_function) {
+        /* The same function sent again: no Python code at all. */
+        PyObject *cached = cached_reduce(obj);
+
+        if (cached != NULL || PyErr_Occurred()) {
+            return cached;
+        }
     }
     by_value = needs_value(obj, reduce == reduce_function);
     if (by_value < 0) {
@@ -217,16 +386,19 @@ replace(PyObject **slot, PyObject *value)
 static PyObject *
 speedups_set_hooks(PyObject *module, PyObject *args)
 {
-    PyObject *rf, *rc, *mn, *bv;
+    PyObject *rf, *rc, *mn, *bv, *cache, *empty;
 
     (void)module;
-    if (!PyArg_ParseTuple(args, "OOOO:set_hooks", &rf, &rc, &mn, &bv)) {
+    if (!PyArg_ParseTuple(args, "OOOOO!O:set_hooks", &rf, &rc, &mn, &bv,
+                          &PyDict_Type, &cache, &empty)) {
         return NULL;
     }
     replace(&reduce_function, rf);
     replace(&reduce_class, rc);
     replace(&main_names, mn);
     replace(&by_value_module, bv);
+    replace(&sent, cache);
+    replace(&empty_cell, empty);
     Py_RETURN_NONE;
 }
 
@@ -237,7 +409,8 @@ static PyMethodDef speedups_methods[] = {
     {"needs_value", speedups_needs_value, METH_VARARGS,
      "needs_value(obj, is_function): whether obj must go by value."},
     {"set_hooks", speedups_set_hooks, METH_VARARGS,
-     "set_hooks(reduce_function, reduce_class, main_names, by_value_module)"},
+     "set_hooks(reduce_function, reduce_class, main_names, by_value_module, "
+     "sent, EMPTY_CELL)"},
     {NULL, NULL, 0, NULL},
 };
 
