@@ -60,6 +60,20 @@ def main():
     third = send(h)()
     h.tag = "t"
     out.append("defaults %s %s %s %s" % (first, second, third, send(h).tag))
+    # A lambda inside a top-level function goes as where the receiver's own
+    # copy of the module keeps its code, not as the code; a receiver whose
+    # copy differs says so instead of running something else.
+    blob = reduction.ForkingPickler.dumps(f)
+    import cpmp._reduce
+    cpmp._reduce._received.clear()
+    saved, main.__code__ = main.__code__, (lambda: None).__code__
+    try:
+        pickle.loads(blob)
+        out.append("changed-source loaded")
+    except pickle.UnpicklingError as exc:
+        out.append("changed-source %s (%d bytes)" % (str(exc).split(" in ")[0], len(blob)))
+    finally:
+        main.__code__ = saved
     print(" | ".join(out))
 
 
