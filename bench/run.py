@@ -29,10 +29,12 @@ def read_config(build):
     return values
 
 
-def run_wall(argv):
+def run_wall(argv, env=None):
     """Wall seconds and peak RSS (KiB) of one process."""
+    if env is not None:
+        env = dict(os.environ, **env)
     t = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - t
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -47,6 +49,11 @@ def run_reported(argv):
     return float(out.strip().splitlines()[-1])
 
 
+def preload_path(cpmp):
+    out = subprocess.run([cpmp, "env"], check=True, capture_output=True, text=True).stdout
+    return out.strip().partition("=")[2].strip("'")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", default=os.path.join(HERE, "..", "build"))
@@ -56,6 +63,8 @@ def main():
     config = read_config(args.build)
     py = config["CPMP_PYTHON"]
     cpmp = os.path.join(config["CPMP_BUILD_ROOT"], "launcher", "cpmp")
+    # cpmp exec: the same patch inside the stock interpreter binary.
+    exec_ = [cpmp, "exec", "--"]
 
     def has(module):
         return subprocess.run([py, "-c", "import " + module], capture_output=True).returncode == 0
@@ -64,20 +73,37 @@ def main():
 
     # Start-up: 30 runs interleaved per repetition round.
     startup = {"python3 hello.py": [py, HELLO], "cpmp run hello.py": [cpmp, "run", HELLO]}
+    # The preload library's cost: the same commands with and without it.
+    preload = {"LD_PRELOAD": preload_path(cpmp)}
+    preloaded = {
+        "python3 -c pass": ([py, "-c", "pass"], None),
+        "python3 -c pass, preloaded": ([py, "-c", "pass"], preload),
+        "bash -c true": (["bash", "-c", "true"], None),
+        "bash -c true, preloaded": (["bash", "-c", "true"], preload),
+    }
     wall = {k: [] for k in startup}
     rss = {k: [] for k in startup}
+    pre_wall = {k: [] for k in preloaded}
     only = set(filter(None, args.only.split(",")))
     if not only or "startup" in only:
+        # Two separate loops: interleaving other programs with the pair
+        # measured here shifts their ratio by several percent (caches).
         for _ in range(max(30, args.repeat * 6)):
             for name, argv in startup.items():
                 w, r = run_wall(argv)
                 wall[name].append(w)
                 rss[name].append(r)
+        for _ in range(max(30, args.repeat * 6)):
+            for name, (argv, env) in preloaded.items():
+                pre_wall[name].append(run_wall(argv, env)[0])
         base = "python3 hello.py"
         for name in startup:
             rows.append(("start-up (wall)", name, wall[name], wall[base], "ms"))
         for name in startup:
             rows.append(("peak RSS", name, rss[name], rss[base], "KiB"))
+        for name in preloaded:
+            plain = name.replace(", preloaded", "")
+            rows.append(("preload library start-up", name, pre_wall[name], pre_wall[plain], "ms"))
 
     workloads = [
         ("map", "Pool(2).map(f, 1e6 ints)"),
@@ -92,6 +118,7 @@ def main():
             "python3, def": [py, MP, key, "def"],
             "cpmp run, def": [cpmp, "run", MP, key, "def"],
             "cpmp run, lambda": [cpmp, "run", MP, key, "lambda"],
+            "cpmp exec python3, lambda": exec_ + [py, MP, key, "lambda"],
         }
         if key in ("map", "imap") and has("multiprocess"):
             variants["multiprocess, lambda"] = [py, MP, key, "lambda", "multiprocess"]
@@ -126,7 +153,7 @@ def main():
             for name in js:
                 rows.append(("1e5 items, vs python3 Pool.map def", name, js[name], base, "s"))
 
-    print("| workload | variant | median | ratio to python3 |")
+    print("| workload | variant | median | ratio to python3 (preload rows: to the same command without it) |")
     print("|---|---|---|---|")
     for title, name, samples, baseline, unit in rows:
         med = statistics.median(samples)
@@ -138,7 +165,13 @@ def main():
         else:
             extra = ""
         print("| %s | %s | %s | %.2f%s |" % (title, name, shown, ratio, extra))
-    print("\n%s, %d cores, %d repetitions (start-up: %d)" % (
+    if wall["python3 hello.py"]:
+        # Start-up noise only ever adds: the fastest runs are the cost itself.
+        lo = {k: min(v) for k, v in wall.items()}
+        print("\nstart-up, fastest runs: python3 %.1f ms, cpmp run %.1f ms (ratio %.2f)" % (
+            lo["python3 hello.py"] * 1000, lo["cpmp run hello.py"] * 1000,
+            lo["cpmp run hello.py"] / lo["python3 hello.py"]))
+    print("%s, %d cores, %d repetitions (start-up: %d)" % (
         subprocess.run([py, "-c", "import sys; print('Python', sys.version.split()[0])"],
                        capture_output=True, text=True).stdout.strip(),
         os.cpu_count(), args.repeat, len(wall["python3 hello.py"])))

@@ -9,6 +9,11 @@ capability() { # METHOD NAME EXPECTED-LINE
     assert_output "$2 $3"
 }
 
+everywhere() { # NAME EXPECTED-LINE: the capability under fork, spawn and forkserver
+    local m
+    for m in fork spawn forkserver; do capability $m "$1" "$2"; done
+}
+
 stock_refuses() { # METHOD NAME
     run $T "$PYTHON" "$SCRIPTS/capabilities.py" "$1" "$2"
     assert_failure
@@ -37,48 +42,46 @@ stock_refuses() { # METHOD NAME
 # --- closures, nested defs, local classes, partial ---
 
 @test "fork, spawn and forkserver Pools map a closure" {
-    for m in fork spawn forkserver; do capability $m closure "[3, 6, 9]"; done
+    everywhere closure "[3, 6, 9]"
     stock_refuses spawn closure
 }
 
 @test "fork, spawn and forkserver Pools map a nested def" {
-    for m in fork spawn forkserver; do capability $m nested "[101, 102]"; done
+    everywhere nested "[101, 102]"
     stock_refuses spawn nested
 }
 
 @test "a bound method of a local class and the local class itself go through a Pool" {
-    for m in fork spawn forkserver; do
-        capability $m local-class "([2, 4], [Scaler(4), Scaler(5)])"
-    done
+    everywhere local-class "([2, 4], [Scaler(4), Scaler(5)])"
     stock_refuses spawn local-class
 }
 
 @test "a partial of a lambda goes through a Pool" {
-    for m in fork spawn forkserver; do capability $m partial-lambda "[11, 12]"; done
+    everywhere partial-lambda "[11, 12]"
     stock_refuses fork partial-lambda
 }
 
 # --- results ---
 
 @test "workers return a lambda and a closure that run in the parent" {
-    for m in fork spawn forkserver; do capability $m return-lambda "(2, 10)"; done
+    everywhere return-lambda "(2, 10)"
     stock_refuses spawn return-lambda
 }
 
 # --- other APIs ---
 
 @test "ProcessPoolExecutor maps a lambda that captures a local" {
-    for m in fork spawn forkserver; do capability $m executor "[3, 6, 9]"; done
+    everywhere executor "[3, 6, 9]"
     stock_refuses spawn executor
 }
 
 @test "a Process with a lambda target puts a lambda on a Queue" {
-    for m in fork spawn forkserver; do capability $m process "('from child', 0)"; done
+    everywhere process "('from child', 0)"
     stock_refuses spawn process
 }
 
 @test "a child process that starts its own Pool maps a lambda there" {
-    for m in fork spawn forkserver; do capability $m grandchild "([-1, -2, -3], 0)"; done
+    everywhere grandchild "([-1, -2, -3], 0)"
 }
 
 @test "Queue, SimpleQueue, Pipe, Value, Array and a Manager keep working, also passed to a lambda child" {
