@@ -16,7 +16,8 @@ module globals, just as a top-level function would.
 """
 
 __version__ = "0.1.0"
-__all__ = ["patch", "unpatch", "is_patched", "register", "__version__"]
+__all__ = ["patch", "unpatch", "is_patched", "patched", "register", "register_by_value",
+           "unregister_by_value", "dumps", "dump", "loads", "load", "__version__"]
 
 import sys
 
@@ -66,6 +67,82 @@ def register(type_, reducer):
     import multiprocessing.reduction
 
     multiprocessing.reduction.ForkingPickler.register(type_, reducer)
+
+
+class patched:
+    """Context manager: patched inside the block, as before after it.
+
+        with cpmp.patched():
+            pool.map(lambda x: x + 1, data)
+
+    Leaving the block unpatches only if it was not patched on entry.
+    """
+
+    def __enter__(self):
+        self._was = is_patched()
+        patch()
+        return self
+
+    def __exit__(self, *exc):
+        if not self._was:
+            unpatch()
+        return False
+
+
+def dumps(obj, reducers=None, protocol=None):
+    """Pickle obj with cpmp's pickler: multiprocessing's ForkingPickler
+    with exactly what the patch adds, whether or not it is applied.
+
+    reducers, {type: reducer}, add reducers for this call only (as
+    copyreg.pickle would, but not globally).  Returns bytes; loads() (the
+    standard pickle.loads) reads them in any process that can import cpmp.
+    """
+    from . import _reduce
+
+    return _reduce.dumps(obj, reducers, protocol)
+
+
+def dump(obj, file, reducers=None, protocol=None):
+    """Like dumps(), writing to the binary file object file."""
+    from . import _reduce
+
+    _reduce.pickler_class()(file, protocol, reducers).dump(obj)
+
+
+def loads(data, **kwargs):
+    """pickle.loads: what cpmp pickles needs nothing else to load."""
+    import pickle
+
+    return pickle.loads(data, **kwargs)
+
+
+def load(file, **kwargs):
+    """pickle.load: what cpmp pickles needs nothing else to load."""
+    import pickle
+
+    return pickle.load(file, **kwargs)
+
+
+def register_by_value(module):
+    """Send module's functions and classes by value, with their globals,
+    for workers that cannot import it (a module made at run time, or one
+    only the parent's sys.path holds).  cloudpickle's
+    register_pickle_by_value, which cpmp honours; needs cloudpickle."""
+    _cloudpickle().register_pickle_by_value(module)
+
+
+def unregister_by_value(module):
+    """Undo register_by_value(module)."""
+    _cloudpickle().unregister_pickle_by_value(module)
+
+
+def _cloudpickle():
+    try:
+        import cloudpickle
+    except ImportError as exc:
+        raise ImportError("cpmp: by-value modules need cloudpickle, which this Python "
+                          "cannot import (Debian: apt-get install python3-cloudpickle)") from exc
+    return cloudpickle
 
 
 class _ArmedFinder:

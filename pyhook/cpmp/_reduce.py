@@ -226,13 +226,15 @@ def _code_attr_names(code):
 
 
 def _module_globals_name(func):
-    """The name of the module whose live dict is func's globals, or None."""
+    """The name of the module whose live dict is func's globals, or None:
+    globals that are no module's, or a module registered to go by value
+    (its workers cannot import it, so its globals travel with the function)."""
     g = func.__globals__
     name = g.get("__name__")
     if isinstance(name, str):
         module = sys.modules.get(name)
         if module is not None and getattr(module, "__dict__", None) is g:
-            return name
+            return None if by_value_module(name) else name
     return None
 
 
@@ -479,9 +481,7 @@ def _sent_entry(func, args, state):
     if blob is not None:
         reduce = (load_function, (blob,))
     else:
-        import multiprocessing.reduction
-
-        blob = bytes(multiprocessing.reduction.ForkingPickler.dumps((args, state)))
+        blob = dumps((args, state))
         reduce = (load_pickled_function, (blob,))
     key = id(func)
     # Copies: the function's own dicts can change in place.
@@ -756,6 +756,40 @@ EXTRA_REDUCERS = (
     (type(_d.items()), _reduce_dict_items),
 )
 del _d
+
+
+# --- cpmp's own pickler, patched or not -----------------------------------
+
+_pickler_class = None
+
+
+def pickler_class():
+    """multiprocessing's ForkingPickler with exactly what the patch adds,
+    whether or not multiprocessing is patched (cpmp.dumps and cpmp.dump)."""
+    global _pickler_class
+    if _pickler_class is None:
+        import multiprocessing.reduction
+
+        class Pickler(multiprocessing.reduction.ForkingPickler):
+            def __init__(self, file, protocol=None, reducers=None):
+                super().__init__(file, protocol)
+                for typ, reducer in EXTRA_REDUCERS:
+                    self.dispatch_table.setdefault(typ, reducer)
+                if reducers:
+                    self.dispatch_table.update(reducers)
+
+        Pickler.reducer_override = reducer_override
+        Pickler.__module__ = __name__
+        _pickler_class = Pickler
+    return _pickler_class
+
+
+def dumps(obj, reducers=None, protocol=None):
+    import io
+
+    buf = io.BytesIO()
+    pickler_class()(buf, protocol, reducers).dump(obj)
+    return buf.getvalue()
 
 
 # --- the hot path -----------------------------------------------------------
