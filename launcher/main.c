@@ -21,9 +21,9 @@
 #include "cpmp.h"
 
 #define USAGE                                                                 \
-    "usage: cpmp run [PYTHON-OPTION...] [SCRIPT | -m MODULE | -c CODE | -] " \
-    "[ARG...]\n"                                                              \
-    "       cpmp exec [--] COMMAND [ARG...]\n"                               \
+    "usage: cpmp run [CPMP-OPTION...] [PYTHON-OPTION...] "                    \
+    "[SCRIPT | -m MODULE | -c CODE | -] [ARG...]\n"                           \
+    "       cpmp exec [CPMP-OPTION...] [--] COMMAND [ARG...]\n"              \
     "       cpmp env\n"                                                      \
     "       cpmp --help | --version\n"
 
@@ -44,9 +44,14 @@
     "  -h, --help     show this help and exit\n"                              \
     "  -V, --version  show the versions of cpmp, Python and cloudpickle\n"    \
     "\n"                                                                      \
-    "environment:\n"                                                          \
-    "  CPMP_DISABLE=1 run the program unpatched (to compare)\n"               \
-    "  CPMP_QUIET=1   no warning when the patch cannot be activated\n"        \
+    "cpmp options (before the program's own; each sets the environment\n"    \
+    "variable beside it, so that child processes follow it too):\n"          \
+    "  --by-value MOD[,MOD...]  CPMP_BY_VALUE=MOD[,MOD...]\n"                 \
+    "                 send these modules' functions and classes by value,\n"  \
+    "                 for workers that cannot import them\n"                  \
+    "  --disable      CPMP_DISABLE=1: run unpatched (to compare)\n"          \
+    "  --quiet        CPMP_QUIET=1: no warning when the patch cannot be\n"   \
+    "                 activated\n"                                            \
     "\n"                                                                      \
     "exit status: the program's own; 2 for a usage error; for exec, 127 when\n" \
     "the command is not found and 126 when it cannot be executed.\n"
@@ -81,6 +86,117 @@ locate(cpmp_layout *layout)
     if (cpmp_find_layout(self, layout) < 0) {
         die("cannot find the cpmp Python package beside %s (broken install?)", self);
     }
+}
+
+/* --- cpmp options --- */
+
+/* Whether s is a dotted Python module name (non-ASCII bytes are allowed:
+ * identifiers may be Unicode). */
+static int
+is_module_name(const char *s, size_t len)
+{
+    size_t i;
+    int start = 1;
+
+    if (len == 0) {
+        return 0;
+    }
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c == '.') {
+            if (start) {
+                return 0;
+            }
+            start = 1;
+        } else if (c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80
+                   || (!start && c >= '0' && c <= '9')) {
+            start = 0;
+        } else {
+            return 0;
+        }
+    }
+    return !start;
+}
+
+/* Exit 2 unless value is a comma-separated list of module names. */
+static void
+check_modules(const char *what, const char *value)
+{
+    const char *item = value, *comma;
+
+    do {
+        comma = strchr(item, ',');
+        size_t len = comma != NULL ? (size_t)(comma - item) : strlen(item);
+
+        if (!is_module_name(item, len)) {
+            fprintf(stderr, CPMP_LOG_PREFIX "%s: '%.*s' is not a module name\n", what, (int)len, item);
+            exit(2);
+        }
+        item = comma + 1;
+    } while (comma != NULL);
+}
+
+static void
+set_env(const char *name, const char *value)
+{
+    if (setenv(name, value, 1) != 0) {
+        die("cannot set the environment: %s", strerror(errno));
+    }
+}
+
+static void
+add_by_value(const char *modules)
+{
+    const char *old = getenv(CPMP_ENV_BY_VALUE);
+    char *joined;
+
+    check_modules("--by-value", modules);
+    if (old == NULL || old[0] == '\0') {
+        set_env(CPMP_ENV_BY_VALUE, modules);
+        return;
+    }
+    joined = malloc(strlen(old) + strlen(modules) + 2);
+    if (joined == NULL) {
+        die("%s", strerror(ENOMEM));
+    }
+    sprintf(joined, "%s,%s", old, modules);
+    set_env(CPMP_ENV_BY_VALUE, joined);
+    free(joined);
+}
+
+/* Consume cpmp's own options at the front of argv (the arguments after
+ * the command name); returns how many were consumed.  They become
+ * environment variables, so children and preloaded processes follow. */
+static int
+parse_options(int argc, char **argv)
+{
+    const char *env = getenv(CPMP_ENV_BY_VALUE);
+    int i = 0;
+
+    if (env != NULL && env[0] != '\0') {
+        check_modules(CPMP_ENV_BY_VALUE, env);
+    }
+    while (i < argc) {
+        const char *arg = argv[i];
+
+        if (strcmp(arg, "--disable") == 0) {
+            set_env(CPMP_ENV_DISABLE, "1");
+        } else if (strcmp(arg, "--quiet") == 0) {
+            set_env(CPMP_ENV_QUIET, "1");
+        } else if (strncmp(arg, "--by-value=", 11) == 0) {
+            add_by_value(arg + 11);
+        } else if (strcmp(arg, "--by-value") == 0) {
+            if (i + 1 >= argc) {
+                die("%s", "--by-value needs a module name (see 'cpmp --help')");
+            }
+            add_by_value(argv[++i]);
+        } else {
+            break;
+        }
+        i++;
+    }
+    return i;
 }
 
 /* --- python --- */
@@ -247,7 +363,10 @@ cmd_exec(const cpmp_layout *layout, int argc, char **argv)
     struct stat st;
     int found_other;
     char *value;
+    int used = parse_options(argc, argv);
 
+    argc -= used;
+    argv += used;
     if (argc > 0 && strcmp(argv[0], "--") == 0) {
         argc--;
         argv++;
@@ -334,10 +453,13 @@ cpmp_main(int argc, char **argv)
         return cmd_version(&layout, argv[0]);
     }
     if (strcmp(cmd, "run") == 0) {
+        int used = parse_options(argc - 2, argv + 2);
+
         locate(&layout);
-        /* argv[1] becomes the interpreter's argv[0], which Python replaces. */
-        argv[1] = argv[0];
-        return pymain_run(&layout, argc - 1, argv + 1, 1);
+        /* The word before the program's arguments becomes the interpreter's
+         * argv[0], which Python replaces. */
+        argv[1 + used] = argv[0];
+        return pymain_run(&layout, argc - 1 - used, argv + 1 + used, 1);
     }
     if (strcmp(cmd, "exec") == 0) {
         locate(&layout);

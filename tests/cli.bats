@@ -89,7 +89,7 @@ exec(code)'
 
 @test "usage errors exit 2 with one line" {
     run -2 --separate-stderr "$CPMP"
-    assert_equal "${stderr_lines[0]}" "usage: cpmp run [PYTHON-OPTION...] [SCRIPT | -m MODULE | -c CODE | -] [ARG...]"
+    assert_equal "${stderr_lines[0]}" "usage: cpmp run [CPMP-OPTION...] [PYTHON-OPTION...] [SCRIPT | -m MODULE | -c CODE | -] [ARG...]"
     run -2 --separate-stderr "$CPMP" frobnicate
     assert_equal "$stderr" "cpmp: unknown command 'frobnicate' (see 'cpmp --help')"
     run -2 --separate-stderr "$CPMP" --frobnicate

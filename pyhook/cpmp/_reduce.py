@@ -153,13 +153,52 @@ def _bound_names(statements):
             todo.extend(ast.iter_child_nodes(node))
 
 
+def _names_from_env():
+    """CPMP_BY_VALUE: comma-separated module names (cpmp run --by-value sets
+    it, so spawned children and preloaded processes see it too)."""
+    import os
+
+    names = set()
+    for name in filter(None, os.environ.get("CPMP_BY_VALUE", "").split(",")):
+        if all(part.isidentifier() for part in name.split(".")):
+            names.add(name)
+        elif os.environ.get("CPMP_QUIET", "") in ("", "0"):
+            sys.stderr.write("cpmp: CPMP_BY_VALUE: %r is not a module name, ignored\n" % name)
+    return names
+
+
+# Modules named by CPMP_BY_VALUE / --by-value (a set the C fast path reads).
+BY_VALUE_NAMES = _names_from_env()
+
+
+def _named_by(names, modname):
+    return modname in names or any(modname.startswith(m + ".") for m in names)
+
+
 def by_value_module(modname):
-    """cloudpickle.register_pickle_by_value() applies to cpmp too."""
+    """Whether modname's functions and classes go by value: named in
+    CPMP_BY_VALUE, or registered with cloudpickle.register_pickle_by_value()
+    (which cpmp.register_by_value calls)."""
+    if BY_VALUE_NAMES and _named_by(BY_VALUE_NAMES, modname):
+        module = sys.modules.get(modname)
+        if module is not None:
+            # cloudpickle sends classes; it must know the module too.
+            _cloudpickle_register(module)
+        return True
     cp = sys.modules.get("cloudpickle.cloudpickle")
     registered = getattr(cp, "_PICKLE_BY_VALUE_MODULES", None)
-    if not registered:
-        return False
-    return modname in registered or any(modname.startswith(m + ".") for m in registered)
+    return bool(registered) and _named_by(registered, modname)
+
+
+def _cloudpickle_register(module):
+    try:
+        import cloudpickle
+    except ImportError:
+        return  # functions still go by value; a class will say what is missing
+    try:
+        cloudpickle.register_pickle_by_value(module)
+    except ValueError:
+        pass  # already registered, or a submodule of one
 
 
 def _needs_value(obj, is_function):
@@ -173,6 +212,8 @@ def _needs_value(obj, is_function):
     modname = getattr(obj, "__module__", None)
     if not isinstance(modname, str):
         return False
+    if by_value_module(modname):
+        return True
     module = sys.modules.get(modname)
     if module is None:
         return False  # the pickler imports it, as it always has
@@ -190,7 +231,7 @@ def _needs_value(obj, is_function):
             return True
         if names is not None and qualname.partition(".")[0] not in names:
             return True
-    return by_value_module(modname)
+    return False
 
 
 # --- functions ------------------------------------------------------------
@@ -813,5 +854,5 @@ except ImportError:
     reducer_override = staticmethod(_py_reducer_override)
 else:
     _speedups.set_hooks(reduce_function, reduce_class, main_names, by_value_module,
-                        _sent, EMPTY_CELL)
+                        _sent, EMPTY_CELL, BY_VALUE_NAMES)
     reducer_override = _speedups.reducer_override

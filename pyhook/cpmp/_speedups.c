@@ -25,6 +25,7 @@ static PyObject *by_value_module; /* cpmp._reduce.by_value_module */
 static PyObject *main_cache;      /* {main module: main_names(module)} */
 static PyObject *sent;            /* cpmp._reduce._sent: {id(func): entry} */
 static PyObject *empty_cell;      /* cpmp._reduce.EMPTY_CELL */
+static PyObject *by_value_names;  /* cpmp._reduce.BY_VALUE_NAMES (CPMP_BY_VALUE) */
 static PyObject *str_qualname, *str_module, *str_dot, *str_by_value;
 
 /* Attributes of a function that a cached entry pins, in entry order. */
@@ -62,24 +63,25 @@ cached_main_names(PyObject *module)
     return names;
 }
 
-/* Whether cloudpickle.register_pickle_by_value() names the module. */
+/* Whether the module is to go by value (CPMP_BY_VALUE, --by-value,
+ * cpmp.register_by_value, cloudpickle.register_pickle_by_value).  Only
+ * when something is registered does it ask Python which. */
 static int
 registered_by_value(PyObject *modules, PyObject *modname)
 {
     PyObject *cp = PyDict_GetItemString(modules, "cloudpickle.cloudpickle");
     PyObject *registry, *answer;
-    int result;
+    int result = by_value_names != NULL && PyObject_IsTrue(by_value_names);
 
-    if (cp == NULL) {
-        return 0;
+    if (result == 0 && cp != NULL) {
+        registry = PyObject_GetAttr(cp, str_by_value);
+        if (registry == NULL) {
+            PyErr_Clear();
+            return 0;
+        }
+        result = PyObject_IsTrue(registry);
+        Py_DECREF(registry);
     }
-    registry = PyObject_GetAttr(cp, str_by_value);
-    if (registry == NULL) {
-        PyErr_Clear();
-        return 0;
-    }
-    result = PyObject_IsTrue(registry);
-    Py_DECREF(registry);
     if (result <= 0) {
         return result;
     }
@@ -117,6 +119,12 @@ needs_value(PyObject *obj, int is_function)
         goto done;
     }
     modules = PyImport_GetModuleDict();
+    /* A by-value module goes by value even where it is not imported (a
+     * worker returning an object of a class it received by value). */
+    result = registered_by_value(modules, modname);
+    if (result != 0) {
+        goto done;
+    }
     module = PyDict_GetItemWithError(modules, modname);
     if (module == NULL) {
         result = PyErr_Occurred() ? -1 : 0; /* the pickler imports it */
@@ -163,11 +171,7 @@ needs_value(PyObject *obj, int is_function)
             result = present < 0 ? -1 : !present;
         }
         Py_DECREF(names);
-        if (result != 0) {
-            goto done;
-        }
     }
-    result = registered_by_value(modules, modname);
 done:
     Py_XDECREF(found);
     Py_XDECREF(parts);
@@ -386,13 +390,14 @@ replace(PyObject **slot, PyObject *value)
 static PyObject *
 speedups_set_hooks(PyObject *module, PyObject *args)
 {
-    PyObject *rf, *rc, *mn, *bv, *cache, *empty;
+    PyObject *rf, *rc, *mn, *bv, *cache, *empty, *names;
 
     (void)module;
-    if (!PyArg_ParseTuple(args, "OOOOO!O:set_hooks", &rf, &rc, &mn, &bv,
-                          &PyDict_Type, &cache, &empty)) {
+    if (!PyArg_ParseTuple(args, "OOOOO!OO:set_hooks", &rf, &rc, &mn, &bv,
+                          &PyDict_Type, &cache, &empty, &names)) {
         return NULL;
     }
+    replace(&by_value_names, names);
     replace(&reduce_function, rf);
     replace(&reduce_class, rc);
     replace(&main_names, mn);
@@ -410,7 +415,7 @@ static PyMethodDef speedups_methods[] = {
      "needs_value(obj, is_function): whether obj must go by value."},
     {"set_hooks", speedups_set_hooks, METH_VARARGS,
      "set_hooks(reduce_function, reduce_class, main_names, by_value_module, "
-     "sent, EMPTY_CELL)"},
+     "sent, EMPTY_CELL, BY_VALUE_NAMES)"},
     {NULL, NULL, 0, NULL},
 };
 
