@@ -22,6 +22,7 @@ receiver's module if it lacks them, never overwriting what it has.
 
 import abc
 import builtins
+import functools
 import marshal
 import sys
 import weakref
@@ -524,9 +525,11 @@ def _sent_entry(func, args, state):
     else:
         blob = dumps((args, state))
         reduce = (load_pickled_function, (blob,))
-    key = id(func)
+    # The callback holds the dict itself: at interpreter exit, module globals
+    # may already be None when the last functions die (seen on 3.10).
+    forget = functools.partial(_sent.pop, id(func), None)
     # Copies: the function's own dicts can change in place.
-    return (weakref.ref(func, lambda ref: _sent.pop(key, None)),
+    return (weakref.ref(func, lambda ref: forget()),
             *(getattr(func, a) for a in _PINNED),
             kwdefaults and dict(kwdefaults), annotations and dict(annotations), cells,
             tuple(shipped.items()) if shipped else (),
