@@ -12,7 +12,9 @@ pyhook() { # CODE: run CODE with the stock interpreter and the built package
 cpmp.patch()
 import multiprocessing.reduction as r, multiprocessing.connection as c, multiprocessing.queues as q, multiprocessing.sharedctypes as s
 sites = [r.ForkingPickler, c._ForkingPickler, q._ForkingPickler, s._ForkingPickler, r.AbstractReducer.ForkingPickler]
-print(all(x is r.ForkingPickler for x in sites), "reducer_override" in vars(r.ForkingPickler), r.dump.__globals__["ForkingPickler"] is r.ForkingPickler)'
+import io
+r.dump(lambda: 1, io.BytesIO())  # reduction.dump, used by spawn, sends a lambda too
+print(all(x is r.ForkingPickler for x in sites), "reducer_override" in vars(r.ForkingPickler), len(r.ForkingPickler.dumps(lambda: 2)) > 0)'
     assert_success
     assert_output "True True True"
 }

@@ -11,6 +11,8 @@ every module imported later sees the change, and registrations made through
 reduction.register before or after patching land in the one registry.
 """
 
+import functools
+import io
 import sys
 
 from . import _state
@@ -28,6 +30,36 @@ def _apply_reduction(reduction):
         # A reducer the program registered itself wins over ours.
         if typ not in registry:
             _state.set_item(registry, typ, reducer)
+    # Same work as multiprocessing's own dumps and dump, plus naming where
+    # an unpicklable object sits when pickling fails (see _diagnose).
+    _state.set_attr(pickler, "dumps", classmethod(_dumps))
+    _state.set_attr(reduction, "dump", functools.partial(_dump, reduction))
+
+
+def _dumps(cls, obj, protocol=None):
+    buf = io.BytesIO()
+    try:
+        cls(buf, protocol).dump(obj)
+    except Exception as exc:
+        _annotate(exc, obj, cls)
+        raise
+    return buf.getbuffer()
+
+
+def _dump(reduction, obj, file, protocol=None):
+    """Replacement for pickle.dump() using ForkingPickler."""
+    pickler = reduction.ForkingPickler
+    try:
+        pickler(file, protocol).dump(obj)
+    except Exception as exc:
+        _annotate(exc, obj, pickler)
+        raise
+
+
+def _annotate(exc, obj, pickler):
+    from . import _diagnose
+
+    _diagnose.annotate(exc, obj, pickler)
 
 
 def _apply_spawn(spawn):
