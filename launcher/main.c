@@ -322,8 +322,9 @@ require_preload(const cpmp_layout *layout)
     }
 }
 
-/* Where execvp would find cmd, or NULL; *found_other is set when a match
- * exists that is not executable (the shell's 126 case). */
+/* Put in out where execvp would find cmd and return 0, or return -1;
+ * *found_other is set when a match exists that is not executable (the
+ * shell's 126 case). */
 static int
 find_command(const char *cmd, char *out, size_t size, int *found_other)
 {
