@@ -14,6 +14,11 @@ everywhere() { # NAME EXPECTED-LINE: the capability under fork, spawn and forkse
     for m in fork spawn forkserver; do capability $m "$1" "$2"; done
 }
 
+semantics() { # METHOD CASE EXPECTED-LINE: a case of semantics.py under cpmp run
+    run -0 $T "$CPMP" run "$SCRIPTS/semantics.py" "$1" "$2"
+    assert_output "$3"
+}
+
 stock_refuses() { # METHOD NAME
     run $T "$PYTHON" "$SCRIPTS/capabilities.py" "$1" "$2"
     assert_failure
@@ -100,40 +105,34 @@ stock_refuses() { # METHOD NAME
     for m in fork spawn forkserver; do
         run -0 $T "$PYTHON" "$SCRIPTS/semantics.py" $m initializer
         assert_output "['hi0', 'hi1', 'hi2']"
-        run -0 $T "$CPMP" run "$SCRIPTS/semantics.py" $m initializer
-        assert_output "['hi0', 'hi1', 'hi2']"
+        semantics $m initializer "['hi0', 'hi1', 'hi2']"
     done
 }
 
 @test "a lambda initializer's module global is seen by lambda tasks, also with ProcessPoolExecutor" {
     for m in fork spawn forkserver; do
-        run -0 $T "$CPMP" run "$SCRIPTS/semantics.py" $m lambda-initializer
-        assert_output "[1, 1, 1] [1, 1, 1]"
+        semantics $m lambda-initializer "[1, 1, 1] [1, 1, 1]"
     done
 }
 
 @test "a lambda sees names bound only inside the main block" {
     for m in fork spawn forkserver; do
-        run -0 $T "$CPMP" run "$SCRIPTS/semantics.py" $m main-block
-        assert_output "[11, 12] [2, 4]"
+        semantics $m main-block "[11, 12] [2, 4]"
     done
 }
 
 @test "a lambda sees the worker's own value of a module global, as a top-level def does" {
     # The main block rebinds LEVEL after the module set it: a spawned worker
     # re-imports the module and sees "import", a forked one sees "main".
-    run -0 $T "$CPMP" run "$SCRIPTS/semantics.py" spawn worker-globals
-    assert_output "['import', 'import'] ['import', 'import']"
+    semantics spawn worker-globals "['import', 'import'] ['import', 'import']"
     run -0 $T "$PYTHON" "$SCRIPTS/semantics.py" spawn worker-globals-stock
     assert_output "['import', 'import']"
-    run -0 $T "$CPMP" run "$SCRIPTS/semantics.py" fork worker-globals
-    assert_output "['main', 'main'] ['main', 'main']"
+    semantics fork worker-globals "['main', 'main'] ['main', 'main']"
 }
 
 @test "a closure whose cell changed is sent with its new value" {
     for m in fork spawn; do
-        run -0 $T "$CPMP" run "$SCRIPTS/semantics.py" $m rebind
-        assert_output "[1, 1] [2, 2] [3, 3]"
+        semantics $m rebind "[1, 1] [2, 2] [3, 3]"
     done
 }
 
@@ -168,14 +167,12 @@ if __name__ == "__main__":
 }
 
 @test "multiprocessing with top-level functions only never imports cloudpickle" {
-    run -0 $T "$CPMP" run "$SCRIPTS/semantics.py" spawn no-cloudpickle
-    assert_output "[0, 2, 4] False"
+    semantics spawn no-cloudpickle "[0, 2, 4] False"
 }
 
 @test "an object nobody can pickle fails with the same exception type as without cpmp, and the pool stays usable" {
     for m in fork spawn; do
-        run -0 $T "$CPMP" run "$SCRIPTS/semantics.py" $m unpicklable
-        assert_output "TypeError cannot pickle '_thread.lock' object — at: task args[0]; then [1, 2]"
+        semantics $m unpicklable "TypeError cannot pickle '_thread.lock' object — at: task args[0]; then [1, 2]"
     done
 }
 
