@@ -71,7 +71,6 @@ def _apply_spawn(spawn):
     """
     if _state.patched_attr(spawn, "get_preparation_data"):
         return
-    import functools
     import os
 
     original = spawn.get_preparation_data

@@ -558,11 +558,13 @@ _received = {}  # pickled bytes -> function
 _RECEIVED_MAX = 256
 
 
-def _remember(blob, func):
-    if len(_received) >= _RECEIVED_MAX:
-        _received.clear()
-    _received[blob] = func
-    return func
+def _remember(cache, limit, key, value):
+    """Keep value under key in a receiver-side cache of at most limit
+    entries (emptied when full: a program sends few distinct functions)."""
+    if len(cache) >= limit:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def load_function(blob):
@@ -581,7 +583,7 @@ def load_function(blob):
                   if field in ("name", "qualname", "module", "doc")
                   else extras.get(field, () if field in ("cells", "imports") else None)
                   for field in _STATE_FIELDS)
-    return _remember(blob, set_function_state(func, state))
+    return _remember(_received, _RECEIVED_MAX, blob, set_function_state(func, state))
 
 
 def load_pickled_function(blob):
@@ -591,7 +593,8 @@ def load_pickled_function(blob):
         import pickle
 
         args, state = pickle.loads(blob)
-        func = _remember(blob, set_function_state(make_function(*args), state))
+        func = _remember(_received, _RECEIVED_MAX, blob,
+                         set_function_state(make_function(*args), state))
     return func
 
 
@@ -603,14 +606,9 @@ def _cell_value(cell):
 
 
 def _receiver_module(gname):
-    module = sys.modules.get(gname)
-    if module is None and gname == "__mp_main__":
-        module = sys.modules.get("__main__")
-    if module is None:
-        import importlib
-
-        module = importlib.import_module(gname)
-    return module
+    if gname == "__mp_main__" and gname not in sys.modules:
+        gname = "__main__"
+    return import_module(gname)
 
 
 def _receiver_globals(gname):
@@ -710,10 +708,7 @@ def load_code(data):
     (imap with chunksize=1) reuses the code object built the first time."""
     code = _code_loads_cache.get(data)
     if code is None:
-        code = marshal.loads(data)
-        if len(_code_loads_cache) >= _CODE_LOADS_MAX:
-            _code_loads_cache.clear()
-        _code_loads_cache[data] = code
+        code = _remember(_code_loads_cache, _CODE_LOADS_MAX, data, marshal.loads(data))
     return code
 
 
