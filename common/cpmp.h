@@ -12,6 +12,7 @@
 #define CPMP_ENV_DISABLE "CPMP_DISABLE"
 #define CPMP_ENV_QUIET "CPMP_QUIET"
 #define CPMP_ENV_BY_VALUE "CPMP_BY_VALUE"
+#define CPMP_ENV_TRACE "CPMP_TRACE"
 
 /* The name the launcher answers to as a plain Python interpreter.  The
  * launcher sets sys.executable to a link of this name, so that spawn and

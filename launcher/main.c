@@ -10,6 +10,7 @@
 #include <Python.h>
 
 #include <errno.h>
+#include <fcntl.h> /* open() to check a trace file */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,9 @@
     "  --disable      CPMP_DISABLE=1: run unpatched (to compare)\n"          \
     "  --quiet        CPMP_QUIET=1: no warning when the patch cannot be\n"   \
     "                 activated\n"                                            \
+    "  --trace        CPMP_TRACE=1: each process reports on stderr what it\n" \
+    "                 sends by value (kind, name, size) and its totals\n"     \
+    "  --trace=FILE   CPMP_TRACE=FILE: the same, appended to FILE\n"          \
     "\n"                                                                      \
     "exit status: the program's own; 2 for a usage error; for exec, 127 when\n" \
     "the command is not found and 126 when it cannot be executed.\n"
@@ -145,6 +149,50 @@ set_env(const char *name, const char *value)
     }
 }
 
+/* Exit 2 unless CPMP_TRACE's value can be used: 0, 1 or a file that can
+ * be appended to (created if need be).  Returns the value to export: a
+ * relative path made absolute, since children may change directory. */
+static char *
+check_trace(const char *what, const char *value)
+{
+    char cwd[PATH_MAX];
+    char *path;
+    int fd;
+
+    if (value[0] == '\0' || strcmp(value, "0") == 0 || strcmp(value, "1") == 0) {
+        return strdup(value);
+    }
+    fd = open(value, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, CPMP_LOG_PREFIX "%s: cannot write to '%s': %s\n", what, value, strerror(errno));
+        exit(2);
+    }
+    close(fd);
+    if (value[0] == '/') {
+        return strdup(value);
+    }
+    if (getcwd(cwd, sizeof(cwd)) == NULL) {
+        die("cannot find the current directory: %s", strerror(errno));
+    }
+    path = malloc(strlen(cwd) + strlen(value) + 2);
+    if (path != NULL) {
+        sprintf(path, "%s/%s", cwd, value);
+    }
+    return path;
+}
+
+static void
+set_trace(const char *what, const char *value)
+{
+    char *checked = check_trace(what, value);
+
+    if (checked == NULL) {
+        die("%s", strerror(ENOMEM));
+    }
+    set_env(CPMP_ENV_TRACE, checked);
+    free(checked);
+}
+
 static void
 add_by_value(const char *modules)
 {
@@ -177,6 +225,10 @@ parse_options(int argc, char **argv)
     if (env != NULL && env[0] != '\0') {
         check_modules(CPMP_ENV_BY_VALUE, env);
     }
+    env = getenv(CPMP_ENV_TRACE);
+    if (env != NULL) {
+        set_trace(CPMP_ENV_TRACE, env);
+    }
     while (i < argc) {
         const char *arg = argv[i];
 
@@ -184,6 +236,13 @@ parse_options(int argc, char **argv)
             set_env(CPMP_ENV_DISABLE, "1");
         } else if (strcmp(arg, "--quiet") == 0) {
             set_env(CPMP_ENV_QUIET, "1");
+        } else if (strcmp(arg, "--trace") == 0) {
+            set_env(CPMP_ENV_TRACE, "1");
+        } else if (strncmp(arg, "--trace=", 8) == 0) {
+            if (arg[8] == '\0') {
+                die("%s", "--trace=FILE needs a file name (see 'cpmp --help')");
+            }
+            set_trace("--trace", arg + 8);
         } else if (strncmp(arg, "--by-value=", 11) == 0) {
             add_by_value(arg + 11);
         } else if (strcmp(arg, "--by-value") == 0) {

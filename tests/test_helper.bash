@@ -11,6 +11,6 @@ CPMP="$CPMP_BUILD_ROOT/launcher/cpmp"
 PYTHON="$CPMP_PYTHON"
 SCRIPTS="$BATS_TEST_DIRNAME/scripts"
 # Nothing from the caller's environment may switch cpmp off or silence it.
-unset CPMP_DISABLE CPMP_QUIET
+unset CPMP_DISABLE CPMP_QUIET CPMP_TRACE CPMP_BY_VALUE
 # Every run is bounded: a hang fails the test instead of stalling CI.
 T="timeout 120"

@@ -849,8 +849,23 @@ def _py_reducer_override(obj):
 try:
     from . import _speedups
 except ImportError:
-    reducer_override = staticmethod(_py_reducer_override)
+    reducer_override = _py_reducer_override
 else:
     _speedups.set_hooks(reduce_function, reduce_class, main_names, by_value_module,
                         _sent, EMPTY_CELL, BY_VALUE_NAMES)
     reducer_override = _speedups.reducer_override
+
+
+def _tracing():
+    import os
+
+    return os.environ.get("CPMP_TRACE", "") not in ("", "0")
+
+
+# Decided once: with tracing off the pickler calls the override directly.
+if _tracing():
+    from . import _trace
+
+    reducer_override = _trace.traced(reducer_override)
+if isinstance(reducer_override, FunctionType):
+    reducer_override = staticmethod(reducer_override)

@@ -1,0 +1,182 @@
+"""CPMP_TRACE: what each process sent by value, and what it cost.
+
+CPMP_TRACE=1 writes to stderr, any other value except 0 is a file that
+every process appends to.  One line the first time a process sends an
+object by value (kind, qualified name, where it is defined, its pickled
+size), with the process's running totals, so a worker that is killed at
+the end still leaves them; one line of totals when a process exits.
+
+Only imported when CPMP_TRACE is set: with tracing off, the pickler runs
+without a single extra instruction (_reduce decides at import).
+"""
+
+import os
+import sys
+from types import FunctionType
+
+from . import _reduce
+
+_MAIN_NAMES = ("__main__", "__mp_main__")
+
+
+def target():
+    """Where CPMP_TRACE sends the trace: None (off), 2 (stderr) or a path."""
+    value = os.environ.get("CPMP_TRACE", "")
+    if value in ("", "0"):
+        return None
+    return 2 if value == "1" else value
+
+
+def kind(obj):
+    """What made obj go by value, in a few words (the order of
+    _reduce._needs_value's reasons)."""
+    qualname = obj.__qualname__
+    if isinstance(obj, FunctionType):
+        if obj.__name__ == "<lambda>":
+            return "lambda"
+        if "<locals>" in qualname:
+            return "closure" if obj.__closure__ else "nested function"
+        what = "function"
+    else:
+        if "<locals>" in qualname:
+            return "local class"
+        what = "class"
+    modname = obj.__module__
+    if _reduce.by_value_module(modname):
+        return what + " of a by-value module"
+    found = sys.modules.get(modname)
+    try:
+        for part in qualname.split("."):
+            found = getattr(found, part)
+    except Exception:
+        found = None
+    if found is not obj:
+        return what + " not found under its name"
+    if modname in _MAIN_NAMES:
+        names = _reduce.main_names(sys.modules[modname])
+        if names is False:
+            return what + " of a main module workers cannot import"
+        return what + " of the main block"
+    return what
+
+
+def _where(obj):
+    code = getattr(obj, "__code__", None)
+    if code is not None:
+        return "%s:%d" % (code.co_filename, code.co_firstlineno)
+    module = sys.modules.get(obj.__module__)
+    return getattr(module, "__file__", None) or obj.__module__
+
+
+def _count(n, noun):
+    return "%d %s%s" % (n, noun, "" if n == 1 else "s")
+
+
+class _Sent:
+    """One definition a process has sent by value (the closures one def
+    makes count as one), and its size when last sent."""
+
+    __slots__ = ("kind", "name", "where", "reduce", "size")
+
+    def __init__(self, obj, name, where):
+        self.kind = kind(obj)
+        self.name = name
+        self.where = where
+        self.reduce = None
+        self.size = 0
+
+
+class _Tracer:
+    """One process's trace: reset in a forked child, whose totals are its own."""
+
+    def __init__(self, where):
+        self.where = where
+        self.pid = None
+        self.finalizer = None
+        self.busy = False
+
+    def _ready(self):
+        if self.pid != os.getpid():
+            self.pid = os.getpid()
+            self.fd = None
+            self.seen = {}  # (name, where) -> _Sent
+            self.sends = 0
+            self.bytes = 0
+        # multiprocessing's bootstrap of a child clears the exit hooks it
+        # inherited (and runs them at its end, which atexit would not).
+        if self.finalizer is None or not self.finalizer.still_active():
+            import multiprocessing.util
+
+            self.finalizer = multiprocessing.util.Finalize(None, self.at_exit, exitpriority=-100)
+
+    def role(self):
+        from multiprocessing import process
+
+        if process.parent_process() is None:
+            return "pid %d parent" % self.pid
+        return "pid %d worker %s" % (self.pid, process.current_process().name)
+
+    def write(self, text):
+        line = ("cpmp trace: %s: %s\n" % (self.role(), text)).encode("utf-8", "replace")
+        if self.fd is None:
+            if self.where == 2:
+                self.fd = 2
+            else:
+                try:
+                    self.fd = os.open(self.where, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                except OSError as exc:
+                    os.write(2, ("cpmp: CPMP_TRACE: cannot write to %r (%s), tracing to stderr\n"
+                                 % (self.where, exc.strerror)).encode("utf-8", "replace"))
+                    self.fd = 2
+        # One write per line: O_APPEND keeps lines from processes whole.
+        os.write(self.fd, line)
+
+    def record(self, obj, reduce):
+        self._ready()
+        key = (obj.__module__ + "." + obj.__qualname__, _where(obj))
+        sent = self.seen.get(key)
+        first = sent is None
+        if first:
+            sent = self.seen[key] = _Sent(obj, *key)
+        if reduce is not sent.reduce:
+            # Sent afresh (or for the first time): measure it alone.
+            self.busy = True
+            try:
+                sent.size = len(_reduce.dumps(obj))
+            finally:
+                self.busy = False
+            sent.reduce = reduce
+        self.sends += 1
+        self.bytes += sent.size
+        if first:
+            self.write("%s %s (%s), %s [so far: %s]"
+                       % (sent.kind, sent.name, sent.where, _count(sent.size, "byte"),
+                          self.totals()))
+
+    def totals(self):
+        return "%s, %s, %s" % (_count(len(self.seen), "definition"), _count(self.sends, "send"),
+                               _count(self.bytes, "byte"))
+
+    def at_exit(self):
+        if self.pid != os.getpid():
+            return
+        kinds = {}
+        for sent in self.seen.values():
+            kinds[sent.kind] = kinds.get(sent.kind, 0) + 1
+        detail = ", ".join("%d %s" % (n, k) for k, n in sorted(kinds.items()))
+        self.write("exit: %s%s" % (self.totals(), " (%s)" % detail if detail else ""))
+
+
+TRACER = _Tracer(target())
+
+
+def traced(reducer_override):
+    """reducer_override, reporting each object it sends by value."""
+
+    def traced_reducer_override(obj):
+        reduce = reducer_override(obj)
+        if reduce is not NotImplemented and not TRACER.busy:
+            TRACER.record(obj, reduce)
+        return reduce
+
+    return traced_reducer_override
