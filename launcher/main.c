@@ -26,6 +26,7 @@
     "[SCRIPT | -m MODULE | -c CODE | -] [ARG...]\n"                           \
     "       cpmp exec [CPMP-OPTION...] [--] COMMAND [ARG...]\n"              \
     "       cpmp env\n"                                                      \
+    "       cpmp doctor [--json] [--python PYTHON]...\n"                     \
     "       cpmp --help | --version\n"
 
 #define HELP                                                                  \
@@ -42,6 +43,12 @@
     "                 CPython 3.8+ process under it is patched, children too\n" \
     "  env            print the `export LD_PRELOAD=...` line that does the same,\n" \
     "                 for `eval \"$(cpmp env)\"`\n"                            \
+    "  doctor         check that everything cpmp needs works, for real, in\n" \
+    "                 fresh processes: versions, each multiprocessing binding\n" \
+    "                 site, a lambda in a Pool with every start method, and\n" \
+    "                 whether the preload library acts in the stock python3\n" \
+    "                 (or each --python PYTHON); exit 1 with one line per\n"   \
+    "                 problem and its fix; --json for scripts\n"             \
     "  -h, --help     show this help and exit\n"                              \
     "  -V, --version  show the versions of cpmp, Python and cloudpickle\n"    \
     "\n"                                                                      \
@@ -58,7 +65,8 @@
     "  --trace=FILE   CPMP_TRACE=FILE: the same, appended to FILE\n"          \
     "\n"                                                                      \
     "exit status: the program's own; 2 for a usage error; for exec, 127 when\n" \
-    "the command is not found and 126 when it cannot be executed.\n"
+    "the command is not found and 126 when it cannot be executed; for doctor,\n" \
+    "0 when everything works and 1 when something does not.\n"
 
 /* --- helpers --- */
 
@@ -486,6 +494,38 @@ cmd_env(const cpmp_layout *layout, int argc)
     return 0;
 }
 
+/* The checks are Python (cpmp/_doctor.py), run by the embedded
+ * interpreter, unpatched, in the user's environment: what it can import is
+ * what `cpmp run` can. */
+static int
+cmd_doctor(const cpmp_layout *layout, int argc, char **argv)
+{
+    char self[PATH_MAX];
+    char **args = calloc((size_t)argc + 8, sizeof(char *));
+    int n = 0, i;
+
+    if (args == NULL) {
+        die("%s", strerror(ENOMEM));
+    }
+    if (realpath("/proc/self/exe", self) == NULL) {
+        die("cannot find my own executable: %s", strerror(errno));
+    }
+    args[n++] = argv[0];
+    args[n++] = "-c";
+    args[n++] = "import sys\n"
+                "sys.path.insert(0, sys.argv[2])\n"
+                "from cpmp import _doctor\n"
+                "sys.exit(_doctor.main(sys.argv[1:]))\n";
+    args[n++] = self;
+    args[n++] = (char *)layout->pydir;
+    args[n++] = (char *)layout->python;
+    args[n++] = (char *)layout->preload;
+    for (i = 2; i < argc; i++) {
+        args[n++] = argv[i];
+    }
+    return pymain_run(layout, n, args, 0);
+}
+
 static int
 cpmp_main(int argc, char **argv)
 {
@@ -524,6 +564,10 @@ cpmp_main(int argc, char **argv)
     if (strcmp(cmd, "exec") == 0) {
         locate(&layout);
         return cmd_exec(&layout, argc - 2, argv + 2);
+    }
+    if (strcmp(cmd, "doctor") == 0) {
+        locate(&layout);
+        return cmd_doctor(&layout, argc, argv);
     }
     if (strcmp(cmd, "env") == 0) {
         locate(&layout);

@@ -124,3 +124,38 @@ def patch(finder_type):
 
     _apply_loaded()
     disarm(finder_type)
+
+
+def binding_sites():
+    """[(site, patched)] for every place multiprocessing binds its pickler
+    (what cpmp doctor checks in a fresh interpreter).  Imports them all; a
+    site counts as patched while it holds exactly what the patch put there."""
+    import multiprocessing.connection
+    import multiprocessing.queues
+    import multiprocessing.reduction
+    import multiprocessing.sharedctypes
+    import multiprocessing.spawn
+
+    from . import _reduce
+
+    reduction = multiprocessing.reduction
+    pickler = reduction.ForkingPickler
+    ours = vars(pickler).get("reducer_override") is _reduce.reducer_override
+    held = (
+        ("multiprocessing.connection._ForkingPickler", multiprocessing.connection._ForkingPickler),
+        ("multiprocessing.queues._ForkingPickler", multiprocessing.queues._ForkingPickler),
+        ("multiprocessing.sharedctypes._ForkingPickler",
+         multiprocessing.sharedctypes._ForkingPickler),
+        ("multiprocessing.reduction.AbstractReducer.ForkingPickler",
+         reduction.AbstractReducer.ForkingPickler),
+        ("multiprocessing.context reducer", multiprocessing.get_context().reducer.ForkingPickler),
+    )
+    dump = reduction.dump
+    get_preparation_data = multiprocessing.spawn.get_preparation_data
+    return ([("multiprocessing.reduction.ForkingPickler", ours)]
+            + [(name, ours and value is pickler) for name, value in held]
+            + [("multiprocessing.reduction.dump",
+                getattr(dump, "func", None) is _dump and _state.patched_attr(reduction, "dump")),
+               ("multiprocessing.spawn.get_preparation_data",
+                getattr(get_preparation_data, "__code__", None) is not None
+                and get_preparation_data.__code__.co_filename == _apply_spawn.__code__.co_filename)])

@@ -1,0 +1,126 @@
+#!/usr/bin/env bats
+# cpmp doctor: what works, checked for real in fresh processes; one line per
+# problem with its fix, exit 1; --json for scripts.
+
+load test_helper
+
+setup() {
+    cd "$BATS_TEST_TMPDIR"
+}
+
+pyenv_python() { # VERSION: sets $py to the image's pyenv interpreter, or skips
+    py=$(ls -d "${PYENV_ROOT:-/root/.pyenv}/versions/$1".*/bin/python"${1%%.*}" 2> /dev/null | head -n 1)
+    [ -x "$py" ] || skip "no pyenv Python $1 on this machine"
+}
+
+@test "on a healthy install the doctor checks both ways of running and exits 0" {
+    run -0 --separate-stderr $T "$CPMP" doctor
+    assert_line --index 0 "cpmp 0.1.0 ($CPMP)"
+    assert_line --regexp "^  preload library $CPMP_BUILD_ROOT/preload/libcpmp_preload.so "
+    assert_line --regexp '^cpmp run: embedded Python 3\.[0-9]+\.[0-9]+ '
+    assert_line --regexp "^cpmp exec $(realpath "$PYTHON"): Python 3\."
+    assert_line --regexp '^  cloudpickle +[0-9.]+ \(/'
+    assert_line --regexp '^  start methods +fork \(default\), spawn, forkserver$'
+    assert_equal "$(grep -c '^  binding sites   8/8 patched$' <<< "$output")" 2
+    assert_equal "$(grep -c '^  Pool lambdas    fork ok, spawn ok, forkserver ok$' <<< "$output")" 2
+    assert_line '  preload acts    yes'
+    assert_line --index -1 "ok: everything cpmp needs works"
+    assert_equal "$stderr" ""
+}
+
+@test "--json reports the same for scripts" {
+    run -0 --separate-stderr $T "$CPMP" doctor --json
+    run -0 "$PYTHON" -c 'import json, sys
+r = json.loads(sys.argv[1])
+print(r["ok"], r["problems"], r["cpmp"]["version"], r["cpmp"]["speedups"])
+for report in [r["embedded"]] + r["preloaded"]:
+    print(all(report["sites"].values()), len(report["sites"]), sorted(report["pool"].items()),
+          report["default_start_method"], report["cloudpickle"] is not None)
+print(r["preloaded"][0]["preload_acts"], r["preloaded"][0]["executable"])' "$output"
+    assert_output "True [] 0.1.0 True
+True 8 [('fork', 'ok'), ('forkserver', 'ok'), ('spawn', 'ok')] fork True
+True 8 [('fork', 'ok'), ('forkserver', 'ok'), ('spawn', 'ok')] fork True
+True $(realpath "$PYTHON")"
+}
+
+@test "an interpreter without cloudpickle is one problem line with the install command, exit 1" {
+    # A cloudpickle that fails to import hides Debian's from both interpreters.
+    mkdir -p broken/cloudpickle
+    echo 'raise ImportError("hidden by the test")' > broken/cloudpickle/__init__.py
+    PYTHONPATH="$PWD/broken" run -1 --separate-stderr $T "$CPMP" doctor
+    assert_line "  cloudpickle     not importable: ImportError: hidden by the test"
+    # Lambdas still work without it.
+    assert_equal "$(grep -c '^  Pool lambdas    fork ok, spawn ok, forkserver ok$' <<< "$output")" 2
+    assert_equal "$(grep -c '^problem: ' <<< "$output")" 2
+    assert_line --regexp "^problem: cloudpickle not importable by .*/launcher/python3 \(ImportError: hidden by the test\): local classes cannot be sent; fix: apt-get install python3-cloudpickle$"
+    assert_line "problem: cloudpickle not importable by $(realpath "$PYTHON") (ImportError: hidden by the test): local classes cannot be sent; fix: apt-get install python3-cloudpickle"
+}
+
+@test "--python checks another interpreter under the preload library" {
+    local py
+    pyenv_python 3.12
+    run -1 $T "$CPMP" doctor --python "$py"
+    assert_line "cpmp exec $py: Python $("$py" -c 'import platform; print(platform.python_version())')"
+    assert_line "problem: cloudpickle not importable by $py (ModuleNotFoundError: No module named 'cloudpickle'): local classes cannot be sent; fix: $py -m pip install cloudpickle"
+    mkdir -p cloudpickle-only
+    ln -sfn /usr/lib/python3/dist-packages/cloudpickle cloudpickle-only/cloudpickle
+    PYTHONPATH="$PWD/cloudpickle-only" run -0 $T "$CPMP" doctor --python "$py"
+    assert_line --index -1 "ok: everything cpmp needs works"
+    refute_line --regexp "^cpmp exec $(realpath "$PYTHON")"
+}
+
+@test "an interpreter the preload library cannot act in is named with the reason" {
+    local py
+    pyenv_python 2.7
+    run -1 $T "$CPMP" doctor --python "$py"
+    assert_line "  preload acts    no: it needs CPython 3.8 or later"
+    assert_line "problem: the preload library cannot act in $py (CPython 2.7.18): it needs CPython 3.8 or later; fix: use cpmp with a newer Python"
+    assert_equal "$(grep -c '^problem: ' <<< "$output")" 1
+}
+
+@test "a binding site that something else replaced is reported by name" {
+    mkdir -p site
+    cat > site/sitecustomize.py <<'PY'
+# A pickler of its own, bound where multiprocessing's was.
+import copyreg, io, multiprocessing.queues, pickle
+
+class Mine(pickle.Pickler):
+    def __init__(self, *args):
+        pickle.Pickler.__init__(self, *args)
+        self.dispatch_table = copyreg.dispatch_table.copy()
+
+    @classmethod
+    def dumps(cls, obj, protocol=None):
+        buf = io.BytesIO()
+        cls(buf, protocol).dump(obj)
+        return buf.getbuffer()
+
+    loads = staticmethod(pickle.loads)
+
+multiprocessing.queues._ForkingPickler = Mine
+PY
+    PYTHONPATH="$PWD/site" run -1 $T "$CPMP" doctor
+    assert_line "  binding sites   7/8 patched: not multiprocessing.queues._ForkingPickler"
+    assert_line "problem: cpmp run leaves multiprocessing.queues._ForkingPickler unpatched; fix: find what rebinds it (a sitecustomize, a .pth file, the program), or report a cpmp bug with this output"
+    # Pool's queues pickle with it, so lambdas fail: said, not hung.
+    assert_line '  Pool lambdas    fork fails, spawn fails, forkserver fails'
+    assert_line --regexp "^problem: cpmp run: Pool.map of a lambda fails with start methods fork, spawn, forkserver: MaybeEncodingError: .*Can't pickle local object.*; fix: the unpatched site above$"
+}
+
+@test "CPMP_DISABLE is one problem, not one per interpreter" {
+    CPMP_DISABLE=1 run -1 $T "$CPMP" doctor
+    assert_equal "$(grep -c '^problem: ' <<< "$output")" 1
+    assert_line "problem: CPMP_DISABLE=1 is set: cpmp stays out of every process; fix: unset CPMP_DISABLE"
+    assert_line "  binding sites   not patched (cpmp not loaded)"
+}
+
+@test "bad doctor arguments exit 2 with one line" {
+    run -2 --separate-stderr "$CPMP" doctor --python /no/such/python
+    assert_equal "$stderr" "cpmp: --python: '/no/such/python' not found"
+    run -2 --separate-stderr "$CPMP" doctor --python
+    assert_equal "$stderr" "cpmp: --python needs an interpreter (see 'cpmp --help')"
+    run -2 --separate-stderr "$CPMP" doctor --frobnicate
+    assert_equal "$stderr" "cpmp: doctor: unknown option '--frobnicate' (see 'cpmp --help')"
+    run -2 --separate-stderr "$CPMP" doctor --python /etc/passwd
+    assert_equal "$stderr" "cpmp: --python: '/etc/passwd' is not executable"
+}
