@@ -32,3 +32,10 @@ print(len(kept))'
     assert_output "0"
     assert_equal "$stderr" ""
 }
+
+@test "every public name of the package is documented" {
+    run -0 "$PYTHON" -c 'import sys; sys.path.insert(0, sys.argv[1]); import cpmp
+missing = [n for n in cpmp.__all__ if n != "__version__" and len((getattr(cpmp, n).__doc__ or "").strip()) < 40]
+print(len(cpmp.__all__), missing, len(cpmp.__doc__) > 200)' "$CPMP_BUILD_ROOT/pyhook"
+    assert_output "12 [] True"
+}

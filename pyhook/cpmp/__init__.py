@@ -132,7 +132,8 @@ def register_by_value(module):
 
 
 def unregister_by_value(module):
-    """Undo register_by_value(module)."""
+    """Undo register_by_value(module): its functions and classes go by
+    reference again (raises ValueError if it was not registered)."""
     _cloudpickle().unregister_pickle_by_value(module)
 
 
