@@ -19,7 +19,7 @@ def annotate(exc, obj, pickler):
     pickler: the ForkingPickler class that failed."""
     try:
         dumps = _side_effect_free_dumps(pickler)
-        path = _culprit(obj, dumps, _roots(obj), 0, set())
+        path = _culprit(obj, dumps, _roots(obj, dumps.table), 0, set())
     except Exception:
         return  # the diagnosis must never hide the original error
     if not path or not exc.args or not isinstance(exc.args[0], str):
@@ -50,6 +50,7 @@ def _side_effect_free_dumps(pickler):
         p = pickler(io.BytesIO())
         p.dispatch_table = table
         p.dump(obj)
+    dumps.table = table
     return dumps
 
 
@@ -68,7 +69,7 @@ def _culprit(obj, dumps, children, depth, seen):
         return None
     seen.add(id(obj))
     for labels, child in children[:_MAX_CHILDREN]:
-        below = _culprit(child, dumps, _children(child), depth + 1, seen)
+        below = _culprit(child, dumps, _children(child, dumps.table), depth + 1, seen)
         if below is not None:
             return _join(labels, below)
     return []
@@ -86,7 +87,7 @@ def _join(labels, below):
     return out
 
 
-def _roots(obj):
+def _roots(obj, table):
     """Name the parts of multiprocessing's own messages by their role."""
     t = type(obj)
     if t is tuple and len(obj) == 5 and isinstance(obj[3], tuple) and isinstance(obj[4], dict):
@@ -107,10 +108,13 @@ def _roots(obj):
                 + [(["task kwargs[%r]" % k], v) for k, v in obj.kwargs.items()])
     if name == "_ResultItem":
         return [(["result"], obj.result)]
-    return _children(obj)
+    return _children(obj, table)
 
 
-def _children(obj):
+def _children(obj, table):
+    """[(labels, part)] of obj to look into; none when obj itself is what
+    cannot be pickled (an SSLSocket holds an unpicklable SSLContext, but
+    refuses to be pickled before that matters)."""
     t = type(obj)
     if t in (tuple, list):
         return [(["[%d]" % n], x) for n, x in enumerate(obj)]
@@ -129,8 +133,18 @@ def _children(obj):
         return out + [(["%s.%s" % (obj.__qualname__, "__defaults__")], obj.__defaults__)]
     if t is types.MethodType:
         return [(["%s.__self__" % obj.__qualname__], obj.__self__)]
+    if t not in table and _refuses_itself(obj):
+        return []
     state = getattr(obj, "__dict__", None)
     if isinstance(state, dict):
         return [(["%s.%s" % (t.__name__, k)], v) for k, v in state.items()]
     slots = [s for c in t.__mro__ for s in getattr(c, "__slots__", ()) if isinstance(s, str)]
     return [(["%s.%s" % (t.__name__, s)], getattr(obj, s)) for s in slots if hasattr(obj, s)]
+
+
+def _refuses_itself(obj):
+    try:
+        obj.__reduce_ex__(4)
+    except Exception:
+        return True
+    return False
