@@ -13,6 +13,9 @@
 #define CPMP_ENV_QUIET "CPMP_QUIET"
 #define CPMP_ENV_BY_VALUE "CPMP_BY_VALUE"
 #define CPMP_ENV_TRACE "CPMP_TRACE"
+/* Set by a virtualenv's activate script; cpmp run sets it too when started
+ * from a virtualenv's bin directory, so its children run in that venv. */
+#define CPMP_ENV_VIRTUAL_ENV "VIRTUAL_ENV"
 
 /* The name the launcher answers to as a plain Python interpreter.  The
  * launcher sets sys.executable to a link of this name, so that spawn and

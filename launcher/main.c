@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h> /* strcasecmp() for pyvenv.cfg keys */
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -266,6 +267,136 @@ parse_options(int argc, char **argv)
     return i;
 }
 
+/* --- virtualenvs --- */
+
+/* Copy the directory part of path to out (absolute, symlinks of the
+ * directory resolved, the file itself not); -1 when there is none. */
+static int
+dir_of(const char *path, char *out)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+
+    if (slash == NULL || (size_t)(slash - path) >= sizeof(dir)) {
+        return -1;
+    }
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = '\0';
+    return realpath(slash == path ? "/" : dir, out) != NULL ? 0 : -1;
+}
+
+static int
+has_pyvenv_cfg(const char *dir)
+{
+    char cfg[PATH_MAX];
+    struct stat st;
+
+    return snprintf(cfg, sizeof(cfg), "%s/pyvenv.cfg", dir) < (int)sizeof(cfg)
+           && stat(cfg, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Why the virtualenv at venv cannot be used by the Python cpmp embeds, or
+ * NULL when it can: it must be made by that very Python (same version,
+ * `home` its bin directory), whose stdlib and extension modules it uses. */
+static const char *
+venv_mismatch(const char *venv, char *why, size_t size)
+{
+    char cfg[PATH_MAX], line[PATH_MAX + 64], home[PATH_MAX] = "", version[64] = "";
+    char real_home[PATH_MAX], real_bindir[PATH_MAX];
+    FILE *f;
+    int major = 0, minor = 0;
+
+    snprintf(cfg, sizeof(cfg), "%s/pyvenv.cfg", venv);
+    f = fopen(cfg, "r");
+    if (f == NULL) {
+        snprintf(why, size, "cannot read %s: %s", cfg, strerror(errno));
+        return why;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        char *eq = strchr(line, '='), *key = line, *value, *end;
+
+        if (eq == NULL) {
+            continue;
+        }
+        *eq = '\0';
+        value = eq + 1;
+        while (*key == ' ' || *key == '\t') {
+            key++;
+        }
+        for (end = eq; end > key && (end[-1] == ' ' || end[-1] == '\t'); end--) {
+            end[-1] = '\0';
+        }
+        value += strspn(value, " \t");
+        value[strcspn(value, "\r\n")] = '\0';
+        if (strcasecmp(key, "home") == 0) {
+            snprintf(home, sizeof(home), "%s", value);
+        } else if (strcasecmp(key, "version") == 0 || strcasecmp(key, "version_info") == 0) {
+            snprintf(version, sizeof(version), "%s", value);
+        }
+    }
+    fclose(f);
+    if (version[0] != '\0' && (sscanf(version, "%d.%d", &major, &minor) != 2
+                               || major != PY_MAJOR_VERSION || minor != PY_MINOR_VERSION)) {
+        snprintf(why, size, "it is for Python %s, cpmp run embeds Python %d.%d", version,
+                 PY_MAJOR_VERSION, PY_MINOR_VERSION);
+        return why;
+    }
+    if (home[0] == '\0' || realpath(home, real_home) == NULL
+        || realpath(CPMP_PYTHON_BINDIR, real_bindir) == NULL
+        || strcmp(real_home, real_bindir) != 0) {
+        snprintf(why, size, "it was made by the Python in %s, cpmp run embeds the one in %s",
+                 home[0] != '\0' ? home : "(no home in pyvenv.cfg)", CPMP_PYTHON_BINDIR);
+        return why;
+    }
+    return NULL;
+}
+
+static int find_command(const char *cmd, char *out, size_t size, int *found_other);
+
+/* The virtualenv `cpmp run` runs in, as that venv's python would: the one
+ * whose bin directory cpmp was started from (a link or an install there),
+ * else the activated one ($VIRTUAL_ENV).  Fills in venv and returns 0, or
+ * returns -1 for none.  say_why: print why a venv found cannot be used. */
+static int
+find_venv(const char *argv0, int say_why, char *venv)
+{
+    char invoked[PATH_MAX], dir[PATH_MAX], why[PATH_MAX + 128];
+    const char *active = getenv(CPMP_ENV_VIRTUAL_ENV);
+    int found_other;
+
+    venv[0] = '\0';
+    if ((strchr(argv0, '/') != NULL
+         ? snprintf(invoked, sizeof(invoked), "%s", argv0) < (int)sizeof(invoked)
+         : find_command(argv0, invoked, sizeof(invoked), &found_other) == 0)
+        && dir_of(invoked, dir) == 0) {
+        /* venv/bin/cpmp, as python's getpath looks: parent first. */
+        char parent[PATH_MAX];
+
+        if (dir_of(dir, parent) == 0 && has_pyvenv_cfg(parent)) {
+            snprintf(venv, PATH_MAX, "%s", parent);
+        } else if (has_pyvenv_cfg(dir)) {
+            snprintf(venv, PATH_MAX, "%s", dir);
+        }
+    }
+    if (venv[0] == '\0' && active != NULL && active[0] != '\0' && has_pyvenv_cfg(active)) {
+        if (realpath(active, venv) == NULL) {
+            venv[0] = '\0';
+        }
+    }
+    if (venv[0] == '\0') {
+        return -1;
+    }
+    if (venv_mismatch(venv, why, sizeof(why)) != NULL) {
+        if (say_why && !cpmp_env_flag(CPMP_ENV_QUIET)) {
+            fprintf(stderr, CPMP_LOG_PREFIX "not using the virtualenv %s: %s "
+                    "(run its python under 'cpmp exec' instead)\n", venv, why);
+        }
+        venv[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
 /* --- python --- */
 
 static void
@@ -304,25 +435,66 @@ static const cpmp_pyapi pyapi = {
  * launcher arms the patch itself. */
 const char cpmp_launcher_marker[] = "cpmp launcher " CPMP_VERSION;
 
+/* In a virtualenv, the interpreter starts as the venv's python would:
+ * Python finds the venv (sys.prefix, site-packages, pyvenv.cfg's
+ * include-system-site-packages) from where its executable is.  Then
+ * sys.executable becomes the python-mode link, and $VIRTUAL_ENV tells the
+ * children started through it which venv they run in. */
+static void
+use_venv(const char *venv, PyConfig *config, char *venv_python)
+{
+    const char *names[] = {CPMP_PYTHON_NAME, "python", NULL};
+    const char **name;
+    PyStatus status;
+
+    for (name = names; *name != NULL; name++) {
+        snprintf(venv_python, PATH_MAX, "%s/bin/%s", venv, *name);
+        if (access(venv_python, X_OK) == 0) {
+            break;
+        }
+    }
+    if (*name == NULL) {
+        snprintf(venv_python, PATH_MAX, "%s/bin/" CPMP_PYTHON_NAME, venv);
+    }
+    status = PyConfig_SetBytesString(config, &config->executable, venv_python);
+    exit_if_error(status, config);
+    set_env(CPMP_ENV_VIRTUAL_ENV, venv);
+}
+
 /* Run argv as python3 would, with sys.executable set to the python-mode
- * link.  `activate` is false for cpmp's own housekeeping (--version). */
+ * link.  `activate` is false for cpmp's own housekeeping (--version);
+ * venv is the virtualenv to run in, or "". */
 static int
-pymain_run(const cpmp_layout *layout, int argc, char **argv, int activate)
+pymain_run(const cpmp_layout *layout, int argc, char **argv, int activate, const char *venv)
 {
     PyConfig config;
     PyStatus status;
+    char venv_python[PATH_MAX];
 
     PyConfig_InitPythonConfig(&config);
     status = PyConfig_SetBytesArgv(&config, argc, argv);
     exit_if_error(status, &config);
-    status = PyConfig_SetBytesString(&config, &config.executable, layout->python);
-    exit_if_error(status, &config);
+    if (venv[0] != '\0') {
+        use_venv(venv, &config, venv_python);
+    } else {
+        status = PyConfig_SetBytesString(&config, &config.executable, layout->python);
+        exit_if_error(status, &config);
+    }
     /* Our own program name, not argv[0] (which is "cpmp" for `cpmp run`). */
     status = PyConfig_SetBytesString(&config, &config.program_name, layout->python);
     exit_if_error(status, &config);
     status = Py_InitializeFromConfig(&config);
     exit_if_error(status, &config);
     PyConfig_Clear(&config);
+    if (venv[0] != '\0') {
+        PyObject *executable = PyUnicode_DecodeFSDefault(layout->python);
+
+        if (executable == NULL || PySys_SetObject("executable", executable) < 0) {
+            PyErr_Print();
+            exit(1);
+        }
+        Py_DECREF(executable);
+    }
 
     if (activate && !cpmp_env_flag(CPMP_ENV_DISABLE)) {
         cpmp_arm(&pyapi, layout->pydir);
@@ -347,7 +519,7 @@ cmd_version(const cpmp_layout *layout, char *argv0)
                     "(Debian: apt-get install python3-cloudpickle)')\n",
                     NULL};
 
-    return pymain_run(layout, (int)(sizeof(argv) / sizeof(argv[0])) - 1, argv, 0);
+    return pymain_run(layout, (int)(sizeof(argv) / sizeof(argv[0])) - 1, argv, 0, "");
 }
 
 /* LD_PRELOAD with the library first and no other copy of it (from this
@@ -500,7 +672,7 @@ cmd_env(const cpmp_layout *layout, int argc)
 static int
 cmd_doctor(const cpmp_layout *layout, int argc, char **argv)
 {
-    char self[PATH_MAX];
+    char self[PATH_MAX], venv[PATH_MAX];
     char **args = calloc((size_t)argc + 8, sizeof(char *));
     int n = 0, i;
 
@@ -523,13 +695,15 @@ cmd_doctor(const cpmp_layout *layout, int argc, char **argv)
     for (i = 2; i < argc; i++) {
         args[n++] = argv[i];
     }
-    return pymain_run(layout, n, args, 0);
+    find_venv(argv[0], 1, venv);
+    return pymain_run(layout, n, args, 0, venv);
 }
 
 static int
 cpmp_main(int argc, char **argv)
 {
     cpmp_layout layout;
+    char venv[PATH_MAX];
     const char *cmd;
 
     if (argc < 1) {
@@ -537,7 +711,8 @@ cpmp_main(int argc, char **argv)
     }
     if (strncmp(base_name(argv[0]), "python", 6) == 0) {
         locate(&layout);
-        return pymain_run(&layout, argc, argv, 1);
+        find_venv(argv[0], 0, venv);
+        return pymain_run(&layout, argc, argv, 1, venv);
     }
     if (argc < 2) {
         fputs(USAGE, stderr);
@@ -556,10 +731,11 @@ cpmp_main(int argc, char **argv)
         int used = parse_options(argc - 2, argv + 2);
 
         locate(&layout);
+        find_venv(argv[0], 1, venv);
         /* The word before the program's arguments becomes the interpreter's
          * argv[0], which Python replaces. */
         argv[1 + used] = argv[0];
-        return pymain_run(&layout, argc - 1 - used, argv + 1 + used, 1);
+        return pymain_run(&layout, argc - 1 - used, argv + 1 + used, 1, venv);
     }
     if (strcmp(cmd, "exec") == 0) {
         locate(&layout);

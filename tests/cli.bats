@@ -111,7 +111,7 @@ exec(code)'
     assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
     run $T "$CPMP" run -S "$SCRIPTS/capabilities.py" spawn local-class
     assert_failure
-    assert_output --partial "PicklingError: cpmp: sending a class by value needs cloudpickle, which this Python cannot import (Debian: apt-get install python3-cloudpickle)"
+    assert_output --partial "PicklingError: cpmp: sending a class by value needs cloudpickle, which this Python cannot import (apt-get install python3-cloudpickle)"
 }
 
 @test "a cpmp package that fails to load leaves the program running unpatched, with one warning line" {

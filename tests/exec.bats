@@ -118,7 +118,7 @@ print(sum(type(f).__name__ == "_ArmedFinder" for f in sys.meta_path), cpmp.is_pa
     assert_equal "$stderr" ""
     run $T "$CPMP" exec "$PYTHON" -I -S "$SCRIPTS/capabilities.py" spawn local-class
     assert_failure
-    assert_output --partial "cpmp: sending a class by value needs cloudpickle, which this Python cannot import (Debian: apt-get install python3-cloudpickle)"
+    assert_output --partial "cpmp: sending a class by value needs cloudpickle, which this Python cannot import (apt-get install python3-cloudpickle)"
 }
 
 @test "a cpmp package that fails to load leaves the process unpatched, with one warning line" {

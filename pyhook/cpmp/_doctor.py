@@ -20,7 +20,8 @@ _PROBE_TIMEOUT = 120
 PROBE = r'''
 import json, os, platform, sys
 r = {"python": platform.python_version(), "implementation": platform.python_implementation(),
-     "executable": sys.executable, "prefix": sys.prefix, "version_info": list(sys.version_info[:2])}
+     "executable": sys.executable, "prefix": sys.prefix,
+     "base_prefix": getattr(sys, "base_prefix", sys.prefix), "version_info": list(sys.version_info[:2])}
 try:
     import cloudpickle
     r["cloudpickle"] = getattr(cloudpickle, "__version__", "?")
@@ -139,9 +140,9 @@ def _stock_interpreter():
 
 
 def _install_hint(report):
-    if report.get("prefix") == "/usr":
-        return "apt-get install python3-cloudpickle"
-    return "%s -m pip install cloudpickle" % report.get("executable", "python")
+    from . import _cloudpickle_fix
+
+    return _cloudpickle_fix(report["prefix"], report["base_prefix"], report["executable"])
 
 
 class _Doctor:
