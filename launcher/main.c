@@ -461,11 +461,18 @@ use_venv(const char *venv, PyConfig *config, char *venv_python)
     set_env(CPMP_ENV_VIRTUAL_ENV, venv);
 }
 
+/* What pymain_run does besides running python3's command line. */
+enum {
+    PYMAIN_PLAIN,   /* cpmp's own housekeeping (--version, doctor) */
+    PYMAIN_PATCHED, /* the python-mode link: a patched interpreter */
+    PYMAIN_RUN,     /* cpmp run: patched, and says so when a python3 flag
+                       hides cloudpickle (once, not in every child) */
+};
+
 /* Run argv as python3 would, with sys.executable set to the python-mode
- * link.  `activate` is false for cpmp's own housekeeping (--version);
- * venv is the virtualenv to run in, or "". */
+ * link; venv is the virtualenv to run in, or "". */
 static int
-pymain_run(const cpmp_layout *layout, int argc, char **argv, int activate, const char *venv)
+pymain_run(const cpmp_layout *layout, int argc, char **argv, int mode, const char *venv)
 {
     PyConfig config;
     PyStatus status;
@@ -496,8 +503,14 @@ pymain_run(const cpmp_layout *layout, int argc, char **argv, int activate, const
         Py_DECREF(executable);
     }
 
-    if (activate && !cpmp_env_flag(CPMP_ENV_DISABLE)) {
+    if (mode != PYMAIN_PLAIN && !cpmp_env_flag(CPMP_ENV_DISABLE)) {
         cpmp_arm(&pyapi, layout->pydir);
+        if (mode == PYMAIN_RUN && !cpmp_env_flag(CPMP_ENV_QUIET)
+            && PyRun_SimpleString("import sys\n"
+                                  "m = sys.modules.get('cpmp')\n"
+                                  "m and m._warn_unreachable()\n") != 0) {
+            PyErr_Clear();
+        }
     }
     return Py_RunMain();
 }
@@ -519,7 +532,7 @@ cmd_version(const cpmp_layout *layout, char *argv0)
                     "(Debian: apt-get install python3-cloudpickle)')\n",
                     NULL};
 
-    return pymain_run(layout, (int)(sizeof(argv) / sizeof(argv[0])) - 1, argv, 0, "");
+    return pymain_run(layout, (int)(sizeof(argv) / sizeof(argv[0])) - 1, argv, PYMAIN_PLAIN, "");
 }
 
 /* LD_PRELOAD with the library first and no other copy of it (from this
@@ -696,7 +709,7 @@ cmd_doctor(const cpmp_layout *layout, int argc, char **argv)
         args[n++] = argv[i];
     }
     find_venv(argv[0], 1, venv);
-    return pymain_run(layout, n, args, 0, venv);
+    return pymain_run(layout, n, args, PYMAIN_PLAIN, venv);
 }
 
 static int
@@ -712,7 +725,7 @@ cpmp_main(int argc, char **argv)
     if (strncmp(base_name(argv[0]), "python", 6) == 0) {
         locate(&layout);
         find_venv(argv[0], 0, venv);
-        return pymain_run(&layout, argc, argv, 1, venv);
+        return pymain_run(&layout, argc, argv, PYMAIN_PATCHED, venv);
     }
     if (argc < 2) {
         fputs(USAGE, stderr);
@@ -735,7 +748,7 @@ cpmp_main(int argc, char **argv)
         /* The word before the program's arguments becomes the interpreter's
          * argv[0], which Python replaces. */
         argv[1 + used] = argv[0];
-        return pymain_run(&layout, argc - 1 - used, argv + 1 + used, 1, venv);
+        return pymain_run(&layout, argc - 1 - used, argv + 1 + used, PYMAIN_RUN, venv);
     }
     if (strcmp(cmd, "exec") == 0) {
         locate(&layout);

@@ -201,6 +201,29 @@ class _ArmedFinder:
         return spec
 
 
+def _warn_unreachable():
+    """cpmp run: one line when a python3 flag hides cloudpickle (which only
+    local classes need: lambdas and closures still travel)."""
+    f = sys.flags
+    if not (f.no_site or f.isolated or f.ignore_environment or f.no_user_site):
+        return
+    if "cloudpickle" in sys.modules:
+        return
+    import importlib.util
+
+    if importlib.util.find_spec("cloudpickle") is not None:
+        return
+    if f.no_site:
+        flag = "-S (no site-packages)"
+    elif f.isolated:
+        flag = "-I"
+    else:
+        flag = " ".join(name for name, on in (("-E", f.ignore_environment),
+                                              ("-s", f.no_user_site)) if on)
+    sys.stderr.write("cpmp: cloudpickle is not reachable with %s: lambdas, closures and "
+                     "nested functions still travel, local classes cannot\n" % flag)
+
+
 def _activate():
     """Entry point of the launcher and the preload library (not public).
 
