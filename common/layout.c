@@ -2,6 +2,7 @@
  * directory (proxychains-ng CVE-2015-3887 loaded a library from ".").  */
 #include "cpmp.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,14 +26,22 @@ static const layout_shape build_tree = {"pyhook", "launcher/" CPMP_PYTHON_NAME,
 static int
 join(char *out, size_t size, const char *base, const char *rel)
 {
-    int n = snprintf(out, size, "%s/%s", base, rel);
+    int n = strcmp(rel, ".") == 0 ? snprintf(out, size, "%s", base)
+                                  : snprintf(out, size, "%s/%s", base, rel);
     return n > 0 && (size_t)n < size ? 0 : -1;
 }
 
 static int
-layout_try(const char *base, const layout_shape *shape, cpmp_layout *layout)
+layout_try(const char *given, const layout_shape *shape, cpmp_layout *layout)
 {
     char marker[4096];
+    char base[PATH_MAX];
+
+    /* bin/../lib/cpmp reads better as lib/cpmp (the files in it keep their
+     * own names: python3 is a link whose name matters). */
+    if (realpath(given, base) == NULL) {
+        return -1;
+    }
 
     if (join(marker, sizeof(marker), base, shape->pydir) < 0
         || strlen(marker) + sizeof("/cpmp/__init__.py") > sizeof(marker)) {

@@ -1,0 +1,58 @@
+#!/usr/bin/env bats
+# meson install: a relocatable tree (bin/cpmp, one private directory with the
+# package, the preload library and the python3 link, the man page) that runs
+# the examples from wherever it ends up.
+
+load test_helper
+
+setup() {
+    cd "$BATS_TEST_TMPDIR"
+    EXAMPLES="$BATS_TEST_DIRNAME/../examples"
+}
+
+# check_tree PREFIX: the examples and cpmp doctor, run from an installed tree.
+check_tree() {
+    local prefix=$1 cpmp="$1/bin/cpmp" pkglib
+    pkglib=$(dirname "$(find "$prefix" -name libcpmp_preload.so)")
+    [ -x "$cpmp" ] && [ -L "$pkglib/python3" ] && [ -f "$pkglib/cpmp/_speedups.abi3.so" ]
+    # Byte-compiled at install: start-up does not compile the package.
+    [ "$(ls "$pkglib"/cpmp/__pycache__/*.pyc | wc -l)" -eq "$(ls "$pkglib"/cpmp/*.py | wc -l)" ]
+    run -0 env MANWIDTH=80 man --warnings -l "$prefix/share/man/man1/cpmp.1"
+    assert_line --index 0 --regexp '^CPMP\(1\)'
+    run -0 $T "$cpmp" run "$EXAMPLES/lambda_pool.py"
+    assert_output $'squares:   [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]\nclosure:   [3, 6, 9]\nreturned:  42\nexecutor:  [7, 8]'
+    PATH="$(dirname "$(realpath "$PYTHON")"):$PATH" run -0 $T "$cpmp" exec -- "$EXAMPLES/pipeline.sh"
+    assert_output $'kept:     [4, 5, 6, 7]\nfrom a Process: 45'
+    # The package, the library and sys.executable all come from this tree.
+    run -0 $T "$cpmp" run -c 'import cpmp, sys; print(cpmp.__file__, sys.executable)'
+    assert_output "$pkglib/cpmp/__init__.py $pkglib/python3"
+    run -0 $T "$cpmp" exec "$PYTHON" -c 'import sys; print(sys.modules["cpmp"].__file__)'
+    assert_output "$pkglib/cpmp/__init__.py"
+    run -0 $T "$cpmp" doctor
+    assert_line "  preload library $pkglib/libcpmp_preload.so (what cpmp exec uses)"
+    assert_line --index -1 "ok: everything cpmp needs works"
+}
+
+@test "an install staged with --destdir runs the examples, and still does once moved elsewhere" {
+    meson install -C "$CPMP_BUILD_ROOT" --no-rebuild --quiet --destdir "$PWD/stage" > /dev/null
+    local prefix
+    prefix=$(meson introspect --buildoptions "$CPMP_BUILD_ROOT" | "$PYTHON" -c 'import json, sys
+print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))')
+    check_tree "$PWD/stage$prefix"
+    # Relocatable: nothing refers back to the prefix it was built for.
+    mv "stage$prefix" moved
+    rm -rf stage
+    check_tree "$PWD/moved"
+}
+
+@test "a build for --prefix ~/.local installs there and runs the examples" {
+    export HOME="$PWD/home"
+    local sanitize
+    sanitize=$(meson introspect --buildoptions "$CPMP_BUILD_ROOT" | "$PYTHON" -c 'import json, sys
+print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "b_sanitize"))')
+    meson setup "$PWD/b" "$BATS_TEST_DIRNAME/.." --prefix "$HOME/.local" -Db_sanitize="$sanitize" > /dev/null
+    meson compile -C "$PWD/b" > /dev/null
+    meson install -C "$PWD/b" --quiet > /dev/null
+    rm -rf "$PWD/b"
+    check_tree "$HOME/.local"
+}
