@@ -28,6 +28,9 @@
     "       cpmp exec [CPMP-OPTION...] [--] COMMAND [ARG...]\n"              \
     "       cpmp env\n"                                                      \
     "       cpmp doctor [--json] [--python PYTHON]...\n"                     \
+    "       cpmp kernel install [--user | --prefix DIR] [--name NAME] "        \
+    "[--display-name TEXT]\n"                                                \
+    "       cpmp kernel uninstall [--name NAME]\n"                           \
     "       cpmp --help | --version\n"
 
 #define HELP                                                                  \
@@ -50,6 +53,10 @@
     "                 whether the preload library acts in the stock python3\n" \
     "                 (or each --python PYTHON); exit 1 with one line per\n"   \
     "                 problem and its fix; --json for scripts\n"             \
+    "  kernel install write a Jupyter kernelspec (default name: cpmp) that\n" \
+    "                 runs notebooks under `cpmp run`, for this user (--user),\n" \
+    "                 under DIR/share/jupyter (--prefix DIR) or system-wide\n" \
+    "  kernel uninstall  remove it again\n"                                  \
     "  -h, --help     show this help and exit\n"                              \
     "  -V, --version  show the versions of cpmp, Python and cloudpickle\n"    \
     "\n"                                                                      \
@@ -679,13 +686,15 @@ cmd_env(const cpmp_layout *layout, int argc)
     return 0;
 }
 
-/* The checks are Python (cpmp/_doctor.py), run by the embedded
- * interpreter, unpatched, in the user's environment: what it can import is
- * what `cpmp run` can. */
+/* doctor and kernel are Python (cpmp/_doctor.py, cpmp/_kernel.py), run by
+ * the embedded interpreter, unpatched, in the user's environment and
+ * virtualenv: what they see is what `cpmp run` sees.  Their main() gets the
+ * launcher, the package directory, the python3 link and the preload
+ * library, then the arguments after the command. */
 static int
-cmd_doctor(const cpmp_layout *layout, int argc, char **argv)
+run_tool(const cpmp_layout *layout, const char *module, int argc, char **argv)
 {
-    char self[PATH_MAX], venv[PATH_MAX];
+    char self[PATH_MAX], venv[PATH_MAX], code[256];
     char **args = calloc((size_t)argc + 8, sizeof(char *));
     int n = 0, i;
 
@@ -695,12 +704,14 @@ cmd_doctor(const cpmp_layout *layout, int argc, char **argv)
     if (realpath("/proc/self/exe", self) == NULL) {
         die("cannot find my own executable: %s", strerror(errno));
     }
+    snprintf(code, sizeof(code),
+             "import sys\n"
+             "sys.path.insert(0, sys.argv[2])\n"
+             "from cpmp import %s\n"
+             "sys.exit(%s.main(sys.argv[1:]))\n", module, module);
     args[n++] = argv[0];
     args[n++] = "-c";
-    args[n++] = "import sys\n"
-                "sys.path.insert(0, sys.argv[2])\n"
-                "from cpmp import _doctor\n"
-                "sys.exit(_doctor.main(sys.argv[1:]))\n";
+    args[n++] = code;
     args[n++] = self;
     args[n++] = (char *)layout->pydir;
     args[n++] = (char *)layout->python;
@@ -754,9 +765,9 @@ cpmp_main(int argc, char **argv)
         locate(&layout);
         return cmd_exec(&layout, argc - 2, argv + 2);
     }
-    if (strcmp(cmd, "doctor") == 0) {
+    if (strcmp(cmd, "doctor") == 0 || strcmp(cmd, "kernel") == 0) {
         locate(&layout);
-        return cmd_doctor(&layout, argc, argv);
+        return run_tool(&layout, cmd[0] == 'd' ? "_doctor" : "_kernel", argc, argv);
     }
     if (strcmp(cmd, "env") == 0) {
         locate(&layout);

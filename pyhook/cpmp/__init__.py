@@ -142,20 +142,20 @@ def _cloudpickle():
         import cloudpickle
     except ImportError as exc:
         raise ImportError("cpmp: by-value modules need cloudpickle, which this Python "
-                          "cannot import (%s)" % _cloudpickle_fix()) from exc
+                          "cannot import (%s)" % _install_fix()) from exc
     return cloudpickle
 
 
-def _cloudpickle_fix(prefix=None, base_prefix=None, executable=None):
-    """How to make cloudpickle importable by a Python (this one by default)."""
+def _install_fix(package="cloudpickle", prefix=None, base_prefix=None, executable=None):
+    """How to make package importable by a Python (this one by default)."""
     prefix = prefix or sys.prefix
     base_prefix = base_prefix or sys.base_prefix
     if prefix != base_prefix:
-        return ("install cloudpickle into the virtualenv %s, or make it with "
-                "--system-site-packages" % prefix)
+        return ("install %s into the virtualenv %s, or make it with "
+                "--system-site-packages" % (package, prefix))
     if prefix == "/usr":
-        return "apt-get install python3-cloudpickle"
-    return "%s -m pip install cloudpickle" % (executable or sys.executable)
+        return "apt-get install python3-%s" % package
+    return "%s -m pip install %s" % (executable or sys.executable, package)
 
 
 class _ArmedFinder:

@@ -140,9 +140,9 @@ def _stock_interpreter():
 
 
 def _install_hint(report):
-    from . import _cloudpickle_fix
+    from . import _install_fix
 
-    return _cloudpickle_fix(report["prefix"], report["base_prefix"], report["executable"])
+    return _install_fix("cloudpickle", report["prefix"], report["base_prefix"], report["executable"])
 
 
 class _Doctor:

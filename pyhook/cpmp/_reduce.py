@@ -668,11 +668,11 @@ def _cloudpickle_class_reducer():
         try:
             import cloudpickle
         except ImportError as exc:
-            from . import _cloudpickle_fix
+            from . import _install_fix
 
             raise pickle.PicklingError(
                 "cpmp: sending a class by value needs cloudpickle, which this "
-                "Python cannot import (%s)" % _cloudpickle_fix()) from exc
+                "Python cannot import (%s)" % _install_fix()) from exc
         for name in ("cloudpickle.cloudpickle", "cloudpickle.cloudpickle_fast"):
             reducer = getattr(sys.modules.get(name), "_dynamic_class_reduce", None)
             if reducer is not None:

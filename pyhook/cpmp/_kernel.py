@@ -1,0 +1,144 @@
+"""cpmp kernel install/uninstall: a Jupyter kernel that runs under cpmp.
+
+Run by the launcher in its embedded interpreter, unpatched, in the user's
+environment (a virtualenv included): the kernel starts as
+`cpmp run -m ipykernel_launcher -f {connection_file}`, so the notebook's
+lambdas, closures and classes reach every multiprocessing start method.
+The kernelspec is written by jupyter_client itself, to the directories
+Jupyter searches (JUPYTER_DATA_DIR, --user, --prefix, or system-wide).
+"""
+
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+
+DEFAULT_NAME = "cpmp"
+
+
+class Usage(Exception):
+    pass
+
+
+class Failure(Exception):
+    pass
+
+
+def _parse(args):
+    if not args or args[0] not in ("install", "uninstall"):
+        raise Usage("kernel needs 'install' or 'uninstall' (see 'cpmp --help')")
+    action, options = args[0], {"name": DEFAULT_NAME, "user": False, "prefix": None,
+                                "display_name": None}
+    values = {"--name": "name", "--prefix": "prefix", "--display-name": "display_name"}
+    if action == "uninstall":
+        values = {"--name": "name"}
+    i = 1
+    while i < len(args):
+        arg = args[i]
+        key, eq, value = arg.partition("=")
+        if key in values:
+            if not eq:
+                if i + 1 >= len(args):
+                    raise Usage("%s needs a value (see 'cpmp --help')" % key)
+                i += 1
+                value = args[i]
+            options[values[key]] = value
+        elif arg == "--user" and action == "install":
+            options["user"] = True
+        else:
+            raise Usage("kernel %s: unknown option '%s' (see 'cpmp --help')" % (action, arg))
+        i += 1
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", options["name"]):
+        raise Usage("--name: '%s' is not a kernel name (letters, digits, '.', '_', '-')"
+                    % options["name"])
+    if options["user"] and options["prefix"] is not None:
+        raise Usage("kernel install: --user and --prefix exclude each other")
+    return action, options
+
+
+def _manager():
+    import importlib.util
+
+    if importlib.util.find_spec("ipykernel") is None:
+        from . import _install_fix
+
+        hint = _install_fix("ipykernel")
+        raise Failure("the Python cpmp run embeds (%s) cannot import ipykernel, which the "
+                      "kernel runs: %s" % (sys.prefix, hint))
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return KernelSpecManager()
+
+
+def _resources():
+    """ipykernel's logos, found without importing it (its debugger warns)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("ipykernel")
+    for location in spec.submodule_search_locations or ():
+        path = os.path.join(location, "resources")
+        if os.path.isdir(path):
+            return path
+    return None
+
+
+def install(launcher, options):
+    manager = _manager()
+    spec = {
+        "argv": [launcher, "run", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": options["display_name"] or "Python %d.%d (cpmp)" % sys.version_info[:2],
+        "language": "python",
+        "metadata": {"debugger": True},
+    }
+    # A kernel installed from a virtualenv runs in it, as its python would.
+    venv = os.environ.get("VIRTUAL_ENV")
+    if venv and sys.prefix != sys.base_prefix:
+        spec["env"] = {"VIRTUAL_ENV": venv}
+    with tempfile.TemporaryDirectory() as tmp:
+        source = os.path.join(tmp, options["name"])
+        os.mkdir(source)
+        resources = _resources()
+        for logo in ("logo-32x32.png", "logo-64x64.png", "logo-svg.svg"):
+            if resources and os.path.isfile(os.path.join(resources, logo)):
+                shutil.copy(os.path.join(resources, logo), source)
+        with open(os.path.join(source, "kernel.json"), "w") as f:
+            json.dump(spec, f, indent=1)
+        try:
+            path = manager.install_kernel_spec(source, options["name"], user=options["user"],
+                                               prefix=options["prefix"])
+        except OSError as exc:
+            hint = "" if options["user"] else " (--user installs for you alone)"
+            raise Failure("cannot install the kernel in %s: %s%s"
+                          % (exc.filename or "the Jupyter data directory", exc.strerror, hint))
+    return "installed kernel '%s' (%s) in %s" % (options["name"], spec["display_name"], path)
+
+
+def uninstall(options):
+    manager = _manager()
+    try:
+        path = manager.remove_kernel_spec(options["name"])
+    except KeyError:
+        raise Failure("no kernel named '%s' is installed" % options["name"])
+    except OSError as exc:
+        raise Failure("cannot remove %s: %s" % (exc.filename, exc.strerror))
+    return "removed kernel '%s' from %s" % (options["name"], path)
+
+
+def main(argv):
+    """argv: the launcher, the package's directory, the python3 link, the
+    preload library, then the user's arguments after `kernel`."""
+    launcher = argv[0]
+    try:
+        action, options = _parse(argv[4:])
+    except Usage as exc:
+        sys.stderr.write("cpmp: %s\n" % exc)
+        return 2
+    try:
+        message = install(launcher, options) if action == "install" else uninstall(options)
+    except Failure as exc:
+        sys.stderr.write("cpmp: %s\n" % exc)
+        return 1
+    print(message)
+    return 0
