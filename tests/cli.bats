@@ -107,9 +107,9 @@ exec(code)'
 
 @test "without cloudpickle a lambda still works and a local class fails with one clear line" {
     # -S: no site-packages, so no cloudpickle.  Functions never need it.
-    run -0 $T "$CPMP" run -S "$SCRIPTS/capabilities.py" spawn lambda
+    run -0 --separate-stderr $T "$CPMP" run -S "$SCRIPTS/capabilities.py" spawn lambda
     assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
-    run $T "$CPMP" run -S "$SCRIPTS/capabilities.py" spawn local-class
+    run $T "$CPMP" run --quiet -S "$SCRIPTS/capabilities.py" spawn local-class
     assert_failure
     assert_output --partial "PicklingError: cpmp: sending a class by value needs cloudpickle, which this Python cannot import (apt-get install python3-cloudpickle)"
 }
