@@ -468,6 +468,25 @@ use_venv(const char *venv, PyConfig *config, char *venv_python)
     set_env(CPMP_ENV_VIRTUAL_ENV, venv);
 }
 
+/* Let the armed package say whether a python3 flag hides cloudpickle (a
+ * call, not code to compile: this runs at every start). */
+static void
+warn_unreachable(void)
+{
+    /* Both borrowed; no package when arming failed (and said so). */
+    PyObject *cpmp = PyDict_GetItemString(PyImport_GetModuleDict(), "cpmp");
+    PyObject *result;
+
+    if (cpmp == NULL) {
+        return;
+    }
+    result = PyObject_CallMethod(cpmp, "_warn_unreachable", NULL);
+    if (result == NULL) {
+        PyErr_Clear();
+    }
+    Py_XDECREF(result);
+}
+
 /* What pymain_run does besides running python3's command line. */
 enum {
     PYMAIN_PLAIN,   /* cpmp's own housekeeping (--version, doctor) */
@@ -512,11 +531,8 @@ pymain_run(const cpmp_layout *layout, int argc, char **argv, int mode, const cha
 
     if (mode != PYMAIN_PLAIN && !cpmp_env_flag(CPMP_ENV_DISABLE)) {
         cpmp_arm(&pyapi, layout->pydir);
-        if (mode == PYMAIN_RUN && !cpmp_env_flag(CPMP_ENV_QUIET)
-            && PyRun_SimpleString("import sys\n"
-                                  "m = sys.modules.get('cpmp')\n"
-                                  "m and m._warn_unreachable()\n") != 0) {
-            PyErr_Clear();
+        if (mode == PYMAIN_RUN && !cpmp_env_flag(CPMP_ENV_QUIET)) {
+            warn_unreachable();
         }
     }
     return Py_RunMain();
