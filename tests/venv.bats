@@ -87,3 +87,12 @@ make_venv() {
 with mp.get_context("spawn").Pool(1) as p: print(sys.prefix == sys.argv[1], p.map(lambda x: x + 1, [1]))' "$PWD/other"
     assert_output "True [2]"
 }
+
+@test "cpmp doctor in a venv checks the venv's python and gives the venv's fix" {
+    make_venv venv
+    VIRTUAL_ENV="$PWD/venv" run -1 $T "$CPMP" doctor
+    assert_line "cpmp run: embedded Python $("$PYTHON" -c 'import platform; print(platform.python_version())') ($PWD/venv)"
+    assert_line --regexp "^cpmp exec $PWD/venv/bin/python3\.[0-9]+: Python 3\."
+    assert_equal "$(grep -c '^  Pool lambdas    fork ok, spawn ok, forkserver ok$' <<< "$output")" 2
+    assert_line --regexp "^problem: cloudpickle not importable by .*: local classes cannot be sent; fix: install cloudpickle into the virtualenv $PWD/venv, or make it with --system-site-packages$"
+}

@@ -131,12 +131,19 @@ def _probe(argv, label):
 
 
 def _stock_interpreter():
-    """The stock interpreter of the Python cpmp run embeds, if there is one."""
+    """The stock interpreter of the Python cpmp run embeds, if there is one:
+    in a virtualenv, the venv's own python."""
     import sysconfig
 
-    path = os.path.join(sysconfig.get_config_var("BINDIR") or "",
-                        "python%d.%d" % sys.version_info[:2])
-    return path if os.access(path, os.X_OK) else None
+    if sys.prefix != sys.base_prefix:
+        directory = os.path.join(sys.prefix, "bin")
+    else:
+        directory = sysconfig.get_config_var("BINDIR") or ""
+    for name in ("python%d.%d" % sys.version_info[:2], "python3", "python"):
+        path = os.path.join(directory, name)
+        if os.access(path, os.X_OK):
+            return path
+    return None
 
 
 def _install_hint(report):
