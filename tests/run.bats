@@ -20,8 +20,14 @@ semantics() { # METHOD CASE EXPECTED-LINE: a case of semantics.py under cpmp run
 }
 
 stock_refuses() { # METHOD NAME
-    run $T "$PYTHON" "$SCRIPTS/capabilities.py" "$1" "$2"
+    run timeout 60 "$PYTHON" "$SCRIPTS/capabilities.py" "$1" "$2"
     assert_failure
+    # Stock ProcessPoolExecutor sometimes deadlocks in shutdown after the
+    # pickling error, before it can print it (python/cpython#116685; seen
+    # once in ~100 runs on a loaded machine): that is failing too.
+    if [ "$2" = executor ] && [ "$status" -eq 124 ]; then
+        return 0
+    fi
     assert_output --partial "Can't pickle local object"
 }
 
