@@ -34,6 +34,11 @@ typedef struct {
  * self (an absolute path).  Returns 0, or -1 when no layout matches. */
 int cpmp_find_layout(const char *self, cpmp_layout *layout);
 
+/* Copy the directory part of path (everything before its last slash, "/"
+ * for a file at the root) to out; -1 when path has no slash or it does not
+ * fit. */
+int cpmp_dirname(const char *path, char *out, size_t size);
+
 /* True when the environment variable is set to something other than ""
  * or "0". */
 int cpmp_env_flag(const char *name);

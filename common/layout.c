@@ -60,19 +60,33 @@ layout_try(const char *given, const layout_shape *shape, cpmp_layout *layout)
 }
 
 int
+cpmp_dirname(const char *path, char *out, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    size_t len;
+
+    if (slash == NULL) {
+        return -1;
+    }
+    len = slash == path ? 1 : (size_t)(slash - path);
+    if (len >= size) {
+        return -1;
+    }
+    memcpy(out, path, len);
+    out[len] = '\0';
+    return 0;
+}
+
+int
 cpmp_find_layout(const char *self, cpmp_layout *layout)
 {
     char dir[4096];
     char base[4096];
     size_t root_len = strlen(CPMP_BUILD_ROOT);
-    const char *slash;
 
-    slash = strrchr(self, '/');
-    if (slash == NULL || (size_t)(slash - self) >= sizeof(dir)) {
+    if (cpmp_dirname(self, dir, sizeof(dir)) < 0) {
         return -1;
     }
-    memcpy(dir, self, (size_t)(slash - self));
-    dir[slash - self] = '\0';
 
     /* Run from the build directory: use the fresh build, not an older
      * installed copy. */

@@ -108,6 +108,41 @@ locate(cpmp_layout *layout)
     }
 }
 
+/* Put in out where execvp would find cmd and return 0, or return -1;
+ * *found_other is set when a match exists that is not executable (the
+ * shell's 126 case). */
+static int
+find_command(const char *cmd, char *out, size_t size, int *found_other)
+{
+    const char *path = getenv("PATH");
+    const char *start, *end;
+    struct stat st;
+
+    *found_other = 0;
+    if (strchr(cmd, '/') != NULL) {
+        snprintf(out, size, "%s", cmd);
+        return stat(out, &st) == 0 ? 0 : -1;
+    }
+    for (start = path != NULL ? path : "/usr/local/bin:/usr/bin:/bin"; ; start = end + 1) {
+        size_t len;
+
+        end = strchr(start, ':');
+        len = end != NULL ? (size_t)(end - start) : strlen(start);
+        if ((int)len + 2 + (int)strlen(cmd) < (int)size) {
+            snprintf(out, size, "%.*s/%s", (int)len, len > 0 ? start : ".", cmd);
+            if (stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
+                if (access(out, X_OK) == 0) {
+                    return 0;
+                }
+                *found_other = 1;
+            }
+        }
+        if (end == NULL) {
+            return -1;
+        }
+    }
+}
+
 /* --- cpmp options --- */
 
 /* Whether s is a dotted Python module name (non-ASCII bytes are allowed:
@@ -276,20 +311,14 @@ parse_options(int argc, char **argv)
 
 /* --- virtualenvs --- */
 
-/* Copy the directory part of path to out (absolute, symlinks of the
- * directory resolved, the file itself not); -1 when there is none. */
+/* The directory holding path, absolute, its own symlinks resolved (not
+ * path's: a link named venv/bin/cpmp is in venv/bin). */
 static int
 dir_of(const char *path, char *out)
 {
     char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
 
-    if (slash == NULL || (size_t)(slash - path) >= sizeof(dir)) {
-        return -1;
-    }
-    memcpy(dir, path, (size_t)(slash - path));
-    dir[slash - path] = '\0';
-    return realpath(slash == path ? "/" : dir, out) != NULL ? 0 : -1;
+    return cpmp_dirname(path, dir, sizeof(dir)) == 0 && realpath(dir, out) != NULL ? 0 : -1;
 }
 
 static int
@@ -358,8 +387,6 @@ venv_mismatch(const char *venv, char *why, size_t size)
     return NULL;
 }
 
-static int find_command(const char *cmd, char *out, size_t size, int *found_other);
-
 /* The virtualenv `cpmp run` runs in, as that venv's python would: the one
  * whose bin directory cpmp was started from (a link or an install there),
  * else the activated one ($VIRTUAL_ENV).  Fills in venv and returns 0, or
@@ -379,7 +406,7 @@ find_venv(const char *argv0, int say_why, char *venv)
         /* venv/bin/cpmp, as python's getpath looks: parent first. */
         char parent[PATH_MAX];
 
-        if (dir_of(dir, parent) == 0 && has_pyvenv_cfg(parent)) {
+        if (cpmp_dirname(dir, parent, sizeof(parent)) == 0 && has_pyvenv_cfg(parent)) {
             snprintf(venv, PATH_MAX, "%s", parent);
         } else if (has_pyvenv_cfg(dir)) {
             snprintf(venv, PATH_MAX, "%s", dir);
@@ -594,41 +621,6 @@ require_preload(const cpmp_layout *layout)
 {
     if (access(layout->preload, R_OK) != 0) {
         die("cannot find %s (broken install?)", layout->preload);
-    }
-}
-
-/* Put in out where execvp would find cmd and return 0, or return -1;
- * *found_other is set when a match exists that is not executable (the
- * shell's 126 case). */
-static int
-find_command(const char *cmd, char *out, size_t size, int *found_other)
-{
-    const char *path = getenv("PATH");
-    const char *start, *end;
-    struct stat st;
-
-    *found_other = 0;
-    if (strchr(cmd, '/') != NULL) {
-        snprintf(out, size, "%s", cmd);
-        return stat(out, &st) == 0 ? 0 : -1;
-    }
-    for (start = path != NULL ? path : "/usr/local/bin:/usr/bin:/bin"; ; start = end + 1) {
-        size_t len;
-
-        end = strchr(start, ':');
-        len = end != NULL ? (size_t)(end - start) : strlen(start);
-        if ((int)len + 2 + (int)strlen(cmd) < (int)size) {
-            snprintf(out, size, "%.*s/%s", (int)len, len > 0 ? start : ".", cmd);
-            if (stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
-                if (access(out, X_OK) == 0) {
-                    return 0;
-                }
-                *found_other = 1;
-            }
-        }
-        if (end == NULL) {
-            return -1;
-        }
     }
 }
 
