@@ -146,6 +146,14 @@ def _cloudpickle():
     return cloudpickle
 
 
+def _env_flag(name):
+    """Whether the variable is set to anything but "" or "0" (the rule of
+    cpmp_env_flag in common/layout.c, for the same variables)."""
+    import os
+
+    return os.environ.get(name, "") not in ("", "0")
+
+
 def _install_fix(package="cloudpickle", prefix=None, base_prefix=None, executable=None):
     """How to make package importable by a Python (this one by default)."""
     prefix = prefix or sys.prefix

@@ -12,6 +12,8 @@ import os
 import subprocess
 import sys
 
+from . import _env_flag
+
 _SETTINGS = ("CPMP_BY_VALUE", "CPMP_DISABLE", "CPMP_QUIET", "CPMP_TRACE")
 _PROBE_TIMEOUT = 120
 
@@ -192,7 +194,7 @@ class _Doctor:
                          else "the unpatched site above")
 
     def disabled_fix(self):
-        if os.environ.get("CPMP_DISABLE", "") not in ("", "0"):
+        if _env_flag("CPMP_DISABLE"):
             return "unset CPMP_DISABLE"
         return None
 
@@ -240,7 +242,7 @@ class _Doctor:
                 "version": _version(),
                 "launcher": self.launcher,
                 "package": os.path.join(self.pydir, "cpmp"),
-                "speedups": "cpmp._speedups" in sys.modules or _speedups_load(),
+                "speedups": _speedups_load(),
                 "preload": self.preload,
             },
             "settings": {name: os.environ[name] for name in _SETTINGS if name in os.environ},

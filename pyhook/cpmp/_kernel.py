@@ -59,33 +59,27 @@ def _parse(args):
 
 
 def _manager():
-    import importlib.util
-
-    if importlib.util.find_spec("ipykernel") is None:
-        from . import _install_fix
-
-        hint = _install_fix("ipykernel")
-        raise Failure("the Python cpmp run embeds (%s) cannot import ipykernel, which the "
-                      "kernel runs: %s" % (sys.prefix, hint))
-    from jupyter_client.kernelspec import KernelSpecManager
-
-    return KernelSpecManager()
-
-
-def _resources():
-    """ipykernel's logos, found without importing it (its debugger warns)."""
+    """jupyter_client's KernelSpecManager, and ipykernel's logos (found
+    without importing ipykernel, whose debugger warns at import)."""
     import importlib.util
 
     spec = importlib.util.find_spec("ipykernel")
+    if spec is None:
+        from . import _install_fix
+
+        raise Failure("the Python cpmp run embeds (%s) cannot import ipykernel, which the "
+                      "kernel runs: %s" % (sys.prefix, _install_fix("ipykernel")))
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    resources = None
     for location in spec.submodule_search_locations or ():
-        path = os.path.join(location, "resources")
-        if os.path.isdir(path):
-            return path
-    return None
+        if os.path.isdir(os.path.join(location, "resources")):
+            resources = os.path.join(location, "resources")
+    return KernelSpecManager(), resources
 
 
 def install(launcher, options):
-    manager = _manager()
+    manager, resources = _manager()
     spec = {
         "argv": [launcher, "run", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": options["display_name"] or "Python %d.%d (cpmp)" % sys.version_info[:2],
@@ -99,7 +93,6 @@ def install(launcher, options):
     with tempfile.TemporaryDirectory() as tmp:
         source = os.path.join(tmp, options["name"])
         os.mkdir(source)
-        resources = _resources()
         for logo in ("logo-32x32.png", "logo-64x64.png", "logo-svg.svg"):
             if resources and os.path.isfile(os.path.join(resources, logo)):
                 shutil.copy(os.path.join(resources, logo), source)
@@ -116,7 +109,7 @@ def install(launcher, options):
 
 
 def uninstall(options):
-    manager = _manager()
+    manager, _ = _manager()
     try:
         path = manager.remove_kernel_spec(options["name"])
     except KeyError:

@@ -29,6 +29,8 @@ import weakref
 from types import (BuiltinFunctionType, CellType, CodeType, FunctionType, MappingProxyType,
                    ModuleType)
 
+from . import _env_flag
+
 _MAIN_NAMES = ("__main__", "__mp_main__")
 _GLOBAL_OPS = frozenset(("LOAD_GLOBAL", "STORE_GLOBAL", "DELETE_GLOBAL", "LOAD_NAME"))
 
@@ -163,7 +165,7 @@ def _names_from_env():
     for name in filter(None, os.environ.get("CPMP_BY_VALUE", "").split(",")):
         if all(part.isidentifier() for part in name.split(".")):
             names.add(name)
-        elif os.environ.get("CPMP_QUIET", "") in ("", "0"):
+        elif not _env_flag("CPMP_QUIET"):
             sys.stderr.write("cpmp: CPMP_BY_VALUE: %r is not a module name, ignored\n" % name)
     return names
 
@@ -202,37 +204,43 @@ def _cloudpickle_register(module):
         pass  # already registered, or a submodule of one
 
 
-def _needs_value(obj, is_function):
-    """True when obj must go by value: the receiver could not look it up.
-    (The pure-Python twin of _speedups.needs_value.)"""
+def by_value_reason(obj, is_function):
+    """Why obj must go by value -- the receiver could not look it up -- in a
+    few words, or None when it goes by reference.  (The pure-Python twin of
+    _speedups.needs_value; the trace reports the words.)"""
     qualname = getattr(obj, "__qualname__", None)
     if not isinstance(qualname, str):
-        return False
+        return None
     if is_function and "<" in qualname:  # <lambda>, <locals>
-        return True
+        return "defined inside a function"
     modname = getattr(obj, "__module__", None)
     if not isinstance(modname, str):
-        return False
+        return None
     if by_value_module(modname):
-        return True
+        return "of a by-value module"
     module = sys.modules.get(modname)
     if module is None:
-        return False  # the pickler imports it, as it always has
+        return None  # the pickler imports it, as it always has
     found = module
     try:
         for part in qualname.split("."):
             found = getattr(found, part)
     except Exception:
-        return True
+        return "not found under its name"
     if found is not obj:
-        return True
+        return "not found under its name"
     if modname in _MAIN_NAMES:
         names = main_names(module)
         if names is False:
-            return True
+            return "of a main module workers cannot import"
         if names is not None and qualname.partition(".")[0] not in names:
-            return True
-    return False
+            return "of the main block"
+    return None
+
+
+def _needs_value(obj, is_function):
+    """True when obj must go by value: the receiver could not look it up."""
+    return by_value_reason(obj, is_function) is not None
 
 
 # --- functions ------------------------------------------------------------
@@ -857,14 +865,8 @@ else:
     reducer_override = _speedups.reducer_override
 
 
-def _tracing():
-    import os
-
-    return os.environ.get("CPMP_TRACE", "") not in ("", "0")
-
-
 # Decided once: with tracing off the pickler calls the override directly.
-if _tracing():
+if _env_flag("CPMP_TRACE"):
     from . import _trace
 
     reducer_override = _trace.traced(reducer_override)

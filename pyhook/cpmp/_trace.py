@@ -14,50 +14,29 @@ import os
 import sys
 from types import FunctionType
 
-from . import _reduce
-
-_MAIN_NAMES = ("__main__", "__mp_main__")
+from . import _env_flag, _reduce
 
 
 def target():
     """Where CPMP_TRACE sends the trace: None (off), 2 (stderr) or a path."""
-    value = os.environ.get("CPMP_TRACE", "")
-    if value in ("", "0"):
+    if not _env_flag("CPMP_TRACE"):
         return None
+    value = os.environ["CPMP_TRACE"]
     return 2 if value == "1" else value
 
 
 def kind(obj):
-    """What made obj go by value, in a few words (the order of
-    _reduce._needs_value's reasons)."""
-    qualname = obj.__qualname__
-    if isinstance(obj, FunctionType):
-        if obj.__name__ == "<lambda>":
-            return "lambda"
-        if "<locals>" in qualname:
-            return "closure" if obj.__closure__ else "nested function"
-        what = "function"
-    else:
-        if "<locals>" in qualname:
+    """What obj is and why it went by value, in a few words."""
+    is_function = isinstance(obj, FunctionType)
+    if is_function and obj.__name__ == "<lambda>":
+        return "lambda"
+    if "<locals>" in obj.__qualname__:
+        if not is_function:
             return "local class"
-        what = "class"
-    modname = obj.__module__
-    if _reduce.by_value_module(modname):
-        return what + " of a by-value module"
-    found = sys.modules.get(modname)
-    try:
-        for part in qualname.split("."):
-            found = getattr(found, part)
-    except Exception:
-        found = None
-    if found is not obj:
-        return what + " not found under its name"
-    if modname in _MAIN_NAMES:
-        names = _reduce.main_names(sys.modules[modname])
-        if names is False:
-            return what + " of a main module workers cannot import"
-        return what + " of the main block"
-    return what
+        return "closure" if obj.__closure__ else "nested function"
+    what = "function" if is_function else "class"
+    reason = _reduce.by_value_reason(obj, is_function)
+    return what + " " + reason if reason else what
 
 
 def _where(obj):
