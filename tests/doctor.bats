@@ -8,11 +8,6 @@ setup() {
     cd "$BATS_TEST_TMPDIR"
 }
 
-pyenv_python() { # VERSION: sets $py to the image's pyenv interpreter, or skips
-    py=$(ls -d "${PYENV_ROOT:-/root/.pyenv}/versions/$1".*/bin/python"${1%%.*}" 2> /dev/null | head -n 1)
-    [ -x "$py" ] || skip "no pyenv Python $1 on this machine"
-}
-
 @test "on a healthy install the doctor checks both ways of running and exits 0" {
     run -0 --separate-stderr $T "$CPMP" doctor
     assert_line --index 0 "cpmp 0.1.0 ($CPMP)"

@@ -182,8 +182,8 @@ if __name__ == "__main__":
     done
 }
 
-@test "a function sent again unchanged is the same bytes and the same function, and every change arrives" {
-    local expected="same-bytes True same-function True | cell [1, 2, 3] | mutable-cell [1] [1, 2] | defaults (1, 10) (2, 10) (2, 20) t | changed-source cpmp: main (116 bytes)"
+@test "a function sent again unchanged is the same bytes, each load is a function of its own, and every change arrives" {
+    local expected="same-bytes True own-function True | cell [1, 2, 3] | mutable-cell [1] [1, 2] | defaults (1, 10) (2, 10) (2, 20) t | changed-source 15"
     run -0 $T "$CPMP" run "$SCRIPTS/resend.py"
     assert_output "$expected"
     # The pure-Python path, for interpreters without the C extension.

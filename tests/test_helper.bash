@@ -14,3 +14,8 @@ SCRIPTS="$BATS_TEST_DIRNAME/scripts"
 unset CPMP_DISABLE CPMP_QUIET CPMP_TRACE CPMP_BY_VALUE
 # Every run is bounded: a hang fails the test instead of stalling CI.
 T="timeout 120"
+
+pyenv_python() { # VERSION: sets $py to the image's pyenv interpreter, or skips
+    py=$(ls -d "${PYENV_ROOT:-/root/.pyenv}/versions/$1".*/bin/python"${1%%.*}" 2> /dev/null | head -n 1)
+    [ -x "$py" ] || skip "no pyenv Python $1 on this machine"
+}

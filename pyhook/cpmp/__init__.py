@@ -141,29 +141,11 @@ def _cloudpickle():
     try:
         import cloudpickle
     except ImportError as exc:
+        from ._settings import install_fix
+
         raise ImportError("cpmp: by-value modules need cloudpickle, which this Python "
-                          "cannot import (%s)" % _install_fix()) from exc
+                          "cannot import (%s)" % install_fix()) from exc
     return cloudpickle
-
-
-def _env_flag(name):
-    """Whether the variable is set to anything but "" or "0" (the rule of
-    cpmp_env_flag in common/layout.c, for the same variables)."""
-    import os
-
-    return os.environ.get(name, "") not in ("", "0")
-
-
-def _install_fix(package="cloudpickle", prefix=None, base_prefix=None, executable=None):
-    """How to make package importable by a Python (this one by default)."""
-    prefix = prefix or sys.prefix
-    base_prefix = base_prefix or sys.base_prefix
-    if prefix != base_prefix:
-        return ("install %s into the virtualenv %s, or make it with "
-                "--system-site-packages" % (package, prefix))
-    if prefix == "/usr":
-        return "apt-get install python3-%s" % package
-    return "%s -m pip install %s" % (executable or sys.executable, package)
 
 
 class _ArmedFinder:

@@ -41,7 +41,7 @@ def _side_effect_free_dumps(pickler):
 
     from . import _reduce
 
-    ours = dict(_reduce.EXTRA_REDUCERS)
+    ours = dict(_reduce.extra_reducers())
     table = dict(copyreg.dispatch_table)
     table.update((t, _stub) for t in pickler._extra_reducers if t not in ours)
     table.update(ours)

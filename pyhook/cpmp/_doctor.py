@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 
-from . import _env_flag
+from ._settings import env_flag as _env_flag
 
 _SETTINGS = ("CPMP_BY_VALUE", "CPMP_DISABLE", "CPMP_QUIET", "CPMP_TRACE")
 _PROBE_TIMEOUT = 120
@@ -56,7 +56,7 @@ cpmp = sys.modules.get("cpmp")
 r["cpmp"] = cpmp and os.path.dirname(cpmp.__file__)
 if cpmp is not None:
     r["sites"] = dict(cpmp._patch.binding_sites())
-    r["speedups"] = "cpmp._speedups" in sys.modules
+    r["speedups"] = getattr(sys.modules.get("cpmp._reduce"), "SPEEDUPS_PROBLEM", "") is None
 if sys.version_info >= (3, 8):
     r["pool"] = {}
     for method in r["start_methods"]:
@@ -149,7 +149,7 @@ def _stock_interpreter():
 
 
 def _install_hint(report):
-    from . import _install_fix
+    from ._settings import install_fix as _install_fix
 
     return _install_fix("cloudpickle", report["prefix"], report["base_prefix"], report["executable"])
 
@@ -242,7 +242,8 @@ class _Doctor:
                 "version": _version(),
                 "launcher": self.launcher,
                 "package": os.path.join(self.pydir, "cpmp"),
-                "speedups": _speedups_load(),
+                "speedups": _speedups_problem() is None,
+                "speedups_problem": _speedups_problem(),
                 "preload": self.preload,
             },
             "settings": {name: os.environ[name] for name in _SETTINGS if name in os.environ},
@@ -271,12 +272,11 @@ def _version():
     return __version__
 
 
-def _speedups_load():
-    try:
-        from . import _speedups  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def _speedups_problem():
+    """None when the C fast path is in use, else why not."""
+    from . import _reduce
+
+    return _reduce.SPEEDUPS_PROBLEM
 
 
 # --- the human-readable report ----------------------------------------------
@@ -313,8 +313,8 @@ def _interpreter_rows(out, report):
 def _human(result):
     cpmp = result["cpmp"]
     out = ["cpmp %s (%s)" % (cpmp["version"], cpmp["launcher"])]
-    _row(out, "package", "%s (C fast path: %s)" % (cpmp["package"],
-                                                   "yes" if cpmp["speedups"] else "no"))
+    _row(out, "package", "%s (C fast path: %s)" % (
+        cpmp["package"], "yes" if cpmp["speedups"] else "no: " + str(cpmp["speedups_problem"])))
     _row(out, "preload library", "%s (what cpmp exec uses)" % cpmp["preload"])
     settings = result["settings"]
     _row(out, "settings", ", ".join("%s=%s" % kv for kv in sorted(settings.items()))

@@ -19,14 +19,18 @@ from . import _state
 
 
 def _apply_reduction(reduction):
-    from . import _reduce
+    from . import _held, _reduce
 
     pickler = reduction.ForkingPickler
     if _state.patched_attr(pickler, "reducer_override"):
         return
+    # What a forked child holds: pinned at every fork from now on (a
+    # fork hook cannot be removed, so unpatch leaves it, doing nothing
+    # that changes a pickle).
+    _held.install()
     _state.set_attr(pickler, "reducer_override", _reduce.reducer_override)
     registry = pickler._extra_reducers
-    for typ, reducer in _reduce.EXTRA_REDUCERS:
+    for typ, reducer in _reduce.extra_reducers():
         # A reducer the program registered itself wins over ours.
         if typ not in registry:
             _state.set_item(registry, typ, reducer)
@@ -63,7 +67,8 @@ def _annotate(exc, obj, pickler):
 
 
 def _apply_spawn(spawn):
-    """Let programs read from stdin start spawn and forkserver children.
+    """Let programs read from stdin start spawn and forkserver children, and
+    tell _held that such a child starts.
 
     Their __main__.__file__ is "<stdin>", which spawn tells every child to
     re-run as a script; the child dies on the missing file and a Pool
@@ -75,8 +80,12 @@ def _apply_spawn(spawn):
 
     original = spawn.get_preparation_data
 
+    from . import _held
+
     @functools.wraps(original)
     def get_preparation_data(name):
+        # A spawn or forkserver child is starting: it holds nothing of ours.
+        _held.started_non_fork_child()
         data = original(name)
         path = data.get("init_main_from_path")
         if path is not None and not os.path.isfile(path):
@@ -120,8 +129,9 @@ def disarm(finder_type):
 def patch(finder_type):
     """cpmp.patch(): patch now, importing the targets; no hook is left armed."""
     import multiprocessing.reduction
-    import multiprocessing.spawn  # noqa: F401 (imported to be patched)
+    import multiprocessing.spawn
 
+    del multiprocessing  # imported to be patched
     _apply_loaded()
     disarm(finder_type)
 

@@ -1,184 +1,39 @@
-/* The per-object decision of cpmp's pickler, in C.
+/* The C fast path of cpmp's pickler: a cache in front of its policy.
  *
  * The C pickler calls reducer_override for every object that is not an int,
  * float, str, bytes, bool or None.  A Python reducer_override costs a Python
  * call for every dict, list, tuple and instance (cloudpickle's Pickler is
  * 2.9x slower than the standard one on plain instances for that reason).
- * Here the common answers are C: "not a function or class: as always",
- * "a function or class the receiver can look up by name: as always", and
- * "the same function as last time, unchanged: the same bytes".  Only what
- * must be pickled by value afresh reaches Python (cpmp._reduce).
+ * Here the common answers are C: "not a function or class: as always", and
+ * "the same function as last time, unchanged: the same bytes" (an entry of
+ * cpmp._resend.sent).  Every decision is Python's (cpmp._send, which asks
+ * cpmp._policy): functions and classes not in the cache go there.
  *
- * The decision mirrors cpmp._reduce._needs_value, its pure-Python twin for
- * interpreters without this module.  Built against the stable ABI (3.8+),
- * so one file serves every CPython the preload library supports. */
+ * The entry layout is cpmp._resend.ENTRY, given to set_hooks by name; a
+ * name this file needs and does not find there makes set_hooks fail, and
+ * the package then runs without this module (cpmp doctor says why).
+ *
+ * Also function_with_builtins(), for cpmp._receive.  Built against the
+ * stable ABI (3.8+), so one file serves every CPython the preload library
+ * supports. */
 #define Py_LIMITED_API 0x03080000
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
 static PyObject *function_type;   /* types.FunctionType */
 static PyObject *special_types;   /* NoneType, NotImplementedType, ellipsis */
-static PyObject *reduce_function; /* cpmp._reduce.reduce_function */
-static PyObject *reduce_class;    /* cpmp._reduce.reduce_class */
-static PyObject *main_names;      /* cpmp._reduce.main_names */
-static PyObject *by_value_module; /* cpmp._reduce.by_value_module */
-static PyObject *main_cache;      /* {main module: main_names(module)} */
-static PyObject *sent;            /* cpmp._reduce._sent: {id(func): entry} */
-static PyObject *empty_cell;      /* cpmp._reduce.EMPTY_CELL */
-static PyObject *by_value_names;  /* cpmp._reduce.BY_VALUE_NAMES (CPMP_BY_VALUE) */
-static PyObject *str_qualname, *str_module, *str_dot, *str_by_value;
+static PyObject *reduce_function; /* cpmp._send.reduce_function */
+static PyObject *reduce_class;    /* cpmp._send.reduce_class */
+static PyObject *sent;            /* cpmp._resend.sent: {id(func): entry} */
+static PyObject *empty_cell;      /* cpmp._receive.EMPTY_CELL */
+static PyObject *generation;      /* cpmp._held.generation: [int] */
+static PyObject *pinned_attrs;    /* cpmp._resend.PINNED: attribute names */
+static PyObject *str_builtins;
+static Py_ssize_t hits;           /* sends answered from the cache */
 
-/* Attributes of a function that a cached entry pins, in entry order. */
-static const char *const pinned_attrs[] = {
-    "__code__", "__name__", "__qualname__", "__module__", "__doc__", "__defaults__",
-};
-#define N_PINNED ((Py_ssize_t)(sizeof(pinned_attrs) / sizeof(pinned_attrs[0])))
-/* The rest of an entry (see cpmp._reduce._SentFunction). */
-enum {
-    E_REF = 0,
-    E_PINNED = 1,
-    E_KWDEFAULTS = E_PINNED + N_PINNED,
-    E_ANNOTATIONS,
-    E_CELLS,
-    E_SHIPPED,
-    E_REDUCE,
-    E_SIZE
-};
-
-/* main_names(module), computed once per main module: the script does not
- * change under a running program. */
-static PyObject *
-cached_main_names(PyObject *module)
-{
-    PyObject *names = PyDict_GetItemWithError(main_cache, module);
-
-    if (names != NULL || PyErr_Occurred()) {
-        Py_XINCREF(names);
-        return names;
-    }
-    names = PyObject_CallFunctionObjArgs(main_names, module, NULL);
-    if (names != NULL && PyDict_SetItem(main_cache, module, names) < 0) {
-        Py_CLEAR(names);
-    }
-    return names;
-}
-
-/* Whether the module is to go by value (CPMP_BY_VALUE, --by-value,
- * cpmp.register_by_value, cloudpickle.register_pickle_by_value).  Only
- * when something is registered does it ask Python which. */
-static int
-registered_by_value(PyObject *modules, PyObject *modname)
-{
-    PyObject *cp = PyDict_GetItemString(modules, "cloudpickle.cloudpickle");
-    PyObject *registry, *answer;
-    int result = by_value_names != NULL && PyObject_IsTrue(by_value_names);
-
-    if (result == 0 && cp != NULL) {
-        registry = PyObject_GetAttr(cp, str_by_value);
-        if (registry == NULL) {
-            PyErr_Clear();
-            return 0;
-        }
-        result = PyObject_IsTrue(registry);
-        Py_DECREF(registry);
-    }
-    if (result <= 0) {
-        return result;
-    }
-    answer = PyObject_CallFunctionObjArgs(by_value_module, modname, NULL);
-    if (answer == NULL) {
-        return -1;
-    }
-    result = PyObject_IsTrue(answer);
-    Py_DECREF(answer);
-    return result;
-}
-
-/* 1: obj must go by value, 0: the stdlib sends it by reference, -1: error. */
-static int
-needs_value(PyObject *obj, int is_function)
-{
-    PyObject *qualname = NULL, *modname = NULL, *parts = NULL, *found = NULL, *names;
-    PyObject *modules, *module;
-    Py_ssize_t i, n;
-    int result = 0;
-
-    qualname = PyObject_GetAttr(obj, str_qualname);
-    if (qualname == NULL || !PyUnicode_Check(qualname)) {
-        PyErr_Clear();
-        goto done; /* the stdlib decides, as always */
-    }
-    n = PyUnicode_GetLength(qualname);
-    if (is_function && PyUnicode_FindChar(qualname, '<', 0, n, 1) >= 0) {
-        result = 1; /* <lambda>, <locals> */
-        goto done;
-    }
-    modname = PyObject_GetAttr(obj, str_module);
-    if (modname == NULL || !PyUnicode_Check(modname)) {
-        PyErr_Clear();
-        goto done;
-    }
-    modules = PyImport_GetModuleDict();
-    /* A by-value module goes by value even where it is not imported (a
-     * worker returning an object of a class it received by value). */
-    result = registered_by_value(modules, modname);
-    if (result != 0) {
-        goto done;
-    }
-    module = PyDict_GetItemWithError(modules, modname);
-    if (module == NULL) {
-        result = PyErr_Occurred() ? -1 : 0; /* the pickler imports it */
-        goto done;
-    }
-    /* Look the object up by its qualified name, as pickle does. */
-    parts = PyUnicode_Split(qualname, str_dot, -1);
-    if (parts == NULL) {
-        result = -1;
-        goto done;
-    }
-    found = module;
-    Py_INCREF(found);
-    for (i = 0; i < PyList_Size(parts); i++) {
-        PyObject *next = PyObject_GetAttr(found, PyList_GetItem(parts, i));
-
-        Py_DECREF(found);
-        found = next;
-        if (found == NULL) {
-            PyErr_Clear();
-            result = 1;
-            goto done;
-        }
-    }
-    if (found != obj) {
-        result = 1;
-        goto done;
-    }
-    if (PyUnicode_CompareWithASCIIString(modname, "__main__") == 0
-        || PyUnicode_CompareWithASCIIString(modname, "__mp_main__") == 0) {
-        /* False: spawn children cannot re-create this main module; None:
-         * its source is unknown, trust it; else the names a child's
-         * re-import binds. */
-        names = cached_main_names(module);
-        if (names == NULL) {
-            result = -1;
-            goto done;
-        }
-        if (names == Py_False) {
-            result = 1;
-        } else if (names != Py_None) {
-            int present = PySequence_Contains(names, PyList_GetItem(parts, 0));
-
-            result = present < 0 ? -1 : !present;
-        }
-        Py_DECREF(names);
-    }
-done:
-    Py_XDECREF(found);
-    Py_XDECREF(parts);
-    Py_XDECREF(modname);
-    Py_XDECREF(qualname);
-    return result;
-}
+/* Where each field of an entry is (from cpmp._resend.ENTRY). */
+static Py_ssize_t e_ref, e_pinned, e_kwdefaults, e_annotations, e_cells, e_globals,
+    e_generation, e_reduce, e_size;
 
 /* Whether attribute `name` of func equals `want` (None: absent or empty). */
 static int
@@ -233,65 +88,74 @@ cells_match(PyObject *func, PyObject *cells)
     return result;
 }
 
-/* 1 when every shipped global still is the very object recorded. */
+/* 1 when every global the entry carries is still the very object recorded. */
 static int
-shipped_match(PyObject *func, PyObject *shipped)
+globals_match(PyObject *func, PyObject *pairs)
 {
     PyObject *globals;
     Py_ssize_t i;
     int result = 1;
 
-    if (PyTuple_Size(shipped) == 0) {
+    if (PyTuple_Size(pairs) == 0) {
         return 1;
     }
     globals = PyObject_GetAttrString(func, "__globals__");
     if (globals == NULL) {
         return -1;
     }
-    for (i = 0; result == 1 && i < PyTuple_Size(shipped); i++) {
-        PyObject *pair = PyTuple_GetItem(shipped, i);
+    for (i = 0; result == 1 && i < PyTuple_Size(pairs); i++) {
+        PyObject *pair = PyTuple_GetItem(pairs, i);
         PyObject *value = PyDict_GetItemWithError(globals, PyTuple_GetItem(pair, 0));
 
         if (value == NULL && PyErr_Occurred()) {
             result = -1;
         } else {
-            result = value == PyTuple_GetItem(pair, 1);
+            result = (value == NULL ? empty_cell : value) == PyTuple_GetItem(pair, 1);
         }
     }
     Py_DECREF(globals);
     return result;
 }
 
-/* The reduce tuple cpmp._reduce cached for func, when func would still
+/* 1 when the entry's held references are still valid (no spawn or
+ * forkserver child started since it was made, if it omitted a fallback). */
+static int
+generation_matches(PyObject *recorded)
+{
+    if (recorded == Py_None) {
+        return 1;
+    }
+    return PyObject_RichCompareBool(recorded, PyList_GetItem(generation, 0), Py_EQ);
+}
+
+/* The reduce tuple cpmp._resend cached for func, when func would still
  * pickle to the same bytes (compared by identity, never by guessing): a
  * new reference, or NULL with no error set when there is none. */
 static PyObject *
 cached_reduce(PyObject *func)
 {
     PyObject *key, *entry, *dict, *have;
-    Py_ssize_t i;
+    Py_ssize_t i, n_pinned;
     int ok;
 
-    if (sent == NULL) {
-        return NULL;
-    }
     key = PyLong_FromVoidPtr(func);
     if (key == NULL) {
         return NULL;
     }
     entry = PyDict_GetItemWithError(sent, key);
     Py_DECREF(key);
-    if (entry == NULL || !PyTuple_Check(entry) || PyTuple_Size(entry) != E_SIZE
-        || PyWeakref_GetObject(PyTuple_GetItem(entry, E_REF)) != func) {
+    if (entry == NULL || !PyTuple_Check(entry) || PyTuple_Size(entry) != e_size
+        || PyWeakref_GetObject(PyTuple_GetItem(entry, e_ref)) != func) {
         return NULL;
     }
-    for (i = 0; i < N_PINNED; i++) {
-        have = PyObject_GetAttrString(func, pinned_attrs[i]);
+    n_pinned = PyTuple_Size(pinned_attrs);
+    for (i = 0; i < n_pinned; i++) {
+        have = PyObject_GetAttr(func, PyTuple_GetItem(pinned_attrs, i));
         if (have == NULL) {
             return NULL;
         }
         Py_DECREF(have); /* still referenced by func */
-        if (have != PyTuple_GetItem(entry, E_PINNED + i)) {
+        if (have != PyTuple_GetItem(entry, e_pinned + i)) {
             return NULL;
         }
     }
@@ -302,21 +166,25 @@ cached_reduce(PyObject *func)
     ok = PyDict_Check(dict) && PyDict_Size(dict) == 0;
     Py_DECREF(dict);
     if (ok == 1) {
-        ok = attr_equals(func, "__kwdefaults__", PyTuple_GetItem(entry, E_KWDEFAULTS));
+        ok = attr_equals(func, "__kwdefaults__", PyTuple_GetItem(entry, e_kwdefaults));
     }
     if (ok == 1) {
-        ok = attr_equals(func, "__annotations__", PyTuple_GetItem(entry, E_ANNOTATIONS));
+        ok = attr_equals(func, "__annotations__", PyTuple_GetItem(entry, e_annotations));
     }
     if (ok == 1) {
-        ok = cells_match(func, PyTuple_GetItem(entry, E_CELLS));
+        ok = cells_match(func, PyTuple_GetItem(entry, e_cells));
     }
     if (ok == 1) {
-        ok = shipped_match(func, PyTuple_GetItem(entry, E_SHIPPED));
+        ok = globals_match(func, PyTuple_GetItem(entry, e_globals));
+    }
+    if (ok == 1) {
+        ok = generation_matches(PyTuple_GetItem(entry, e_generation));
     }
     if (ok != 1) {
         return NULL; /* with the error set when ok < 0 */
     }
-    have = PyTuple_GetItem(entry, E_REDUCE);
+    hits++;
+    have = PyTuple_GetItem(entry, e_reduce);
     Py_INCREF(have);
     return have;
 }
@@ -324,14 +192,17 @@ cached_reduce(PyObject *func)
 static PyObject *
 speedups_reducer_override(PyObject *module, PyObject *obj)
 {
-    PyObject *reduce = NULL;
-    int by_value;
-
     (void)module;
     if (reduce_function == NULL) {
         /* set_hooks() not called yet: nothing is patched. */
     } else if ((PyObject *)Py_TYPE(obj) == function_type) {
-        reduce = reduce_function;
+        /* The same function sent again: no Python code at all. */
+        PyObject *cached = cached_reduce(obj);
+
+        if (cached != NULL || PyErr_Occurred()) {
+            return cached;
+        }
+        return PyObject_CallFunctionObjArgs(reduce_function, obj, NULL);
     } else if (PyType_Check(obj)) {
         int special = PySequence_Contains(special_types, obj);
 
@@ -339,44 +210,11 @@ speedups_reducer_override(PyObject *module, PyObject *obj)
             return NULL;
         }
         if (!special) {
-            reduce = reduce_class;
+            return PyObject_CallFunctionObjArgs(reduce_class, obj, NULL);
         }
     }
-    if (reduce == NULL) {
-        Py_INCREF(Py_NotImplemented);
-        return Py_NotImplemented;
-    }
-    if (reduce == reduce_function) {
-        /* The same function sent again: no Python code at all. */
-        PyObject *cached = cached_reduce(obj);
-
-        if (cached != NULL || PyErr_Occurred()) {
-            return cached;
-        }
-    }
-    by_value = needs_value(obj, reduce == reduce_function);
-    if (by_value < 0) {
-        return NULL;
-    }
-    if (!by_value) {
-        Py_INCREF(Py_NotImplemented);
-        return Py_NotImplemented;
-    }
-    return PyObject_CallFunctionObjArgs(reduce, obj, NULL);
-}
-
-static PyObject *
-speedups_needs_value(PyObject *module, PyObject *args)
-{
-    PyObject *obj;
-    int is_function, result;
-
-    (void)module;
-    if (!PyArg_ParseTuple(args, "Op:needs_value", &obj, &is_function)) {
-        return NULL;
-    }
-    result = needs_value(obj, is_function);
-    return result < 0 ? NULL : PyBool_FromLong(result);
+    Py_INCREF(Py_NotImplemented);
+    return Py_NotImplemented;
 }
 
 static void
@@ -387,35 +225,138 @@ replace(PyObject **slot, PyObject *value)
     *slot = value;
 }
 
+/* The index of field `name` in the entry layout, or -1 with ValueError. */
+static Py_ssize_t
+field(PyObject *layout, const char *name)
+{
+    Py_ssize_t i;
+
+    for (i = 0; i < PyTuple_Size(layout); i++) {
+        PyObject *item = PyTuple_GetItem(layout, i);
+
+        if (PyUnicode_Check(item) && PyUnicode_CompareWithASCIIString(item, name) == 0) {
+            return i;
+        }
+    }
+    PyErr_Format(PyExc_ValueError, "cpmp._resend.ENTRY has no field %s", name);
+    return -1;
+}
+
 static PyObject *
 speedups_set_hooks(PyObject *module, PyObject *args)
 {
-    PyObject *rf, *rc, *mn, *bv, *cache, *empty, *names;
+    PyObject *rf, *rc, *cache, *empty, *gen, *pinned, *layout;
+    Py_ssize_t i, n;
 
     (void)module;
-    if (!PyArg_ParseTuple(args, "OOOOO!OO:set_hooks", &rf, &rc, &mn, &bv,
-                          &PyDict_Type, &cache, &empty, &names)) {
+    if (!PyArg_ParseTuple(args, "OOO!OO!O!O!:set_hooks", &rf, &rc, &PyDict_Type, &cache,
+                          &empty, &PyList_Type, &gen, &PyTuple_Type, &pinned,
+                          &PyTuple_Type, &layout)) {
         return NULL;
     }
-    replace(&by_value_names, names);
+    if (PyList_Size(gen) != 1) {
+        PyErr_SetString(PyExc_ValueError, "generation must be a list of one int");
+        return NULL;
+    }
+    n = PyTuple_Size(pinned);
+    /* The pinned attributes stand in the layout as themselves, in order. */
+    e_pinned = -1;
+    for (i = 0; n > 0 && i < PyTuple_Size(layout); i++) {
+        if (PyObject_RichCompareBool(PyTuple_GetItem(layout, i), PyTuple_GetItem(pinned, 0),
+                                     Py_EQ) == 1) {
+            e_pinned = i;
+            break;
+        }
+    }
+    if (e_pinned < 0 || e_pinned + n > PyTuple_Size(layout)) {
+        PyErr_SetString(PyExc_ValueError, "PINNED is not in ENTRY");
+        return NULL;
+    }
+    for (i = 0; i < n; i++) {
+        if (PyObject_RichCompareBool(PyTuple_GetItem(layout, e_pinned + i),
+                                     PyTuple_GetItem(pinned, i), Py_EQ) != 1) {
+            PyErr_SetString(PyExc_ValueError, "PINNED is not one run of ENTRY");
+            return NULL;
+        }
+    }
+    if ((e_ref = field(layout, "ref")) < 0
+        || (e_kwdefaults = field(layout, "kwdefaults")) < 0
+        || (e_annotations = field(layout, "annotations")) < 0
+        || (e_cells = field(layout, "cells")) < 0 || (e_globals = field(layout, "globals")) < 0
+        || (e_generation = field(layout, "generation")) < 0
+        || (e_reduce = field(layout, "reduce")) < 0) {
+        return NULL;
+    }
+    e_size = PyTuple_Size(layout);
     replace(&reduce_function, rf);
     replace(&reduce_class, rc);
-    replace(&main_names, mn);
-    replace(&by_value_module, bv);
     replace(&sent, cache);
     replace(&empty_cell, empty);
+    replace(&generation, gen);
+    replace(&pinned_attrs, pinned);
     Py_RETURN_NONE;
+}
+
+/* FunctionType(code, globals, None, None, closure) whose builtins are
+ * `builtins`: functions take theirs from globals["__builtins__"] when they
+ * are made (3.10+), so it is swapped for the call.  No Python code runs
+ * in between, so no other thread can see the swap. */
+static PyObject *
+speedups_function_with_builtins(PyObject *module, PyObject *args)
+{
+    PyObject *code, *globals, *builtins, *closure, *saved, *func, *call_args;
+
+    (void)module;
+    if (!PyArg_ParseTuple(args, "OO!O!O:function_with_builtins", &code, &PyDict_Type,
+                          &globals, &PyDict_Type, &builtins, &closure)) {
+        return NULL;
+    }
+    call_args = Py_BuildValue("(OOOOO)", code, globals, Py_None, Py_None, closure);
+    if (call_args == NULL) {
+        return NULL;
+    }
+    saved = PyDict_GetItemWithError(globals, str_builtins);
+    if (saved == NULL) {
+        Py_DECREF(call_args);
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_KeyError, "__builtins__");
+        }
+        return NULL;
+    }
+    Py_INCREF(saved);
+    if (PyDict_SetItem(globals, str_builtins, builtins) < 0) {
+        Py_DECREF(saved);
+        Py_DECREF(call_args);
+        return NULL;
+    }
+    func = PyObject_Call(function_type, call_args, NULL);
+    Py_DECREF(call_args);
+    if (PyDict_SetItem(globals, str_builtins, saved) < 0) {
+        Py_CLEAR(func);
+    }
+    Py_DECREF(saved);
+    return func;
+}
+
+static PyObject *
+speedups_hits(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    return PyLong_FromSsize_t(hits);
 }
 
 static PyMethodDef speedups_methods[] = {
     {"reducer_override", speedups_reducer_override, METH_O,
      "reducer_override(obj): a reduce tuple for a function or class that must "
      "go by value, else NotImplemented."},
-    {"needs_value", speedups_needs_value, METH_VARARGS,
-     "needs_value(obj, is_function): whether obj must go by value."},
     {"set_hooks", speedups_set_hooks, METH_VARARGS,
-     "set_hooks(reduce_function, reduce_class, main_names, by_value_module, "
-     "sent, EMPTY_CELL, BY_VALUE_NAMES)"},
+     "set_hooks(reduce_function, reduce_class, sent, EMPTY_CELL, generation, "
+     "PINNED, ENTRY)"},
+    {"function_with_builtins", speedups_function_with_builtins, METH_VARARGS,
+     "function_with_builtins(code, globals, builtins, closure)"},
+    {"hits", speedups_hits, METH_NOARGS,
+     "hits(): how many sends the cache answered in this process."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -438,14 +379,8 @@ PyInit__speedups(void)
     special_types = Py_BuildValue("(OOO)", (PyObject *)Py_TYPE(Py_None),
                                   (PyObject *)Py_TYPE(Py_NotImplemented),
                                   (PyObject *)Py_TYPE(Py_Ellipsis));
-    main_cache = PyDict_New();
-    str_qualname = PyUnicode_InternFromString("__qualname__");
-    str_module = PyUnicode_InternFromString("__module__");
-    str_dot = PyUnicode_InternFromString(".");
-    str_by_value = PyUnicode_InternFromString("_PICKLE_BY_VALUE_MODULES");
-    if (function_type == NULL || special_types == NULL || main_cache == NULL
-        || str_qualname == NULL || str_module == NULL || str_dot == NULL
-        || str_by_value == NULL) {
+    str_builtins = PyUnicode_InternFromString("__builtins__");
+    if (function_type == NULL || special_types == NULL || str_builtins == NULL) {
         return NULL;
     }
     return PyModule_Create(&speedups_module);

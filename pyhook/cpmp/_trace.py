@@ -14,7 +14,8 @@ import os
 import sys
 from types import FunctionType
 
-from . import _env_flag, _reduce
+from . import _policy
+from ._settings import env_flag as _env_flag
 
 
 def target():
@@ -35,7 +36,7 @@ def kind(obj):
             return "local class"
         return "closure" if obj.__closure__ else "nested function"
     what = "function" if is_function else "class"
-    reason = _reduce.by_value_reason(obj, is_function)
+    reason = _policy.by_value_reason(obj, is_function)
     return what + " " + reason if reason else what
 
 
@@ -121,6 +122,8 @@ class _Tracer:
             # Sent afresh (or for the first time): measure it alone.
             self.busy = True
             try:
+                from . import _reduce
+
                 sent.size = len(_reduce.dumps(obj))
             finally:
                 self.busy = False

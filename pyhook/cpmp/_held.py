@@ -1,0 +1,144 @@
+"""Which objects a receiver already holds: the main module's objects that a
+process forked from this one has its own copy of.
+
+The standard pickler sends a main-block class or a ``-c`` function by
+reference, and under fork that works: the worker was forked after the
+definition and finds its own copy under the same name.  cpmp keeps that
+(identity, ``isinstance``, a lock or an ``mp.Value`` inherited through fork,
+a large global not copied again) without trusting names, which the loop
+variable of the main block shows to be wrong: a name rebound after the fork
+holds a different object in the sender than in the worker.
+
+So the references are to *objects*, not names.  At every fork, this
+process pins each object its main module binds (a strong reference, so its
+address is never reused while pinned) under a key (this process's token, a
+serial number).  A child forked afterwards inherits the table and so holds
+every key with its own copy of the object; a child forked before, a spawned
+child, or any other process does not.  The sender writes the key, and the
+value as a fallback (pickled bytes the receiver loads only when it lacks the
+key) unless it can prove every process that may read the message holds the
+key (may_omit).  The receiver resolves the key in its own table (_receive).
+
+Pins of definitions (functions, classes) live as long as the process;
+other pins are dropped at the next fork once the main module no longer
+binds them, unless they were sent without a fallback while children live.
+"""
+
+import os
+import sys
+from types import FunctionType
+
+_token = os.urandom(8)  # this process; a forked child takes a new one
+_serial = 0
+_pins = {}  # id(obj) -> key, for every pinned object this process holds
+_table = {}  # key -> obj: this process's pins and those it inherited
+_older = {}  # own key -> ids of the children forked before it was pinned
+_sent_bare = set()  # own keys sent without a fallback
+# Bumped each time this process starts a spawn or forkserver child: a send
+# cached without fallbacks is stale after that (see _resend).
+generation = [0]
+
+
+def _is_definition(obj):
+    return type(obj) is FunctionType or isinstance(obj, type)
+
+
+def _live_children():
+    process = sys.modules.get("multiprocessing.process")
+    if process is None:
+        return ()
+    return list(process._children)
+
+
+def _before_fork():
+    """Pin what the main module binds, so the child being forked holds it."""
+    global _serial
+    main = sys.modules.get("__main__")
+    if main is None:
+        return
+    children = frozenset(id(c) for c in _live_children())
+    bound = set()
+    for value in list(vars(main).values()):
+        key = _pins.get(id(value))
+        if key is None:
+            _serial += 1
+            key = (_token, _serial)
+            _pins[id(value)] = key
+            _table[key] = value
+            _older[key] = children
+        bound.add(key)
+    _drop_unbound(bound, children)
+
+
+def _drop_unbound(bound, children):
+    for key in [k for k in _older if k not in bound]:
+        value = _table[key]
+        if _is_definition(value) or (key in _sent_bare and children):
+            continue
+        del _table[key], _older[key]
+        _pins.pop(id(value), None)
+        _sent_bare.discard(key)
+
+
+def _after_fork_in_child():
+    global _token
+    _token = os.urandom(8)
+    # What this process decided for its parent's children is not its own.
+    _older.clear()
+    _sent_bare.clear()
+    generation[0] = 0
+
+
+def started_non_fork_child():
+    """A spawn or forkserver child is starting (cpmp's patch of
+    multiprocessing.spawn.get_preparation_data calls this)."""
+    generation[0] += 1
+
+
+def install():
+    """Start pinning at forks (once per process; _patch calls it)."""
+    if not getattr(install, "done", False):
+        install.done = True
+        os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
+
+
+def key_of(obj):
+    """The key under which receivers forked from here hold obj, or None."""
+    return _pins.get(id(obj))
+
+
+def _popen_is_fork(child):
+    popen = getattr(child, "_popen", None)
+    return popen is not None and type(popen).__module__ == "multiprocessing.popen_fork"
+
+
+def may_omit(key):
+    """Whether every process that may read what this one sends now holds key.
+
+    This process's own key: its parent does not hold it, so only a process
+    that multiprocessing did not start (the program itself), whose live
+    children were all forked after the pin.  An inherited key of a
+    definition (never dropped by its owner): when every live child was
+    forked, since each inherited it from here.  An inherited key of other
+    data may be dropped by its owner: never.
+    """
+    if key[0] == _token:
+        process = sys.modules.get("multiprocessing.process")
+        if process is not None and process.parent_process() is not None:
+            return False
+        older = _older.get(key, ())
+    elif _is_definition(_table.get(key)):
+        older = ()
+    else:
+        return False
+    for child in _live_children():
+        if not _popen_is_fork(child) or id(child) in older:
+            return False
+    if key[0] == _token:
+        _sent_bare.add(key)
+    return True
+
+
+def resolve(key, default=None):
+    """This process's copy of the object pinned under key, or default."""
+    return _table.get(key, default)

@@ -1,0 +1,308 @@
+"""What goes by value, and what a function sent by value sees: the one home
+of cpmp's semantic model.  Every other module asks this one.
+
+1. What the standard pickler sends by reference still goes by reference.
+   A function or class goes by value only when the receiver could not look
+   it up by module and qualified name: lambdas, nested functions and local
+   classes; definitions of the main block (``if __name__ == "__main__":``);
+   definitions of a main module a spawned child cannot re-create (``-c``,
+   stdin, notebook cells); definitions of modules registered by value
+   (``--by-value``, ``cpmp.register_by_value``).  Class objects the
+   standard pickler cannot name (``types.MappingProxyType`` and other
+   builtin types) go as cloudpickle sends them.
+
+2. A main-module definition (point 1) that a forked receiver already holds
+   -- it was forked after the definition, which is unchanged since, and so
+   is every main-module name the definition reads -- goes as a reference
+   to the receiver's own object (see _held): identity, ``isinstance`` and
+   ``is`` keep working, exactly as the standard pickler's by-reference send
+   does under fork.  Anyone else gets it by value.
+
+3. A function sent by value reads its module's globals like this:
+
+   * a name the receiver's module binds itself (for a main script: what its
+     top level binds outside the main block, which is all a spawned child
+     runs) is looked up *live* in the receiver's real module namespace, as
+     a top-level def would: an initializer's rebinding is seen, under every
+     start method;
+   * any other name it reads (bound in the main block, in ``-c`` code, in a
+     notebook cell, or at run time) arrives with the sender's value at the
+     time of that send, every send -- unless the receiver already holds
+     that very object (see _held), which is then used: locks, shared values
+     and open files inherited through fork keep working, and nothing large
+     is copied again.  Those names never overwrite anything in the
+     receiver's module: each received function sees them in its own
+     namespace (see _receive).
+
+4. Each received function is built afresh: its own cells, defaults and
+   namespace, as a fresh unpickle gives.  Receivers cache only code
+   objects (immutable), bounded.
+
+5. cloudpickle is the reference for everything else: local classes, enums,
+   dataclasses and named tuples go through cloudpickle's class reducer,
+   and the types the standard pickler refuses outright (code, cells,
+   modules, mappingproxy, dict views, memoryview, ...) through cloudpickle's
+   reducers (_reduce.EXTRA_REDUCERS).
+"""
+
+import sys
+
+from ._settings import env_flag
+
+MAIN_NAMES = ("__main__", "__mp_main__")
+
+
+def _main_spawn_resolvable(module):
+    """Whether a spawned child re-creates this __main__ module by itself.
+
+    multiprocessing.spawn re-runs the parent's main module in a child when it
+    has a spec name (python -m mod), but not for a package's __main__, or
+    when it has a __file__ (python script.py).  (-c, stdin and notebooks
+    have neither; stdin's "<stdin>" is not a file, and cpmp's spawn patch
+    does not send it.)
+    """
+    spec = getattr(module, "__spec__", None)
+    name = getattr(spec, "name", None)
+    if name is not None:
+        return not (name == "__main__" or name.endswith(".__main__"))
+    path = getattr(module, "__file__", None)
+    if path is None:
+        return False
+    import os
+
+    return os.path.isfile(path)
+
+
+_main_cache = {}
+
+
+def main_names(module):
+    """What a spawned child's copy of this main module defines by itself:
+    False when the child has no copy, None when the source is unknown
+    (trust the module, as the standard pickler does), else the names its
+    top level binds outside the main block.  Once per module: the script
+    does not change under a running program."""
+    try:
+        return _main_cache[id(module)][1]
+    except KeyError:
+        pass
+    names = _toplevel_names(module) if _main_spawn_resolvable(module) else False
+    _main_cache[id(module)] = (module, names)
+    return names
+
+
+_toplevel_cache = {}
+
+
+def _toplevel_names(module):
+    """Names the module binds at top level outside its main block, or None.
+
+    These are the names a process that imports the module defines by
+    itself.  None means the source could not be read.  Cached for the life
+    of the process, like the module itself.
+    """
+    path = getattr(module, "__file__", None)
+    if path is None:
+        return frozenset()
+    try:
+        return _toplevel_cache[path]
+    except KeyError:
+        pass
+    except TypeError:
+        return None
+    try:
+        import ast
+
+        with open(path, "rb") as f:
+            names = frozenset(_bound_names(ast.parse(f.read(), path).body,
+                                           getattr(module, "__package__", None)))
+    except (OSError, SyntaxError, ValueError, _StarImport):
+        names = None
+    _toplevel_cache[path] = names
+    return names
+
+
+class _StarImport(Exception):
+    """``from m import *`` of a module not loaded here: which names it
+    binds is not in the source."""
+
+
+def _star_names(node, package):
+    """The names ``from m import *`` binds, from this process's m."""
+    name = node.module or ""
+    if node.level:
+        if not package:
+            raise _StarImport()
+        base = package.rsplit(".", node.level - 1)[0]
+        name = base + "." + name if name else base
+    module = sys.modules.get(name)
+    if module is None:
+        raise _StarImport()
+    names = getattr(module, "__all__", None)
+    if names is None:
+        names = [n for n in vars(module) if not n.startswith("_")]
+    return names
+
+
+def _is_main_guard(test):
+    import ast
+
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1:
+        return False
+    if not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = (test.left, test.comparators[0])
+    has_name = any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides)
+    has_main = any(isinstance(s, ast.Constant) and s.value == "__main__" for s in sides)
+    return has_name and has_main
+
+
+def _bound_names(statements, package=None):
+    import ast
+
+    scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda,
+              ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+    for stmt in statements:
+        if isinstance(stmt, ast.If) and _is_main_guard(stmt.test):
+            yield from _bound_names(stmt.orelse, package)
+            continue
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield stmt.name
+            continue
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            for alias in stmt.names:
+                if alias.name == "*":
+                    yield from _star_names(stmt, package)
+                    continue
+                yield alias.asname or alias.name.partition(".")[0]
+            continue
+        todo = [stmt]
+        while todo:
+            node = todo.pop()
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                yield node.id
+            elif isinstance(node, ast.stmt) and node is not stmt:
+                yield from _bound_names([node], package)
+                continue
+            elif isinstance(node, scopes):
+                continue
+            todo.extend(ast.iter_child_nodes(node))
+
+
+def module_owned(gname):
+    """The names the receiver's copy of module gname binds by itself (read
+    live there), or None for "all of them" (its source is unknown: trust
+    the module, as the standard pickler does)."""
+    if gname is None:
+        return frozenset()
+    module = sys.modules[gname]
+    if gname in MAIN_NAMES:
+        # No copy in a spawned child: it binds nothing by itself.
+        return main_names(module) or frozenset()
+    return _toplevel_names(module)
+
+
+def _names_from_env():
+    """CPMP_BY_VALUE: comma-separated module names (cpmp run --by-value sets
+    it, so spawned children and preloaded processes see it too)."""
+    import os
+
+    names = set()
+    for name in filter(None, os.environ.get("CPMP_BY_VALUE", "").split(",")):
+        if all(part.isidentifier() for part in name.split(".")):
+            names.add(name)
+        elif not env_flag("CPMP_QUIET"):
+            sys.stderr.write("cpmp: CPMP_BY_VALUE: %r is not a module name, ignored\n" % name)
+    return names
+
+
+# Modules named by CPMP_BY_VALUE / --by-value.
+BY_VALUE_NAMES = _names_from_env()
+
+
+def _named_by(names, modname):
+    return modname in names or any(modname.startswith(m + ".") for m in names)
+
+
+def by_value_module(modname):
+    """Whether modname's functions and classes go by value: named in
+    CPMP_BY_VALUE, or registered with cloudpickle.register_pickle_by_value()
+    (which cpmp.register_by_value calls)."""
+    if BY_VALUE_NAMES and _named_by(BY_VALUE_NAMES, modname):
+        module = sys.modules.get(modname)
+        if module is not None:
+            # cloudpickle sends classes; it must know the module too.
+            _cloudpickle_register(module)
+        return True
+    cp = sys.modules.get("cloudpickle.cloudpickle")
+    registered = getattr(cp, "_PICKLE_BY_VALUE_MODULES", None)
+    return bool(registered) and _named_by(registered, modname)
+
+
+def _cloudpickle_register(module):
+    try:
+        import cloudpickle
+    except ImportError:
+        return  # functions still go by value; a class will say what is missing
+    try:
+        cloudpickle.register_pickle_by_value(module)
+    except ValueError:
+        pass  # already registered, or a submodule of one
+
+
+_importable_cache = {}
+
+
+def _importable(modname):
+    found = _importable_cache.get(modname)
+    if found is None:
+        import importlib.util
+
+        try:
+            found = importlib.util.find_spec(modname) is not None
+        except (ImportError, ValueError):
+            found = False
+        _importable_cache[modname] = found
+    return found
+
+
+# Reasons a main-module definition goes by value, unless a receiver holds it.
+MAIN_BLOCK = "of the main block"
+MAIN_UNIMPORTABLE = "of a main module workers cannot import"
+
+
+def by_value_reason(obj, is_function):
+    """Why obj must go by value -- the receiver could not look it up -- in a
+    few words, or None when it goes by reference as the standard pickler
+    sends it.  MAIN_BLOCK and MAIN_UNIMPORTABLE are the reasons a receiver
+    forked from this process may hold obj anyway (see _held)."""
+    qualname = getattr(obj, "__qualname__", None)
+    if not isinstance(qualname, str):
+        return None
+    if is_function and "<" in qualname:  # <lambda>, <locals>
+        return "defined inside a function"
+    modname = getattr(obj, "__module__", None)
+    if not isinstance(modname, str):
+        return None
+    if by_value_module(modname):
+        return "of a by-value module"
+    module = sys.modules.get(modname)
+    if module is None:
+        # The pickler imports it, as it always has -- unless there is no
+        # such module (a namedtuple's __new__ says "namedtuple_Point").
+        return None if _importable(modname) else "of a module that cannot be imported"
+    found = module
+    try:
+        for part in qualname.split("."):
+            found = getattr(found, part)
+    except Exception:
+        return "not found under its name"
+    if found is not obj:
+        return "not found under its name"
+    if modname in MAIN_NAMES:
+        names = main_names(module)
+        if names is False:
+            return MAIN_UNIMPORTABLE
+        if names is not None and qualname.partition(".")[0] not in names:
+            return MAIN_BLOCK
+    return None

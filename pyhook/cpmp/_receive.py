@@ -1,0 +1,452 @@
+"""How the receiver rebuilds what cpmp sends by value (see _policy).
+
+The public names of this module are written into pickles as
+``cpmp._receive.NAME``: renaming or removing one breaks every payload that
+names it, so keep an alias.  Payloads carry the sender's Python version
+before any code (TAG), and loading one made by another version raises one
+clear error instead of running foreign bytecode.
+
+A function is built afresh at each load, with its own cells, on the live
+globals of its module in this process.  Names the sender's value must win
+for (see _policy) are given to it without touching the module: through a
+builtins mapping of its own when the module does not bind them (a function
+keeps the fast global lookups), else through a namespace of its own that
+reads everything else from the module, live (``_Namespace``).
+"""
+
+import builtins
+from collections import OrderedDict
+import marshal
+import pickle
+import sys
+import weakref
+from types import CellType, CodeType, FunctionType, ModuleType
+
+from . import _held
+
+# The Python a payload's code was compiled by: marshal and bytecode are
+# only valid in that version.
+TAG = bytes((0xC9, sys.version_info[0], sys.version_info[1]))
+_CODE_CACHE_MAX = 512
+
+_GLOBAL_OPS = ("LOAD_GLOBAL", "STORE_GLOBAL", "DELETE_GLOBAL", "LOAD_NAME")
+_WRITE_OPS = ("STORE_GLOBAL", "DELETE_GLOBAL")
+
+
+class _EmptyCell:
+    """Stands for the contents of a cell that holds nothing yet."""
+
+    __slots__ = ()
+
+    def __reduce__(self):
+        return "EMPTY_CELL"
+
+    def __repr__(self):
+        return "EMPTY_CELL"
+
+
+EMPTY_CELL = _EmptyCell()
+_MISSING = object()
+_MARK = object()  # in the builtins of a function built here
+
+
+class VersionError(pickle.UnpicklingError):
+    pass
+
+
+def _untag(blob):
+    if blob[:3] != TAG:
+        if blob[:1] == TAG[:1] and len(blob) >= 3:
+            theirs = "Python %d.%d" % (blob[1], blob[2])
+        else:
+            theirs = "another Python or an older cpmp"
+        raise VersionError(
+            "cpmp: this payload was pickled by %s and cannot be loaded by Python %d.%d "
+            "(code objects only load in the Python that compiled them)"
+            % (theirs, sys.version_info[0], sys.version_info[1]))
+    return blob[3:]
+
+
+# --- code -----------------------------------------------------------------
+
+_code_cache = {}
+
+
+def load_code(blob):
+    """A code object from TAG + marshal bytes.  Code is immutable, so the
+    same bytes sent again (imap with chunksize=1) reuse the object built the
+    first time; the cache holds code only, and at most _CODE_CACHE_MAX."""
+    code = _code_cache.get(blob)
+    if code is None:
+        code = marshal.loads(_untag(blob))
+        if len(_code_cache) >= _CODE_CACHE_MAX:
+            _code_cache.clear()
+        _code_cache[blob] = code
+    return code
+
+
+_names_cache = weakref.WeakKeyDictionary()
+
+
+def code_names(code):
+    """(global names the code and code nested in it use, whether it writes
+    any global).  The first is what a function sent by value carries."""
+    names = _names_cache.get(code)
+    if names is None:
+        import dis
+
+        found, writes = set(), False
+        todo = [code]
+        while todo:
+            co = todo.pop()
+            for ins in dis.get_instructions(co):
+                if ins.opname in _GLOBAL_OPS:
+                    found.add(ins.argval)
+                    writes = writes or ins.opname in _WRITE_OPS
+            todo.extend(c for c in co.co_consts if isinstance(c, CodeType))
+        names = _names_cache[code] = (frozenset(found), writes)
+    return names
+
+
+def _renamed(code, old, new):
+    """code, and the code nested in it, with co_filename old made new."""
+    consts = tuple(_renamed(c, old, new) if isinstance(c, CodeType) else c
+                   for c in code.co_consts)
+    return code.replace(co_filename=new if code.co_filename == old else code.co_filename,
+                        co_consts=consts)
+
+
+# --- modules and held objects ----------------------------------------------
+
+def import_module(name):
+    module = sys.modules.get(name)
+    if module is None:
+        import importlib
+
+        module = importlib.import_module(name)
+    return module
+
+
+def _receiver_module(gname):
+    if gname == "__mp_main__" and gname not in sys.modules:
+        gname = "__main__"
+    return import_module(gname)
+
+
+_main_dicts = {}
+
+
+def main_dict(module):
+    """The dict a main module's own functions use as globals: a spawned
+    child's __mp_main__ copies the dict runpy ran the script in, and the
+    script's functions (an initializer's `global` statement too) keep
+    runpy's.  Found from one of those functions; once per module."""
+    d = module.__dict__
+    found = _main_dicts.get(id(module))
+    if found is not None and found[0] is module:
+        return found[1]
+    real = d
+    for value in list(d.values()):
+        g = getattr(value, "__globals__", None)
+        if type(value) is FunctionType and g is not d and value.__module__ == d.get("__name__") \
+                and type(g) is dict and g.get("__name__") == d.get("__name__"):
+            real = g
+            break
+    _main_dicts[id(module)] = (module, real)
+    return real
+
+
+def live_globals(gname):
+    """The live namespace of module gname in this process."""
+    module = _receiver_module(gname)
+    if module.__name__ == "__mp_main__":
+        return main_dict(module)
+    return module.__dict__
+
+
+def namespace_of(func):
+    """(the module dict func reads live, {name: value} it sees instead) for
+    a function this module built; (func.__globals__, None) for any other."""
+    g = func.__globals__
+    if type(g) is _Namespace:
+        return g.live, {k: v for k, v in g.items() if k != "__builtins__"}
+    b = getattr(func, "__builtins__", None)
+    if type(b) is dict and b is not vars(builtins) and b.get("\0cpmp") is _MARK:
+        return g, {k: v for k, v in b.items() if vars(builtins).get(k, _MISSING) is not v
+                   and k != "\0cpmp"}
+    return g, None
+
+
+class NotHeld(pickle.UnpicklingError):
+    pass
+
+
+def _held_value(entry):
+    """What a held entry (key, checks, fallback) stands for here: this
+    process's own object when it holds it (and, for a function, every
+    main-module name the function reads is still bound to the object held
+    for it), else the fallback loaded, else NotHeld."""
+    key, checks, fallback = entry
+    obj = _held.resolve(key, _MISSING)
+    if obj is not _MISSING and checks:
+        g = getattr(obj, "__globals__", None)
+        if g is None or any(g.get(name, _MISSING) is not _held.resolve(k, _MISSING)
+                            for name, k in checks):
+            obj = _MISSING
+    if obj is not _MISSING:
+        return obj
+    if fallback is not None:
+        return pickle.loads(fallback)
+    raise NotHeld(
+        "cpmp: an object of the sender's main module was sent by reference to a process "
+        "that does not hold it (a process started after it was sent, or not forked from "
+        "the sender); send it again now, or use a fork Pool created after its definition")
+
+
+def load_held(key, checks, fallback, name=None):
+    """A main-module definition the sender expects this process to hold.
+    name: a function's qualified name, for the stub that raises NotHeld
+    when it is called (a class that is not held raises at once)."""
+    try:
+        return _held_value((key, checks, fallback))
+    except NotHeld as exc:
+        if name is None:
+            raise
+        return _unavailable(exc, name)
+
+
+def _unavailable(exc, qualname):
+    """A function that raises exc when called: what cannot be rebuilt here
+    fails the task that calls it, never the process that loads it (a Pool
+    worker that fails to load a task dies and is replaced, forever)."""
+    def unavailable(*args, **kwargs):
+        raise exc
+    unavailable.__qualname__ = qualname
+    unavailable.__name__ = qualname.rpartition(".")[2]
+    return unavailable
+
+
+# --- functions ---------------------------------------------------------------
+
+class _Namespace(dict):
+    """A received function's globals when some name must read the sender's
+    value although the module binds it: those names are its own items,
+    every other name is read live from the module (LOAD_GLOBAL asks
+    __missing__ when globals are not exactly a dict)."""
+
+    __slots__ = ("live",)
+
+    def __missing__(self, name):
+        try:
+            return self.live[name]
+        except KeyError:
+            b = self.live.get("__builtins__", builtins)
+            return (b if type(b) is dict else vars(b))[name]
+
+
+def _fast_builtins():
+    """_speedups.function_with_builtins, where functions keep their own
+    builtins (3.10+) and the C extension is there; else None."""
+    if sys.version_info < (3, 10):
+        return None
+    try:
+        from . import _speedups
+    except ImportError:
+        return None
+    return getattr(_speedups, "function_with_builtins", None)
+
+
+_with_builtins = _fast_builtins()
+# Names cpmp wrote into a module for functions that write module globals
+# themselves, so they can be written again on a later send: {id(dict): set}.
+_injected = {}
+
+
+def make_function(code, gname, ncells, names=(), held=None):
+    """A skeleton of the function (set_function_state completes it, so
+    recursive references work): its globals are decided here, from the
+    names whose sender's value it must see (names: those arriving in the
+    state; held: those resolved now)."""
+    closure = None if ncells < 0 else tuple(CellType() for _ in range(ncells))
+    try:
+        values = {n: _held_value(e) for n, e in held.items()} if held else {}
+    except NotHeld as exc:
+        stub = _unavailable(exc, code.co_name)
+        stub.__dict__["\0cpmp"] = ("stub", None)
+        return stub
+    if gname is None:
+        g = {"__builtins__": builtins}
+        g.update(values)
+        return FunctionType(code, g, None, None, closure)
+    live = live_globals(gname)
+    own = {name: value for name, value in values.items()
+           if live.get(name, _MISSING) is not value}
+    if not own and not names:
+        return FunctionType(code, live, None, None, closure)
+    if code_names(code)[1]:
+        # It writes module globals: those writes must land in the module.
+        _inject(live, own)
+        func = FunctionType(code, live, None, None, closure)
+        func.__dict__["\0cpmp"] = ("inject", live)
+        return func
+    if _with_builtins is not None and not any(n in live for n in names) and not any(
+            n in live for n in own):
+        b = live.get("__builtins__", builtins)
+        mine = dict(b if type(b) is dict else vars(b))
+        mine.update(own)
+        mine["\0cpmp"] = _MARK
+        func = _with_builtins(code, live, mine, closure)
+        func.__dict__["\0cpmp"] = ("builtins", mine)
+        return func
+    ns = _Namespace(own)
+    ns.live = live
+    ns["__builtins__"] = live.get("__builtins__", builtins)
+    func = FunctionType(code, ns, None, None, closure)
+    func.__dict__["\0cpmp"] = ("namespace", ns)
+    return func
+
+
+def _inject(live, values):
+    """Bind values in the module: names it lacks, or that cpmp bound there
+    for an earlier send; never one the module bound itself."""
+    mine = _injected.setdefault(id(live), set())
+    for name, value in values.items():
+        if name in mine or name not in live:
+            live[name] = value
+            mine.add(name)
+
+
+_STATE = ("name", "qualname", "module", "doc", "defaults", "kwdefaults", "annotations",
+          "dict", "cells", "shipped", "imports", "type_params")
+
+
+def set_function_state(func, state):
+    """Complete a skeleton from make_function.  state: a dict with any of
+    _STATE (absent: what a fresh function of that code has)."""
+    imports = state.get("imports")
+    if imports:
+        import importlib
+
+        for modname in imports:
+            importlib.import_module(modname)
+    how = func.__dict__.pop("\0cpmp", None)
+    shipped = state.get("shipped")
+    if shipped and not (how and how[0] == "stub"):
+        if how is None:
+            func.__globals__.update(shipped)  # no module: globals are its own
+        elif how[0] == "inject":
+            _inject(how[1], shipped)
+        else:
+            ns = how[1]
+            live = ns.live if how[0] == "namespace" else func.__globals__
+            for name, value in shipped.items():
+                if live.get(name, _MISSING) is not value:
+                    ns[name] = value
+    for attr in ("name", "qualname", "module", "doc"):
+        if attr in state:
+            setattr(func, "__%s__" % attr, state[attr])
+    if "defaults" in state:
+        func.__defaults__ = state["defaults"]
+    if "kwdefaults" in state:
+        func.__kwdefaults__ = state["kwdefaults"]
+    if state.get("annotations"):
+        func.__annotations__ = state["annotations"]
+    if state.get("dict"):
+        func.__dict__.update(state["dict"])
+    if state.get("type_params"):
+        func.__type_params__ = state["type_params"]
+    for cell, value in zip(func.__closure__ or (), state.get("cells", ())):
+        if value is not EMPTY_CELL:
+            cell.cell_contents = value
+    return func
+
+
+def load_function(code_blob, rest):
+    """A function sent as marshal bytes: its code, and (module, number of
+    cells, state, held globals) -- see _resend.compact."""
+    code = load_code(code_blob)
+    gname, ncells, state, held = marshal.loads(rest)
+    if not code.co_filename and gname is not None:
+        path = getattr(_receiver_module(gname), "__file__", None) or ""
+        code = _renamed(code, "", path)
+    shipped = state.get("shipped")
+    func = make_function(code, gname, ncells, tuple(shipped) if shipped else (), held)
+    if "module" not in state:
+        state["module"] = gname
+    return set_function_state(func, state)
+
+
+def load_pickled_function(blob):
+    """A function sent as pickle bytes (state marshal cannot hold), pickled
+    once by the sender and sent again unchanged (see _resend)."""
+    args, state = pickle.loads(blob)
+    return set_function_state(make_function(*args), state)
+
+
+# --- classes -------------------------------------------------------------------
+
+_received_classes = weakref.WeakSet()
+
+
+def make_class(make, args):
+    """A class sent by value, through cloudpickle's skeleton maker: the same
+    class object for the same class sent again (cloudpickle tracks it by an
+    id the sender gave it)."""
+    before = _tracked_before(make, args)
+    cls = make(*args)
+    if before is None:
+        _received_classes.add(cls)
+    return cls
+
+
+def _tracked_before(make, args):
+    """The class cloudpickle already tracked under this payload's id (this
+    process's own, when it sent the class and now gets it back)."""
+    module = sys.modules[make.__module__]
+    tracker = getattr(module, "_DYNAMIC_CLASS_TRACKER_BY_ID", None)
+    if tracker is None:
+        tracker = getattr(sys.modules.get("cloudpickle.cloudpickle"), "_DYNAMIC_CLASS_TRACKER_BY_ID", {})
+    for arg in args:
+        if isinstance(arg, str) and arg in tracker:
+            return tracker[arg]
+    return None
+
+
+def set_class_state(cls, state):
+    """cloudpickle's class state, set on a class this process received --
+    never on one it defined itself (cloudpickle would replace the methods
+    of a program's own class with the copies a worker sent back)."""
+    if cls in _received_classes:
+        from . import _send
+
+        _send.cloudpickle_attr("_class_setstate")(cls, state)
+    return cls
+
+
+# --- other objects the standard pickler refuses ------------------------------
+
+def make_cell(value=EMPTY_CELL):
+    return CellType() if value is EMPTY_CELL else CellType(value)
+
+
+def make_module(name, state):
+    module = ModuleType(name)
+    module.__dict__.update(state)
+    module.__dict__["__builtins__"] = builtins
+    return module
+
+
+def make_dict_view(data, kind, ordered=False):
+    if kind == "items":
+        return (OrderedDict(data) if ordered else data).items()
+    if kind == "keys":
+        return (OrderedDict if ordered else dict).fromkeys(data).keys()
+    return (OrderedDict if ordered else dict)(enumerate(data)).values()
+
+
+def dataclass_field_type(name):
+    """One of dataclasses' field-kind markers (_FIELD, _FIELD_CLASSVAR,
+    _FIELD_INITVAR), which dataclasses.fields() compares by identity."""
+    import dataclasses
+
+    return getattr(dataclasses, name)

@@ -1,0 +1,166 @@
+"""Sending the same function again (imap(f, data, chunksize=1) sends f once
+per item): pickled once, sent again as the same bytes while it provably
+would pickle to them.
+
+An entry pins by identity everything the bytes were made from: the code
+and attributes, every cell's contents, every main-module value it carries;
+it is only made when all of those are immutable (numbers, strings, tuples
+of them, modules and definitions sent by reference), so nothing is ever
+sent stale.  The C fast path (_speedups.cached_reduce) checks entries
+without running Python: it takes their layout from ENTRY below, by name,
+and refuses to load when a name it needs is missing.
+
+The receiver builds a fresh function from the bytes every time.
+"""
+
+import marshal
+import sys
+import weakref
+from types import BuiltinFunctionType, FunctionType, ModuleType
+
+from . import _held, _receive
+
+# What an entry holds, in order (read by _speedups by these names).
+PINNED = ("__code__", "__name__", "__qualname__", "__module__", "__doc__", "__defaults__")
+ENTRY = ("ref",) + PINNED + ("kwdefaults", "annotations", "cells", "globals", "generation",
+                             "reduce")
+
+sent = {}  # id(function) -> entry
+
+
+def cell_value(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:
+        return _receive.EMPTY_CELL
+
+
+_ATOMS = frozenset((int, float, complex, str, bytes, bool, type(None), type(Ellipsis),
+                    range, BuiltinFunctionType))
+
+
+def _frozen(value):
+    t = type(value)
+    if t in _ATOMS:
+        return True
+    if t is tuple or t is frozenset:
+        return all(_frozen(v) for v in value)
+    if t is ModuleType:
+        return sys.modules.get(value.__name__) is value
+    if t is FunctionType or isinstance(value, type):
+        from . import _policy
+
+        return _policy.by_value_reason(value, t is FunctionType) is None
+    return False
+
+
+def _cacheable(state, held):
+    """Whether the bytes for state and held stay right while every object
+    in them is still the same one."""
+    if "dict" in state or "type_params" in state:
+        return False
+    for field in ("defaults", "cells"):
+        if not _frozen(state.get(field)):
+            return False
+    for field in ("kwdefaults", "annotations", "shipped"):
+        if field in state and not _frozen(tuple((state[field] or {}).values())):
+            return False
+    for key, checks, fallback in (held or {}).values():
+        # A held function's own globals are not pinned here; a fallback is
+        # a copy of the object as it is now.
+        if checks or (fallback is not None and not _frozen(_held.resolve(key))):
+            return False
+    return True
+
+
+def lookup(func):
+    """The reduce tuple cached for func, when func would still pickle to
+    the same bytes (compared by identity), else None.  The pure-Python twin
+    of _speedups.cached_reduce."""
+    entry = sent.get(id(func))
+    if entry is None or entry[0]() is not func or func.__dict__:
+        return None
+    n = len(PINNED)
+    if any(getattr(func, a) is not v for a, v in zip(PINNED, entry[1:1 + n])):
+        return None
+    kwdefaults, annotations, cells, pairs, generation, reduce = entry[1 + n:]
+    if (func.__kwdefaults__ or None) != kwdefaults or (func.__annotations__ or None) != annotations:
+        return None
+    if any(cell_value(c) is not v for c, v in zip(func.__closure__ or (), cells)):
+        return None
+    g = func.__globals__
+    if any(g.get(k, _receive.EMPTY_CELL) is not v for k, v in pairs):
+        return None
+    if generation is not None and generation != _held.generation[0]:
+        return None
+    return reduce
+
+
+def reduce(func, args, state):
+    """The reduce tuple for func sent by value, cached when it can be."""
+    code, gname, ncells, names, held = args
+    if type(func.__globals__) is not dict or not _cacheable(state, held):
+        return (_receive.make_function, (code, gname, ncells, names, held), state,
+                None, None, _receive.set_function_state)
+    rest = _compact_rest(func, gname, ncells, state, held)
+    if rest is not None:
+        result = (_receive.load_function, (_code_blob(code, gname), rest))
+    else:
+        from . import _reduce
+
+        result = (_receive.load_pickled_function, (_reduce.dumps((args, state)),))
+    _remember(func, state, held, result)
+    return result
+
+
+def _remember(func, state, held, result):
+    # The callback holds the dict itself: at interpreter exit, module
+    # globals may already be None when the last functions die (seen on 3.10).
+    forget = _forget(sent, id(func))
+    omitted = any(fallback is None for _, _, fallback in (held or {}).values())
+    g = func.__globals__
+    pairs = tuple((name, g.get(name, _receive.EMPTY_CELL))
+                  for name in tuple(state.get("shipped") or ()) + tuple(held or ()))
+    sent[id(func)] = (
+        weakref.ref(func, lambda ref: forget()),
+        *(getattr(func, a) for a in PINNED),
+        # Copies: the function's own dicts can change in place.
+        func.__kwdefaults__ and dict(func.__kwdefaults__),
+        func.__annotations__ and dict(func.__annotations__),
+        state.get("cells", ()),
+        pairs,
+        _held.generation[0] if omitted else None,
+        result,
+    )
+
+
+def _forget(cache, key):
+    import functools
+
+    return functools.partial(cache.pop, key, None)
+
+
+def _code_blob(code, gname):
+    """TAG + marshal bytes of code, its file name left out when it is the
+    module's own __file__, which the receiver has too."""
+    module = sys.modules.get(gname) if gname is not None else None
+    path = getattr(module, "__file__", None)
+    if path is not None and code.co_filename == path:
+        code = _receive._renamed(code, path, "")
+    return _receive.TAG + marshal.dumps(code)
+
+
+def _compact_rest(func, gname, ncells, state, held):
+    """marshal bytes of what the receiver needs besides the code, only what
+    a fresh function of that code would not have anyway (with imap and
+    chunksize=1 each task's size is most of its cost), or None when
+    something in it is not marshal-able (a module, say)."""
+    code = func.__code__
+    fresh = {"name": code.co_name, "qualname": getattr(code, "co_qualname", code.co_name),
+             "module": gname, "doc": None, "defaults": None, "kwdefaults": None}
+    small = {k: v for k, v in state.items() if k not in fresh or fresh[k] != v}
+    try:
+        return marshal.dumps((gname, ncells, small, held))
+    except ValueError:
+        return None
+

@@ -1,0 +1,331 @@
+"""How the sender reduces what goes by value (see _policy for what does).
+
+A function sent by value carries its code, its state (cells, defaults,
+...), and the main-module names it reads that the receiver's module does
+not bind itself: each either as the sender's value now ("shipped"), or as
+a reference to the object a forked receiver holds ("held", see _held).
+A main-module definition a forked receiver holds goes as such a reference
+itself.  Classes go by value through cloudpickle's class reducer.
+"""
+
+import sys
+from types import FunctionType, ModuleType
+
+from . import _held, _policy, _receive, _resend
+
+
+def module_globals_name(func):
+    """The name of the module whose live dict is func's globals, or None:
+    globals that are no module's, or a module registered to go by value
+    (its workers cannot import it, so its globals travel with the function)."""
+    g = _receive.namespace_of(func)[0]
+    name = g.get("__name__")
+    if isinstance(name, str):
+        module = sys.modules.get(name)
+        if module is not None and _module_dict(module) is g:
+            return None if _policy.by_value_module(name) else name
+    return None
+
+
+def _module_dict(module):
+    """The dict a module's own functions use as globals.  That is its
+    __dict__, except for a main script a spawned child re-ran: runpy ran it
+    in a dict of its own and copied that into __mp_main__, and the script's
+    functions (and so an initializer's `global` statements) use runpy's."""
+    d = module.__dict__
+    if d.get("__name__") != "__mp_main__":
+        return d
+    return _receive.main_dict(module)
+
+
+def sender_only(func):
+    """{name: value} of the globals func reads that the receiver's module
+    does not bind itself, and the module's name (None: no module), or
+    (gname, None) when the module's source is unknown (all read live)."""
+    gname = module_globals_name(func)
+    owned = _policy.module_owned(gname)
+    g, seen = _receive.namespace_of(func)
+    if seen:
+        # A function received by value, sent on: what it saw arrives too.
+        g = dict(g, **seen)
+    if owned is None:
+        return gname, None
+    names = _receive.code_names(func.__code__)[0]
+    return gname, {n: g[n] for n in names if n not in owned and n in g}
+
+
+def split_globals(func):
+    """(gname, shipped, held) for func sent by value now."""
+    gname, values = sender_only(func)
+    if not values:
+        return gname, None, None
+    shipped, held = {}, {}
+    for name, value in values.items():
+        entry = held_entry(value) if gname is not None else None
+        if entry is None:
+            shipped[name] = value
+        else:
+            held[name] = entry
+    return gname, shipped or None, held or None
+
+
+# --- held references ---------------------------------------------------------
+
+_BY_NAME = (ModuleType,)
+
+
+def held_entry(value):
+    """(key, checks, fallback) when a forked receiver may hold value itself,
+    else None (it goes by value).  checks: for a function, (name, key) of
+    every main-module name it reads, which the receiver's copy must still
+    see bound to the held object; fallback: value pickled by value, or
+    None when every possible receiver holds it (_held.may_omit) or it
+    cannot be pickled (an inherited lock)."""
+    if isinstance(value, _BY_NAME):
+        return None
+    key = _held.key_of(value)
+    if key is None:
+        return None
+    checks = ()
+    if type(value) is FunctionType or isinstance(value, type):
+        reason = _policy.by_value_reason(value, type(value) is FunctionType)
+        if reason not in (_policy.MAIN_BLOCK, _policy.MAIN_UNIMPORTABLE):
+            return None  # by reference or not found: the pickler decides
+        if type(value) is FunctionType:
+            checks = _held_checks(value, {id(value)})
+            if checks is None:
+                return None
+    if _held.may_omit(key) and all(_held.may_omit(k) for _, k in checks):
+        return key, checks, None
+    return key, checks, _fallback(value)
+
+
+def _held_reduce(obj, entry):
+    """A main-module definition as a reference to the receiver's own."""
+    key, checks, fallback = entry
+    if type(obj) is FunctionType:
+        return _receive.load_held, (key, checks, fallback, obj.__qualname__)
+    if fallback is None and not _held.may_omit(key):
+        # No receiver may be without a class: it cannot be stubbed.
+        _reduce_fallback_error(obj)
+    return _receive.load_held, (key, checks, fallback)
+
+
+def _held_checks(func, seen):
+    """(name, key) for every main-module name func reads (and the main
+    functions it reads read), or None when one of them is not held."""
+    _, values = sender_only(func)
+    if values is None:
+        return None
+    checks = []
+    for name, value in values.items():
+        key = _held.key_of(value)
+        if key is None:
+            return None
+        checks.append((name, key))
+        if type(value) is FunctionType and id(value) not in seen and \
+                getattr(value, "__module__", None) in _policy.MAIN_NAMES:
+            seen.add(id(value))
+            more = _held_checks(value, seen)
+            if more is None:
+                return None
+            checks.extend(more)
+    return tuple(checks)
+
+
+def _fallback(value):
+    """value pickled by value with cpmp's pickler, or None if it cannot be
+    (a lock inherited through fork): a receiver that does not hold it then
+    gets a function that raises when called (see _receive)."""
+    from . import _reduce
+
+    try:
+        return _reduce.dumps_by_value(value)
+    except Exception:
+        return None
+
+
+def _reduce_fallback_error(cls):
+    from . import _reduce
+
+    try:
+        _reduce.dumps_by_value(cls)
+    except Exception as exc:
+        raise _pickling_error(
+            "cpmp: %s.%s can only go to processes forked after its definition, and one that "
+            "was not may receive it (%s: %s)" % (cls.__module__, cls.__qualname__,
+                                                  type(exc).__name__, exc)) from exc
+
+
+# --- functions ---------------------------------------------------------------
+
+def function_parts(func):
+    """((code, gname, ncells, shipped names, held), state) for func, read now."""
+    gname, shipped, held = split_globals(func)
+    closure = func.__closure__
+    ncells = -1 if closure is None else len(closure)
+    code = func.__code__
+    state = {
+        "name": func.__name__,
+        "qualname": func.__qualname__,
+        "module": func.__module__,
+        "doc": func.__doc__,
+        "defaults": func.__defaults__,
+        "kwdefaults": func.__kwdefaults__,
+    }
+    if func.__annotations__:
+        state["annotations"] = func.__annotations__
+    if func.__dict__:
+        state["dict"] = func.__dict__
+    if closure:
+        state["cells"] = tuple(_resend.cell_value(c) for c in closure)
+    if shipped:
+        state["shipped"] = shipped
+        imports = _submodule_imports(code, shipped)
+        if imports:
+            state["imports"] = imports
+    type_params = getattr(func, "__type_params__", ())
+    if type_params:
+        state["type_params"] = type_params
+    return (code, gname, ncells, tuple(shipped) if shipped else (), held), state
+
+
+def _code_attr_names(code):
+    found = set(code.co_names)
+    for c in code.co_consts:
+        if hasattr(c, "co_names"):
+            found |= _code_attr_names(c)
+    return found
+
+
+def _submodule_imports(code, shipped):
+    """Loaded submodules of shipped packages that the code reaches into.
+
+    A function that uses xml.etree through a global `xml` needs xml.etree
+    imported in the receiver too.
+    """
+    imports = []
+    attrs = None
+    for value in shipped.values():
+        if type(value) is not ModuleType or not hasattr(value, "__path__"):
+            continue
+        prefix = value.__name__ + "."
+        for name in list(sys.modules):
+            if name.startswith(prefix):
+                if attrs is None:
+                    attrs = _code_attr_names(code)
+                if all(p in attrs for p in name[len(prefix):].split(".")):
+                    imports.append(name)
+    return tuple(imports)
+
+
+def reduce_function_by_value(func):
+    cached = _resend.lookup(func)
+    if cached is not None:
+        return cached
+    args, state = function_parts(func)
+    return _resend.reduce(func, args, state)
+
+
+def reduce_function(func):
+    """The reduce tuple for a function, or NotImplemented when the standard
+    pickler sends it by reference (_policy)."""
+    reason = _policy.by_value_reason(func, True)
+    if reason is None:
+        return NotImplemented
+    if reason in (_policy.MAIN_BLOCK, _policy.MAIN_UNIMPORTABLE):
+        entry = held_entry(func)
+        if entry is not None:
+            return _held_reduce(func, entry)
+    return reduce_function_by_value(func)
+
+
+# --- classes -----------------------------------------------------------------
+
+_SPECIAL_TYPES = (type(None), type(NotImplemented), type(Ellipsis))
+
+
+def reduce_class(cls):
+    """The reduce tuple for a class, or NotImplemented when the standard
+    pickler sends it by reference."""
+    if cls in _SPECIAL_TYPES:
+        return NotImplemented
+    reason = _policy.by_value_reason(cls, False)
+    if reason is None:
+        return NotImplemented
+    if reason in (_policy.MAIN_BLOCK, _policy.MAIN_UNIMPORTABLE):
+        entry = held_entry(cls)
+        if entry is not None:
+            return _held_reduce(cls, entry)
+    return reduce_class_by_value(cls)
+
+
+def reduce_class_by_value(cls):
+    builtin = cloudpickle_attr("_BUILTIN_TYPE_NAMES").get(cls)
+    if builtin is not None:
+        return cloudpickle_attr("_builtin_type"), (builtin,)
+    reduce = cloudpickle_attr("_dynamic_class_reduce")(cls)
+    if "__dataclass_fields__" in vars(cls):
+        reduce = _dataclass_fields_by_reference(reduce)
+    make, args, state, _, _, setstate = reduce
+    return (_receive.make_class, (make, args), state, None, None, _receive.set_class_state)
+
+
+class _FieldType:
+    """Pickles as dataclasses' own field-kind marker, which dataclasses
+    compares by identity (cloudpickle 2.2 would send a copy, and fields()
+    of the received class would then be empty)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __reduce__(self):
+        return _receive.dataclass_field_type, (self.name,)
+
+
+def _dataclass_fields_by_reference(reduce):
+    import copy
+
+    state = reduce[2]
+    clsdict = state[0] if isinstance(state, tuple) else state
+    fields = {}
+    for name, field in clsdict["__dataclass_fields__"].items():
+        field = copy.copy(field)
+        field._field_type = _FieldType(field._field_type.name)
+        fields[name] = field
+    clsdict["__dataclass_fields__"] = fields
+    return reduce
+
+
+def _cloudpickle():
+    """cloudpickle, imported the first time a class goes by value (a
+    program that sends none never imports it)."""
+    try:
+        import cloudpickle
+    except ImportError as exc:
+        from ._settings import install_fix
+
+        raise _pickling_error("cpmp: sending a class by value needs cloudpickle, which this "
+                              "Python cannot import (%s)" % install_fix()) from exc
+    return cloudpickle
+
+
+def cloudpickle_attr(name):
+    """One of cloudpickle's reducers or helpers, wherever its version keeps
+    it (cloudpickle_fast in 2.x, cloudpickle in 1.x and 3.x)."""
+    _cloudpickle()
+    for module in ("cloudpickle.cloudpickle_fast", "cloudpickle.cloudpickle"):
+        found = getattr(sys.modules.get(module), name, None)
+        if found is not None:
+            return found
+    cloudpickle = sys.modules["cloudpickle"]
+    raise _pickling_error("cpmp: cloudpickle %s has no %s; cpmp needs cloudpickle >= 1.6"
+                          % (getattr(cloudpickle, "__version__", "?"), name))
+
+
+def _pickling_error(message):
+    import pickle
+
+    return pickle.PicklingError(message)
