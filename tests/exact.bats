@@ -105,3 +105,11 @@ sys.stdout.buffer.write(cpmp.dumps([lambda x: x * k, type("Local", (), {"f": lam
 cpmp.loads(open(sys.argv[1], "rb").read())' "$BATS_TEST_TMPDIR/f.pkl"
     assert_line --partial "VersionError: cpmp: this payload was pickled by Python 3.12 and cannot be loaded by Python 3.11"
 }
+
+@test "a received function keeps the fast global lookups unless a name its module binds must read the sender's value" {
+    # Under fork the worker's copy of the main module binds K; after the
+    # main block rebinds it, the lambda reads K from a namespace of its own.
+    exact fork namespaces "('dict', 1) ('_Namespace', 2)"
+    # A spawned worker's module never binds K: the lambda's own builtins hold it.
+    exact spawn namespaces "('dict', 1) ('dict', 2)"
+}

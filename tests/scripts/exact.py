@@ -181,6 +181,16 @@ if __name__ == "__main__":
             for k in range(3):
                 print(p.map(add, range(3)), end=" ")
         sys.exit(print())
+    if sys.argv[2] == "namespaces":
+        # What namespace a received lambda reads: the module's own dict
+        # (fast global lookups) unless a name the module binds must read
+        # the sender's value instead.
+        K = 1
+        with ctx.Pool(1) as p:
+            first = p.apply(lambda: (type(globals()).__name__, K))
+            K = 2
+            print(first, p.apply(lambda: (type(globals()).__name__, K)))
+        sys.exit()
     if sys.argv[2] == "loop-executor":
         with ProcessPoolExecutor(2, mp_context=ctx) as ex:
             for k in range(3):
