@@ -113,3 +113,12 @@ cpmp.loads(open(sys.argv[1], "rb").read())' "$BATS_TEST_TMPDIR/f.pkl"
     # A spawned worker's module never binds K: the lambda's own builtins hold it.
     exact spawn namespaces "('dict', 1) ('dict', 2)"
 }
+
+@test "a worker forked before a main-block global was bound gets its value; one forked after holds it" {
+    exact fork older-worker "[1, 2, 3] 3"
+    exact spawn older-worker "[1, 2, 3] 3"
+}
+
+@test "an inherited lock with fork and spawn pools alive: the fork pool works, the spawn task fails clearly, no pool hangs" {
+    exact fork mixed "True NotHeld cpmp: the global 'LOCK' of the sender's main module cannot be sent by value, and this process does not hold it 1 2"
+}

@@ -181,7 +181,7 @@ class NotHeld(pickle.UnpicklingError):
     pass
 
 
-def _held_value(entry):
+def _held_value(entry, name="an object"):
     """What a held entry (key, checks, fallback) stands for here: this
     process's own object when it holds it (and, for a function, every
     main-module name the function reads is still bound to the object held
@@ -198,9 +198,9 @@ def _held_value(entry):
     if fallback is not None:
         return pickle.loads(fallback)
     raise NotHeld(
-        "cpmp: an object of the sender's main module was sent by reference to a process "
-        "that does not hold it (a process started after it was sent, or not forked from "
-        "the sender); send it again now, or use a fork Pool created after its definition")
+        "cpmp: %s of the sender's main module cannot be sent by value, and this process "
+        "does not hold it (only a process forked from the sender after it was bound does)"
+        % name)
 
 
 def load_held(key, checks, fallback, name=None):
@@ -208,7 +208,7 @@ def load_held(key, checks, fallback, name=None):
     name: a function's qualified name, for the stub that raises NotHeld
     when it is called (a class that is not held raises at once)."""
     try:
-        return _held_value((key, checks, fallback))
+        return _held_value((key, checks, fallback), name or "a class")
     except NotHeld as exc:
         if name is None:
             raise
@@ -269,7 +269,7 @@ def make_function(code, gname, ncells, names=(), held=None):
     state; held: those resolved now)."""
     closure = None if ncells < 0 else tuple(CellType() for _ in range(ncells))
     try:
-        values = {n: _held_value(e) for n, e in held.items()} if held else {}
+        values = {n: _held_value(e, "the global %r" % n) for n, e in held.items()} if held else {}
     except NotHeld as exc:
         stub = _unavailable(exc, code.co_name)
         stub.__dict__["\0cpmp"] = ("stub", None)

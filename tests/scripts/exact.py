@@ -191,6 +191,27 @@ if __name__ == "__main__":
             K = 2
             print(first, p.apply(lambda: (type(globals()).__name__, K)))
         sys.exit()
+    if sys.argv[2] == "older-worker":
+        # A worker forked before BIG was bound, while a later fork pinned it:
+        # the older one gets BIG by value, the newer one holds it.
+        with ctx.Pool(1) as p1:
+            BIG = [1, 2, 3]
+            with ctx.Pool(1) as p2:
+                print(p1.apply(lambda: BIG), p2.apply(lambda: BIG is not None and len(BIG)))
+        sys.exit()
+    if sys.argv[2] == "mixed":
+        # A lock only a forked worker can hold, with a spawn pool alive too:
+        # the fork pool works, the spawn pool's task fails clearly, and both
+        # pools stay usable.
+        LOCK = threading.Lock()
+        with ctx.Pool(1) as forked, multiprocessing.get_context("spawn").Pool(1) as spawned:
+            print(forked.apply(lambda: LOCK.acquire(timeout=1)), end=" ")
+            try:
+                spawned.apply(lambda: LOCK.acquire(timeout=1))
+            except Exception as exc:
+                print(type(exc).__name__, str(exc).split(" (")[0], end=" ")
+            print(forked.apply(lambda: 1), spawned.apply(lambda: 2))
+        sys.exit()
     if sys.argv[2] == "loop-executor":
         with ProcessPoolExecutor(2, mp_context=ctx) as ex:
             for k in range(3):
