@@ -2,9 +2,8 @@
 
 The public names of this module are written into pickles as
 ``cpmp._receive.NAME``: renaming or removing one breaks every payload that
-names it, so keep an alias.  Payloads carry the sender's Python version
-before any code (TAG), and loading one made by another version raises one
-clear error instead of running foreign bytecode.
+names it, so keep an alias.  Code arrives through _code, which refuses
+code of another Python version.
 
 A function is built afresh at each load, with its own cells, on the live
 globals of its module in this process.  Names the sender's value must win
@@ -15,23 +14,15 @@ reads everything else from the module, live (``_Namespace``).
 """
 
 import builtins
-from collections import OrderedDict
 import marshal
 import pickle
 import sys
 import weakref
-from types import CellType, CodeType, FunctionType, ModuleType
+from collections import OrderedDict
+from types import CellType, FunctionType, ModuleType
 
 from . import _held
-
-# The Python a payload's code was compiled by: marshal and bytecode are
-# only valid in that version.
-TAG = bytes((0xC9, sys.version_info[0], sys.version_info[1]))
-_CODE_CACHE_MAX = 512
-
-_GLOBAL_OPS = ("LOAD_GLOBAL", "STORE_GLOBAL", "DELETE_GLOBAL", "LOAD_NAME")
-_WRITE_OPS = ("STORE_GLOBAL", "DELETE_GLOBAL")
-
+from ._code import code_names, load_code, renamed
 
 class _EmptyCell:
     """Stands for the contents of a cell that holds nothing yet."""
@@ -48,72 +39,6 @@ class _EmptyCell:
 EMPTY_CELL = _EmptyCell()
 _MISSING = object()
 _MARK = object()  # in the builtins of a function built here
-
-
-class VersionError(pickle.UnpicklingError):
-    pass
-
-
-def _untag(blob):
-    if blob[:3] != TAG:
-        if blob[:1] == TAG[:1] and len(blob) >= 3:
-            theirs = "Python %d.%d" % (blob[1], blob[2])
-        else:
-            theirs = "another Python or an older cpmp"
-        raise VersionError(
-            "cpmp: this payload was pickled by %s and cannot be loaded by Python %d.%d "
-            "(code objects only load in the Python that compiled them)"
-            % (theirs, sys.version_info[0], sys.version_info[1]))
-    return blob[3:]
-
-
-# --- code -----------------------------------------------------------------
-
-_code_cache = {}
-
-
-def load_code(blob):
-    """A code object from TAG + marshal bytes.  Code is immutable, so the
-    same bytes sent again (imap with chunksize=1) reuse the object built the
-    first time; the cache holds code only, and at most _CODE_CACHE_MAX."""
-    code = _code_cache.get(blob)
-    if code is None:
-        code = marshal.loads(_untag(blob))
-        if len(_code_cache) >= _CODE_CACHE_MAX:
-            _code_cache.clear()
-        _code_cache[blob] = code
-    return code
-
-
-_names_cache = weakref.WeakKeyDictionary()
-
-
-def code_names(code):
-    """(global names the code and code nested in it use, whether it writes
-    any global).  The first is what a function sent by value carries."""
-    names = _names_cache.get(code)
-    if names is None:
-        import dis
-
-        found, writes = set(), False
-        todo = [code]
-        while todo:
-            co = todo.pop()
-            for ins in dis.get_instructions(co):
-                if ins.opname in _GLOBAL_OPS:
-                    found.add(ins.argval)
-                    writes = writes or ins.opname in _WRITE_OPS
-            todo.extend(c for c in co.co_consts if isinstance(c, CodeType))
-        names = _names_cache[code] = (frozenset(found), writes)
-    return names
-
-
-def _renamed(code, old, new):
-    """code, and the code nested in it, with co_filename old made new."""
-    consts = tuple(_renamed(c, old, new) if isinstance(c, CodeType) else c
-                   for c in code.co_consts)
-    return code.replace(co_filename=new if code.co_filename == old else code.co_filename,
-                        co_consts=consts)
 
 
 # --- modules and held objects ----------------------------------------------
@@ -368,7 +293,7 @@ def load_function(code_blob, rest):
     gname, ncells, state, held = marshal.loads(rest)
     if not code.co_filename and gname is not None:
         path = getattr(_receiver_module(gname), "__file__", None) or ""
-        code = _renamed(code, "", path)
+        code = renamed(code, "", path)
     shipped = state.get("shipped")
     func = make_function(code, gname, ncells, tuple(shipped) if shipped else (), held)
     if "module" not in state:

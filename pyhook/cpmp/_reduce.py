@@ -13,7 +13,7 @@ from collections import OrderedDict
 from types import CellType, CodeType, FunctionType, GetSetDescriptorType, MappingProxyType, \
     ModuleType
 
-from . import _receive, _resend, _send
+from . import _code, _receive, _resend, _send
 from ._settings import env_flag
 
 
@@ -22,8 +22,8 @@ def _reduce_code(code):
     if data is None:
         import marshal
 
-        data = _code_blobs[code] = _receive.TAG + marshal.dumps(code)
-    return _receive.load_code, (data,)
+        data = _code_blobs[code] = _code.TAG + marshal.dumps(code)
+    return _code.load_code, (data,)
 
 
 _code_blobs = __import__("weakref").WeakKeyDictionary()

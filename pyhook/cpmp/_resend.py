@@ -18,7 +18,7 @@ import sys
 import weakref
 from types import BuiltinFunctionType, FunctionType, ModuleType
 
-from . import _held, _receive
+from . import _code, _held, _receive
 
 # What an entry holds, in order (read by _speedups by these names).
 PINNED = ("__code__", "__name__", "__qualname__", "__module__", "__doc__", "__defaults__")
@@ -146,8 +146,8 @@ def _code_blob(code, gname):
     module = sys.modules.get(gname) if gname is not None else None
     path = getattr(module, "__file__", None)
     if path is not None and code.co_filename == path:
-        code = _receive._renamed(code, path, "")
-    return _receive.TAG + marshal.dumps(code)
+        code = _code.renamed(code, path, "")
+    return _code.TAG + marshal.dumps(code)
 
 
 def _compact_rest(func, gname, ncells, state, held):

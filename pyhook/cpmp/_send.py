@@ -11,7 +11,7 @@ itself.  Classes go by value through cloudpickle's class reducer.
 import sys
 from types import FunctionType, ModuleType
 
-from . import _held, _policy, _receive, _resend
+from . import _code, _held, _policy, _receive, _resend
 
 
 def module_globals_name(func):
@@ -50,7 +50,7 @@ def sender_only(func):
         g = dict(g, **seen)
     if owned is None:
         return gname, None
-    names = _receive.code_names(func.__code__)[0]
+    names = _code.code_names(func.__code__)[0]
     return gname, {n: g[n] for n in names if n not in owned and n in g}
 
 

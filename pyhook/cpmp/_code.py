@@ -1,0 +1,81 @@
+"""Code objects on the wire: marshal bytes tagged with the Python version
+that compiled them.  ``load_code`` is written into pickles as
+``cpmp._code.load_code``: keep an alias if it moves."""
+
+import marshal
+import pickle
+import sys
+import weakref
+from types import CodeType
+
+# The Python a payload's code was compiled by: marshal and bytecode are
+# only valid in that version.
+TAG = bytes((0xC9, sys.version_info[0], sys.version_info[1]))
+_CODE_CACHE_MAX = 512
+
+_GLOBAL_OPS = ("LOAD_GLOBAL", "STORE_GLOBAL", "DELETE_GLOBAL", "LOAD_NAME")
+_WRITE_OPS = ("STORE_GLOBAL", "DELETE_GLOBAL")
+
+
+class VersionError(pickle.UnpicklingError):
+    pass
+
+
+def _untag(blob):
+    if blob[:3] != TAG:
+        if blob[:1] == TAG[:1] and len(blob) >= 3:
+            theirs = "Python %d.%d" % (blob[1], blob[2])
+        else:
+            theirs = "another Python or an older cpmp"
+        raise VersionError(
+            "cpmp: this payload was pickled by %s and cannot be loaded by Python %d.%d "
+            "(code objects only load in the Python that compiled them)"
+            % (theirs, sys.version_info[0], sys.version_info[1]))
+    return blob[3:]
+
+
+_code_cache = {}
+
+
+def load_code(blob):
+    """A code object from TAG + marshal bytes.  Code is immutable, so the
+    same bytes sent again (imap with chunksize=1) reuse the object built the
+    first time; the cache holds code only, and at most _CODE_CACHE_MAX."""
+    code = _code_cache.get(blob)
+    if code is None:
+        code = marshal.loads(_untag(blob))
+        if len(_code_cache) >= _CODE_CACHE_MAX:
+            _code_cache.clear()
+        _code_cache[blob] = code
+    return code
+
+
+_names_cache = weakref.WeakKeyDictionary()
+
+
+def code_names(code):
+    """(global names the code and code nested in it use, whether it writes
+    any global).  The first is what a function sent by value carries."""
+    names = _names_cache.get(code)
+    if names is None:
+        import dis
+
+        found, writes = set(), False
+        todo = [code]
+        while todo:
+            co = todo.pop()
+            for ins in dis.get_instructions(co):
+                if ins.opname in _GLOBAL_OPS:
+                    found.add(ins.argval)
+                    writes = writes or ins.opname in _WRITE_OPS
+            todo.extend(c for c in co.co_consts if isinstance(c, CodeType))
+        names = _names_cache[code] = (frozenset(found), writes)
+    return names
+
+
+def renamed(code, old, new):
+    """code, and the code nested in it, with co_filename old made new."""
+    consts = tuple(renamed(c, old, new) if isinstance(c, CodeType) else c
+                   for c in code.co_consts)
+    return code.replace(co_filename=new if code.co_filename == old else code.co_filename,
+                        co_consts=consts)
