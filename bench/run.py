@@ -109,6 +109,7 @@ def main():
         ("map", "Pool(2).map(f, 1e6 ints)"),
         ("imap", "Pool(2).imap(f, 5e4, chunksize=1)"),
         ("instances", "send 1e5 top-level instances x5"),
+        ("global", "Pool(2).imap(f, 2e4, chunksize=1), f reads a 36 MB main-block global"),
         ("numpy", "10 x 8 MB numpy round trip"),
     ]
     for key, title in workloads:

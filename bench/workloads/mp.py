@@ -31,6 +31,10 @@ def count(objs):
     return len(objs)
 
 
+def lookup(i):
+    return TABLE[i]  # noqa: F821 (bound in the main block)
+
+
 def timed(pool):
     if WORKLOAD == "map":
         f = inc if FORM == "def" else (lambda x: x + 1)
@@ -46,6 +50,12 @@ def timed(pool):
         t = time.perf_counter()
         for _ in range(5):
             assert pool.apply(f, (objs,)) == 100_000
+    elif WORKLOAD == "global":
+        # A large main-block global read by every task (a forked worker
+        # holds it: nothing may copy it per task).
+        f = lookup if FORM == "def" else (lambda i: TABLE[i])  # noqa: F821
+        t = time.perf_counter()
+        assert sum(pool.imap(f, range(20_000), chunksize=1)) == 20_000 * 19_999 // 2
     elif WORKLOAD == "numpy":
         import numpy as np
         f = identity if FORM == "def" else (lambda a: a)
@@ -74,6 +84,8 @@ if __name__ == "__main__":
         print(joblib_timed())
     else:
         mp = __import__(LIBRARY)
+        if WORKLOAD == "global":
+            TABLE = list(range(1_000_000))  # 8 MB of pointers, 36 MB in all
         with mp.Pool(1 if WORKLOAD in ("instances", "numpy") else 2) as pool:
             pool.map(inc, range(4))  # the workers are up before timing
             print(timed(pool))

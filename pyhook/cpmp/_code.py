@@ -50,6 +50,19 @@ def load_code(blob):
     return code
 
 
+def load_code_in(blob, path):
+    """load_code for code sent without its file name (it was the module's
+    own __file__): path put back, once per distinct code."""
+    key = (blob, path)
+    code = _code_cache.get(key)
+    if code is None:
+        code = renamed(load_code(blob), "", path)
+        if len(_code_cache) >= _CODE_CACHE_MAX:
+            _code_cache.clear()
+        _code_cache[key] = code
+    return code
+
+
 _names_cache = weakref.WeakKeyDictionary()
 
 

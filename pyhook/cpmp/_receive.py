@@ -22,7 +22,7 @@ from collections import OrderedDict
 from types import CellType, FunctionType, ModuleType
 
 from . import _held
-from ._code import code_names, load_code, renamed
+from ._code import code_names, load_code, load_code_in
 
 class _EmptyCell:
     """Stands for the contents of a cell that holds nothing yet."""
@@ -192,43 +192,43 @@ def make_function(code, gname, ncells, names=(), held=None):
     recursive references work): its globals are decided here, from the
     names whose sender's value it must see (names: those arriving in the
     state; held: those resolved now)."""
+    func, how = _build(code, gname, ncells, names, held)
+    if how is not None:
+        func.__dict__["\0cpmp"] = how
+    return func
+
+
+def _build(code, gname, ncells, names, held):
+    """(function, how its state's shipped names are to be given to it)."""
     closure = None if ncells < 0 else tuple(CellType() for _ in range(ncells))
     try:
         values = {n: _held_value(e, "the global %r" % n) for n, e in held.items()} if held else {}
     except NotHeld as exc:
-        stub = _unavailable(exc, code.co_name)
-        stub.__dict__["\0cpmp"] = ("stub", None)
-        return stub
+        return _unavailable(exc, code.co_name), ("stub", None)
     if gname is None:
         g = {"__builtins__": builtins}
         g.update(values)
-        return FunctionType(code, g, None, None, closure)
+        return FunctionType(code, g, None, None, closure), None
     live = live_globals(gname)
     own = {name: value for name, value in values.items()
            if live.get(name, _MISSING) is not value}
     if not own and not names:
-        return FunctionType(code, live, None, None, closure)
+        return FunctionType(code, live, None, None, closure), None
     if code_names(code)[1]:
         # It writes module globals: those writes must land in the module.
         _inject(live, own)
-        func = FunctionType(code, live, None, None, closure)
-        func.__dict__["\0cpmp"] = ("inject", live)
-        return func
+        return FunctionType(code, live, None, None, closure), ("inject", live)
     if _with_builtins is not None and not any(n in live for n in names) and not any(
             n in live for n in own):
         b = live.get("__builtins__", builtins)
         mine = dict(b if type(b) is dict else vars(b))
         mine.update(own)
         mine["\0cpmp"] = _MARK
-        func = _with_builtins(code, live, mine, closure)
-        func.__dict__["\0cpmp"] = ("builtins", mine)
-        return func
+        return _with_builtins(code, live, mine, closure), ("builtins", mine)
     ns = _Namespace(own)
     ns.live = live
     ns["__builtins__"] = live.get("__builtins__", builtins)
-    func = FunctionType(code, ns, None, None, closure)
-    func.__dict__["\0cpmp"] = ("namespace", ns)
-    return func
+    return FunctionType(code, ns, None, None, closure), ("namespace", ns)
 
 
 def _inject(live, values):
@@ -248,57 +248,62 @@ _STATE = ("name", "qualname", "module", "doc", "defaults", "kwdefaults", "annota
 def set_function_state(func, state):
     """Complete a skeleton from make_function.  state: a dict with any of
     _STATE (absent: what a fresh function of that code has)."""
-    imports = state.get("imports")
-    if imports:
-        import importlib
+    how = func.__dict__.pop("\0cpmp", None) if func.__dict__ else None
+    return _complete(func, how, state)
 
-        for modname in imports:
-            importlib.import_module(modname)
-    how = func.__dict__.pop("\0cpmp", None)
-    shipped = state.get("shipped")
-    if shipped and not (how and how[0] == "stub"):
-        if how is None:
-            func.__globals__.update(shipped)  # no module: globals are its own
-        elif how[0] == "inject":
-            _inject(how[1], shipped)
-        else:
-            ns = how[1]
-            live = ns.live if how[0] == "namespace" else func.__globals__
-            for name, value in shipped.items():
-                if live.get(name, _MISSING) is not value:
-                    ns[name] = value
-    for attr in ("name", "qualname", "module", "doc"):
-        if attr in state:
-            setattr(func, "__%s__" % attr, state[attr])
-    if "defaults" in state:
-        func.__defaults__ = state["defaults"]
-    if "kwdefaults" in state:
-        func.__kwdefaults__ = state["kwdefaults"]
-    if state.get("annotations"):
-        func.__annotations__ = state["annotations"]
-    if state.get("dict"):
-        func.__dict__.update(state["dict"])
-    if state.get("type_params"):
-        func.__type_params__ = state["type_params"]
-    for cell, value in zip(func.__closure__ or (), state.get("cells", ())):
-        if value is not EMPTY_CELL:
-            cell.cell_contents = value
+
+_ATTRS = {"name": "__name__", "qualname": "__qualname__", "module": "__module__",
+          "doc": "__doc__", "defaults": "__defaults__", "kwdefaults": "__kwdefaults__",
+          "annotations": "__annotations__", "type_params": "__type_params__"}
+
+
+def _complete(func, how, state):
+    for key, value in state.items():
+        attr = _ATTRS.get(key)
+        if attr is not None:
+            setattr(func, attr, value)
+        elif key == "cells":
+            for cell, item in zip(func.__closure__ or (), value):
+                if item is not EMPTY_CELL:
+                    cell.cell_contents = item
+        elif key == "shipped":
+            _give(func, how, value)
+        elif key == "dict":
+            func.__dict__.update(value)
+        elif key == "imports":
+            import importlib
+
+            for modname in value:
+                importlib.import_module(modname)
     return func
+
+
+def _give(func, how, shipped):
+    """Give func the sender's values of shipped names, as _build decided."""
+    if how is None:
+        func.__globals__.update(shipped)  # no module: globals are its own
+    elif how[0] == "inject":
+        _inject(how[1], shipped)
+    elif how[0] != "stub":
+        ns = how[1]
+        live = ns.live if how[0] == "namespace" else func.__globals__
+        for name, value in shipped.items():
+            if live.get(name, _MISSING) is not value:
+                ns[name] = value
 
 
 def load_function(code_blob, rest):
     """A function sent as marshal bytes: its code, and (module, number of
     cells, state, held globals) -- see _resend.compact."""
-    code = load_code(code_blob)
     gname, ncells, state, held = marshal.loads(rest)
+    code = load_code(code_blob)
     if not code.co_filename and gname is not None:
-        path = getattr(_receiver_module(gname), "__file__", None) or ""
-        code = renamed(code, "", path)
+        code = load_code_in(code_blob, getattr(_receiver_module(gname), "__file__", None) or "")
     shipped = state.get("shipped")
-    func = make_function(code, gname, ncells, tuple(shipped) if shipped else (), held)
+    func, how = _build(code, gname, ncells, tuple(shipped) if shipped else (), held)
     if "module" not in state:
         state["module"] = gname
-    return set_function_state(func, state)
+    return _complete(func, how, state)
 
 
 def load_pickled_function(blob):
