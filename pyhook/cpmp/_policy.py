@@ -269,6 +269,7 @@ def _importable(modname):
 # Reasons a main-module definition goes by value, unless a receiver holds it.
 MAIN_BLOCK = "of the main block"
 MAIN_UNIMPORTABLE = "of a main module workers cannot import"
+HOLDABLE = (MAIN_BLOCK, MAIN_UNIMPORTABLE)
 
 
 def by_value_reason(obj, is_function):

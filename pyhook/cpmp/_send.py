@@ -74,7 +74,7 @@ def split_globals(func):
 _BY_NAME = (ModuleType,)
 
 
-def held_entry(value):
+def held_entry(value, reason=None):
     """(key, checks, fallback) when a forked receiver may hold value itself,
     else None (it goes by value).  checks: for a function, (name, key) of
     every main-module name it reads, which the receiver's copy must still
@@ -88,8 +88,9 @@ def held_entry(value):
         return None
     checks = ()
     if type(value) is FunctionType or isinstance(value, type):
-        reason = _policy.by_value_reason(value, type(value) is FunctionType)
-        if reason not in (_policy.MAIN_BLOCK, _policy.MAIN_UNIMPORTABLE):
+        if reason is None:
+            reason = _policy.by_value_reason(value, type(value) is FunctionType)
+        if reason not in _policy.HOLDABLE:
             return None  # by reference or not found: the pickler decides
         if type(value) is FunctionType:
             checks = _held_checks(value, {id(value)})
@@ -227,17 +228,22 @@ def reduce_function_by_value(func):
     return _resend.reduce(func, args, state)
 
 
-def reduce_function(func):
-    """The reduce tuple for a function, or NotImplemented when the standard
-    pickler sends it by reference (_policy)."""
-    reason = _policy.by_value_reason(func, True)
+def _reduce_definition(obj, is_function, by_value):
+    """The reduce tuple for a function or class: NotImplemented when the
+    standard pickler sends it by reference (_policy), a reference to what
+    a forked receiver holds, or by_value(obj)."""
+    reason = _policy.by_value_reason(obj, is_function)
     if reason is None:
         return NotImplemented
-    if reason in (_policy.MAIN_BLOCK, _policy.MAIN_UNIMPORTABLE):
-        entry = held_entry(func)
+    if reason in _policy.HOLDABLE:
+        entry = held_entry(obj, reason)
         if entry is not None:
-            return _held_reduce(func, entry)
-    return reduce_function_by_value(func)
+            return _held_reduce(obj, entry)
+    return by_value(obj)
+
+
+def reduce_function(func):
+    return _reduce_definition(func, True, reduce_function_by_value)
 
 
 # --- classes -----------------------------------------------------------------
@@ -246,18 +252,9 @@ _SPECIAL_TYPES = (type(None), type(NotImplemented), type(Ellipsis))
 
 
 def reduce_class(cls):
-    """The reduce tuple for a class, or NotImplemented when the standard
-    pickler sends it by reference."""
     if cls in _SPECIAL_TYPES:
         return NotImplemented
-    reason = _policy.by_value_reason(cls, False)
-    if reason is None:
-        return NotImplemented
-    if reason in (_policy.MAIN_BLOCK, _policy.MAIN_UNIMPORTABLE):
-        entry = held_entry(cls)
-        if entry is not None:
-            return _held_reduce(cls, entry)
-    return reduce_class_by_value(cls)
+    return _reduce_definition(cls, False, reduce_class_by_value)
 
 
 def reduce_class_by_value(cls):
