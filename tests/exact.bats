@@ -122,3 +122,11 @@ cpmp.loads(open(sys.argv[1], "rb").read())' "$BATS_TEST_TMPDIR/f.pkl"
 @test "an inherited lock with fork and spawn pools alive: the fork pool works, the spawn task fails clearly, no pool hangs" {
     exact fork mixed "True NotHeld cpmp: the global 'LOCK' of the sender's main module cannot be sent by value, and this process does not hold it 1 2"
 }
+
+@test "what a worker may hold is never kept alive for it: a dropped file closes and an object is finalized at once" {
+    local m
+    for m in fork spawn; do
+        run -0 $T "$CPMP" run "$SCRIPTS/exact.py" $m lifetime "$BATS_TEST_TMPDIR"
+        assert_output "finalized written"
+    done
+}

@@ -10,28 +10,33 @@ variable of the main block shows to be wrong: a name rebound after the fork
 holds a different object in the sender than in the worker.
 
 So the references are to *objects*, not names.  At every fork, this
-process pins each object its main module binds (a strong reference, so its
-address is never reused while pinned) under a key (this process's token, a
-serial number).  A child forked afterwards inherits the table and so holds
+process pins each object its main module binds under a key (this process's
+token, a serial number): by a weak reference where the object takes one
+(a pin never keeps a class, a file or an executor alive: they die, close
+and finalize when the program drops them), else by a strong one, so that
+the object's address is never reused while it is pinned.  A child forked afterwards inherits the table and so holds
 every key with its own copy of the object; a child forked before, a spawned
 child, or any other process does not.  The sender writes the key, and the
 value as a fallback (pickled bytes the receiver loads only when it lacks the
 key) unless it can prove every process that may read the message holds the
 key (may_omit).  The receiver resolves the key in its own table (_receive).
 
-Pins of definitions (functions, classes) live as long as the process;
-other pins are dropped at the next fork once the main module no longer
-binds them, unless they were sent without a fallback while children live.
+A pin goes when its object dies (weak), or (strong) at the next fork once
+the main module no longer binds it -- unless it was sent without a
+fallback while children live -- and at exit.  Definitions (functions,
+classes) take weak references: the owner keeps its pin as long as it
+keeps the definition.
 """
 
 import os
 import sys
+import weakref
 from types import FunctionType
 
 _token = os.urandom(8)  # this process; a forked child takes a new one
 _serial = 0
 _pins = {}  # id(obj) -> key, for every pinned object this process holds
-_table = {}  # key -> obj: this process's pins and those it inherited
+_table = {}  # key -> obj or weakref to it: this process's pins and inherited ones
 _older = {}  # own key -> ids of the children forked before it was pinned
 _sent_bare = set()  # own keys sent without a fallback
 # Bumped each time this process starts a spawn or forkserver child: a send
@@ -63,21 +68,48 @@ def _before_fork():
         if key is None:
             _serial += 1
             key = (_token, _serial)
-            _pins[id(value)] = key
-            _table[key] = value
+            _pin(value, key)
             _older[key] = children
         bound.add(key)
     _drop_unbound(bound, children)
 
 
+def _pin(value, key):
+    try:
+        ref = weakref.ref(value, _forget_callback(id(value), key))
+    except TypeError:
+        ref = value  # no weak reference: pinned, strongly
+    _pins[id(value)] = key
+    _table[key] = ref
+
+
+def _forget_callback(ident, key):
+    # Holds what it needs: at exit, module globals may be gone.
+    pins, table, older = _pins, _table, _older
+
+    def forget(ref):
+        if pins.get(ident) == key:
+            del pins[ident]
+        table.pop(key, None)
+        older.pop(key, None)
+    return forget
+
+
 def _drop_unbound(bound, children):
     for key in [k for k in _older if k not in bound]:
         value = _table[key]
-        if _is_definition(value) or (key in _sent_bare and children):
-            continue
+        if type(value) is weakref.ref or (key in _sent_bare and children):
+            continue  # goes when it dies, or still needed
         del _table[key], _older[key]
         _pins.pop(id(value), None)
         _sent_bare.discard(key)
+
+
+def _at_exit():
+    """Strong pins go before the interpreter tears modules down, so
+    nothing outlives the main module because of them."""
+    for key in [k for k, v in _table.items() if type(v) is not weakref.ref]:
+        _pins.pop(id(_table.pop(key)), None)
 
 
 def _after_fork_in_child():
@@ -100,6 +132,9 @@ def install():
     if not getattr(install, "done", False):
         install.done = True
         os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
+        import atexit
+
+        atexit.register(_at_exit)
 
 
 def key_of(obj):
@@ -127,7 +162,7 @@ def may_omit(key):
         if process is not None and process.parent_process() is not None:
             return False
         older = _older.get(key, ())
-    elif _is_definition(_table.get(key)):
+    elif _is_definition(resolve(key)):
         older = ()
     else:
         return False
@@ -141,4 +176,8 @@ def may_omit(key):
 
 def resolve(key, default=None):
     """This process's copy of the object pinned under key, or default."""
-    return _table.get(key, default)
+    value = _table.get(key, _table)
+    if type(value) is weakref.ref:
+        value = value()
+        return default if value is None else value
+    return default if value is _table else value

@@ -212,6 +212,20 @@ if __name__ == "__main__":
                 print(type(exc).__name__, str(exc).split(" (")[0], end=" ")
             print(forked.apply(lambda: 1), spawned.apply(lambda: 2))
         sys.exit()
+    if sys.argv[2] == "lifetime":
+        # What a worker may hold is never kept alive for it: a file the
+        # main block drops is closed at once, an object finalized at once.
+        class Tracked:
+            def __del__(self):
+                print("finalized", end=" ")
+        path = os.path.join(sys.argv[3], "out.txt")
+        out, obj = open(path, "w"), Tracked()
+        with ctx.Pool(1) as p:
+            p.apply(lambda: 0)
+            out.write("written")
+            del out, obj
+            print(open(path).read())
+        sys.exit()
     if sys.argv[2] == "loop-executor":
         with ProcessPoolExecutor(2, mp_context=ctx) as ex:
             for k in range(3):
