@@ -112,11 +112,16 @@ def _interpreter(value):
 
 
 def _probe(argv, label):
-    """Run PROBE under argv; its report, or {"error": one line}."""
+    """Run PROBE under argv; its report, or {"error": one line}.  In an
+    empty directory: `python -c` puts the current one first on sys.path,
+    and the doctor must never run a checkout's json.py."""
+    import tempfile
+
     try:
-        done = subprocess.run(argv + ["-c", PROBE], stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              timeout=_PROBE_TIMEOUT)
+        with tempfile.TemporaryDirectory(prefix="cpmp-doctor-") as empty:
+            done = subprocess.run(argv + ["-c", PROBE], stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  timeout=_PROBE_TIMEOUT, cwd=empty)
     except subprocess.TimeoutExpired:
         return {"error": "%s did not finish in %d s" % (label, _PROBE_TIMEOUT)}
     except OSError as exc:

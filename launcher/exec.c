@@ -1,0 +1,172 @@
+/* cpmp exec and cpmp env: the preload library first in LD_PRELOAD, and
+ * the command found on PATH as the shell finds it. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h" /* CPMP_SANITIZER_PRELOAD */
+#include "launcher.h"
+
+int
+find_command(const char *cmd, char *out, size_t size, int *found_other)
+{
+    const char *path = getenv("PATH");
+    const char *start, *end;
+    struct stat st;
+
+    *found_other = 0;
+    if (strchr(cmd, '/') != NULL) {
+        snprintf(out, size, "%s", cmd);
+        return stat(out, &st) == 0 ? 0 : -1;
+    }
+    for (start = path != NULL ? path : "/usr/local/bin:/usr/bin:/bin"; ; start = end + 1) {
+        size_t len;
+
+        end = strchr(start, ':');
+        len = end != NULL ? (size_t)(end - start) : strlen(start);
+        if ((int)len + 2 + (int)strlen(cmd) < (int)size) {
+            snprintf(out, size, "%.*s/%s", (int)len, len > 0 ? start : ".", cmd);
+            if (stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
+                if (access(out, X_OK) == 0) {
+                    return 0;
+                }
+                *found_other = 1;
+            }
+        }
+        if (end == NULL) {
+            return -1;
+        }
+    }
+}
+
+/* LD_PRELOAD with the library first and no other copy of it (from this
+ * or another cpmp), keeping whatever else the user preloads.  Returns a
+ * malloc'ed string. */
+static char *
+preload_value(const cpmp_layout *layout)
+{
+    const char *old = getenv("LD_PRELOAD");
+    const char *first = CPMP_SANITIZER_PRELOAD;
+    char *copy = strdup(old != NULL ? old : "");
+    size_t size = strlen(first) + strlen(layout->preload) + (old != NULL ? strlen(old) : 0) + 3;
+    char *value = malloc(size);
+    char *entry, *save = NULL;
+
+    if (copy == NULL || value == NULL) {
+        die("%s", strerror(ENOMEM));
+    }
+    /* A sanitized build's library needs its runtimes loaded before it. */
+    snprintf(value, size, "%s%s%s", first, first[0] != '\0' ? ":" : "", layout->preload);
+    /* ld.so separates entries with spaces or colons. */
+    for (entry = strtok_r(copy, " :", &save); entry != NULL; entry = strtok_r(NULL, " :", &save)) {
+        if (strcmp(base_name(entry), "libcpmp_preload.so") == 0
+            || (first[0] != '\0' && strstr(first, entry) != NULL)) {
+            continue;
+        }
+        strcat(value, ":");
+        strcat(value, entry);
+    }
+    free(copy);
+    return value;
+}
+
+static void
+require_preload(const cpmp_layout *layout)
+{
+    if (access(layout->preload, R_OK) != 0) {
+        die("cannot find %s (broken install?)", layout->preload);
+    }
+}
+
+#define EXEC_HELP                                                             \
+    "usage: cpmp exec [CPMP-OPTION...] [--] COMMAND [ARG...]\n"              \
+    "\n"                                                                      \
+    "Run COMMAND with libcpmp_preload.so first in LD_PRELOAD: every CPython\n" \
+    "3.8+ process under it, and every child of those, is patched.  The exit\n" \
+    "status is COMMAND's; 127 when it is not found, 126 when it cannot be\n"  \
+    "executed.  cpmp options: see 'cpmp --help'.\n"
+
+/* cpmp exec [CPMP-OPTION...] [--] COMMAND [ARG...] */
+int
+cmd_exec(int argc, char **argv)
+{
+    cpmp_layout layout;
+    char resolved[PATH_MAX];
+    struct stat st;
+    int found_other;
+    char *value;
+    int used = parse_options(argc - 2, argv + 2);
+
+    argc -= 2 + used;
+    argv += 2 + used;
+    if (argc > 0 && strcmp(argv[0], "--") == 0) {
+        argc--;
+        argv++;
+    } else if (argc > 0 && (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0)) {
+        fputs(EXEC_HELP, stdout);
+        return 0;
+    } else if (argc > 0 && argv[0][0] == '-') {
+        die("exec: unknown option '%s' (a command starting with '-' goes after '--')", argv[0]);
+    }
+    if (argc < 1) {
+        die("exec needs a command (see 'cpmp exec --help')");
+    }
+    locate(&layout);
+    require_preload(&layout);
+    if (find_command(argv[0], resolved, sizeof(resolved), &found_other) < 0) {
+        fprintf(stderr, CPMP_LOG_PREFIX "%s: %s\n", argv[0],
+                found_other ? "Permission denied" : "command not found");
+        return found_other ? 126 : 127;
+    }
+    if (stat(resolved, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)) != 0) {
+        fprintf(stderr, CPMP_LOG_PREFIX "%s is set-user/group-ID: the dynamic loader "
+                "ignores LD_PRELOAD for it, so it runs unpatched\n", argv[0]);
+    }
+    value = preload_value(&layout);
+    if (setenv("LD_PRELOAD", value, 1) != 0) {
+        die("cannot set LD_PRELOAD: %s", strerror(errno));
+    }
+    free(value);
+    execvp(argv[0], argv);
+    fprintf(stderr, CPMP_LOG_PREFIX "%s: %s\n", argv[0], strerror(errno));
+    return errno == ENOENT ? 127 : 126;
+}
+
+/* Print value as one shell word in single quotes. */
+static void
+print_quoted(const char *value)
+{
+    putchar('\'');
+    for (; *value != '\0'; value++) {
+        if (*value == '\'') {
+            fputs("'\\''", stdout);
+        } else {
+            putchar(*value);
+        }
+    }
+    putchar('\'');
+}
+
+int
+cmd_env(int argc, char **argv)
+{
+    cpmp_layout layout;
+    char *value;
+
+    (void)argv;
+    if (argc > 2) {
+        die("env takes no arguments (see 'cpmp --help')");
+    }
+    locate(&layout);
+    require_preload(&layout);
+    value = preload_value(&layout);
+    fputs("export LD_PRELOAD=", stdout);
+    print_quoted(value);
+    putchar('\n');
+    free(value);
+    return 0;
+}

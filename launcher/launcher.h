@@ -1,0 +1,65 @@
+/* What the launcher's files share: one concern per file (CPython 3.8 split
+ * its Modules/main.c the same way).
+ *   main.c    the command table and the help text
+ *   util.c    die(), the environment, where cpmp itself is
+ *   options.c cpmp's own options, which become CPMP_* variables
+ *   venv.c    which virtualenv `cpmp run` runs in
+ *   exec.c    cpmp exec and cpmp env: LD_PRELOAD and PATH
+ *   pymain.c  embedding: run python3's command line, armed */
+#ifndef CPMP_LAUNCHER_H
+#define CPMP_LAUNCHER_H
+
+#include <stddef.h>
+#include <stdnoreturn.h>
+
+#include "cpmp.h"
+
+/* --- util.c --- */
+
+/* Print "cpmp: " and the message on stderr, and exit 2 (a usage error, or
+ * one the launcher cannot go on from). */
+noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void set_env(const char *name, const char *value);
+const char *base_name(const char *path);
+/* The launcher's own executable, resolved once. */
+const char *self_exe(void);
+/* Where the parts of this cpmp are, or die. */
+void locate(cpmp_layout *layout);
+
+/* --- options.c --- */
+
+/* Consume cpmp's own options at the front of argv (the arguments after
+ * the command name); returns how many were consumed. */
+int parse_options(int argc, char **argv);
+
+/* --- venv.c --- */
+
+/* The virtualenv `cpmp run` runs in (fills venv, PATH_MAX bytes, and
+ * returns 0), or -1 for none; say_why: say why a venv found is unusable. */
+int find_venv(const char *argv0, int say_why, char *venv);
+
+/* --- exec.c --- */
+
+/* Where execvp would find cmd (0), or -1; *found_other: a match exists
+ * that is not executable (the shell's 126). */
+int find_command(const char *cmd, char *out, size_t size, int *found_other);
+int cmd_exec(int argc, char **argv);
+int cmd_env(int argc, char **argv);
+
+/* --- pymain.c --- */
+
+/* What pymain_run does besides running python3's command line. */
+enum {
+    PYMAIN_PLAIN,   /* cpmp's own housekeeping (--version, doctor) */
+    PYMAIN_PATCHED, /* the python-mode link: a patched interpreter */
+    PYMAIN_RUN,     /* cpmp run: patched, and says so when a python3 flag
+                       hides cloudpickle (once, not in every child) */
+};
+
+int pymain_run(const cpmp_layout *layout, int argc, char **argv, int mode, const char *venv);
+int cmd_python(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+int cmd_tool(int argc, char **argv);
+
+#endif

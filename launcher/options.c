@@ -1,0 +1,164 @@
+/* cpmp's own options (before the program's): each becomes a CPMP_*
+ * environment variable. */
+#include <errno.h>
+#include <fcntl.h> /* open() to check a trace file */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "launcher.h"
+
+/* Whether s is a dotted Python module name (non-ASCII bytes are allowed:
+ * identifiers may be Unicode). */
+static int
+is_module_name(const char *s, size_t len)
+{
+    size_t i;
+    int start = 1;
+
+    if (len == 0) {
+        return 0;
+    }
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c == '.') {
+            if (start) {
+                return 0;
+            }
+            start = 1;
+        } else if (c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80
+                   || (!start && c >= '0' && c <= '9')) {
+            start = 0;
+        } else {
+            return 0;
+        }
+    }
+    return !start;
+}
+
+/* Exit 2 unless value is a comma-separated list of module names. */
+static void
+check_modules(const char *what, const char *value)
+{
+    const char *item = value, *comma;
+
+    do {
+        comma = strchr(item, ',');
+        size_t len = comma != NULL ? (size_t)(comma - item) : strlen(item);
+
+        if (!is_module_name(item, len)) {
+            die("%s: '%.*s' is not a module name", what, (int)len, item);
+        }
+        item = comma + 1;
+    } while (comma != NULL);
+}
+
+/* Exit 2 unless CPMP_TRACE's value can be used: 0, 1 or a file that can
+ * be appended to (created if need be).  Returns the value to export: a
+ * relative path made absolute, since children may change directory. */
+static char *
+check_trace(const char *what, const char *value)
+{
+    char cwd[PATH_MAX];
+    char *path;
+    int fd;
+
+    if (value[0] == '\0' || strcmp(value, "0") == 0 || strcmp(value, "1") == 0) {
+        return strdup(value);
+    }
+    fd = open(value, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        die("%s: cannot write to '%s': %s", what, value, strerror(errno));
+    }
+    close(fd);
+    if (value[0] == '/') {
+        return strdup(value);
+    }
+    if (getcwd(cwd, sizeof(cwd)) == NULL) {
+        die("cannot find the current directory: %s", strerror(errno));
+    }
+    path = malloc(strlen(cwd) + strlen(value) + 2);
+    if (path != NULL) {
+        sprintf(path, "%s/%s", cwd, value);
+    }
+    return path;
+}
+
+static void
+set_trace(const char *what, const char *value)
+{
+    char *checked = check_trace(what, value);
+
+    if (checked == NULL) {
+        die("%s", strerror(ENOMEM));
+    }
+    set_env(CPMP_ENV_TRACE, checked);
+    free(checked);
+}
+
+static void
+add_by_value(const char *modules)
+{
+    const char *old = getenv(CPMP_ENV_BY_VALUE);
+    char *joined;
+
+    check_modules("--by-value", modules);
+    if (old == NULL || old[0] == '\0') {
+        set_env(CPMP_ENV_BY_VALUE, modules);
+        return;
+    }
+    joined = malloc(strlen(old) + strlen(modules) + 2);
+    if (joined == NULL) {
+        die("%s", strerror(ENOMEM));
+    }
+    sprintf(joined, "%s,%s", old, modules);
+    set_env(CPMP_ENV_BY_VALUE, joined);
+    free(joined);
+}
+
+/* They become environment variables, so that children and preloaded
+ * processes follow them. */
+int
+parse_options(int argc, char **argv)
+{
+    const char *env = getenv(CPMP_ENV_BY_VALUE);
+    int i = 0;
+
+    if (env != NULL && env[0] != '\0') {
+        check_modules(CPMP_ENV_BY_VALUE, env);
+    }
+    env = getenv(CPMP_ENV_TRACE);
+    if (env != NULL) {
+        set_trace(CPMP_ENV_TRACE, env);
+    }
+    while (i < argc) {
+        const char *arg = argv[i];
+
+        if (strcmp(arg, "--disable") == 0) {
+            set_env(CPMP_ENV_DISABLE, "1");
+        } else if (strcmp(arg, "--quiet") == 0) {
+            set_env(CPMP_ENV_QUIET, "1");
+        } else if (strcmp(arg, "--trace") == 0) {
+            set_env(CPMP_ENV_TRACE, "1");
+        } else if (strncmp(arg, "--trace=", 8) == 0) {
+            if (arg[8] == '\0') {
+                die("--trace=FILE needs a file name (see 'cpmp --help')");
+            }
+            set_trace("--trace", arg + 8);
+        } else if (strncmp(arg, "--by-value=", 11) == 0) {
+            add_by_value(arg + 11);
+        } else if (strcmp(arg, "--by-value") == 0) {
+            if (i + 1 >= argc) {
+                die("--by-value needs a module name (see 'cpmp --help')");
+            }
+            add_by_value(argv[++i]);
+        } else {
+            break;
+        }
+        i++;
+    }
+    return i;
+}

@@ -1,0 +1,226 @@
+/* Embedding: python3's command line, run by the embedded interpreter with
+ * the patch armed (cpmp run, the python-mode link) or not (cpmp's own
+ * tools).  Py_RunMain() does what python3 does; nothing here copies it. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h" /* CPMP_VERSION */
+#include "launcher.h"
+
+static void
+exit_if_error(PyStatus status, PyConfig *config)
+{
+    if (PyStatus_Exception(status)) {
+        PyConfig_Clear(config);
+        if (PyStatus_IsExit(status)) {
+            exit(status.exitcode);
+        }
+        Py_ExitStatusException(status);
+    }
+}
+
+/* PyRun_String's flags are a PyCompilerFlags *, which cpmp.h cannot name. */
+static PyObject *
+run_string(const char *code, int start, PyObject *globals, PyObject *locals, void *flags)
+{
+    return PyRun_StringFlags(code, start, globals, locals, flags);
+}
+
+static const cpmp_pyapi pyapi = {
+    PyDict_New,
+    PyDict_SetItemString,
+    PyEval_GetBuiltins,
+    PyUnicode_DecodeFSDefault,
+    run_string,
+    PyErr_Fetch,
+    PyErr_Clear,
+    PyObject_Str,
+    PyUnicode_AsUTF8,
+    Py_DecRef,
+};
+
+/* The preload library stays out of a process that exports this: here the
+ * launcher arms the patch itself. */
+const char cpmp_launcher_marker[] = "cpmp launcher " CPMP_VERSION;
+
+/* In a virtualenv, the interpreter starts as the venv's python would:
+ * Python finds the venv (sys.prefix, site-packages, pyvenv.cfg's
+ * include-system-site-packages) from where its executable is.  Then
+ * sys.executable becomes the python-mode link, and $VIRTUAL_ENV tells the
+ * children started through it which venv they run in. */
+static void
+use_venv(const char *venv, PyConfig *config, char *venv_python)
+{
+    const char *names[] = {CPMP_PYTHON_NAME, "python", NULL};
+    const char **name;
+    PyStatus status;
+
+    for (name = names; *name != NULL; name++) {
+        snprintf(venv_python, PATH_MAX, "%s/bin/%s", venv, *name);
+        if (access(venv_python, X_OK) == 0) {
+            break;
+        }
+    }
+    if (*name == NULL) {
+        snprintf(venv_python, PATH_MAX, "%s/bin/" CPMP_PYTHON_NAME, venv);
+    }
+    status = PyConfig_SetBytesString(config, &config->executable, venv_python);
+    exit_if_error(status, config);
+    set_env(CPMP_ENV_VIRTUAL_ENV, venv);
+}
+
+/* Let the armed package say whether a python3 flag hides cloudpickle (a
+ * call, not code to compile: this runs at every start). */
+static void
+warn_unreachable(void)
+{
+    /* Both borrowed; no package when arming failed (and said so). */
+    PyObject *cpmp = PyDict_GetItemString(PyImport_GetModuleDict(), "cpmp");
+    PyObject *result;
+
+    if (cpmp == NULL) {
+        return;
+    }
+    result = PyObject_CallMethod(cpmp, "_warn_unreachable", NULL);
+    if (result == NULL) {
+        PyErr_Clear();
+    }
+    Py_XDECREF(result);
+}
+
+/* Run argv as python3 would, with sys.executable set to the python-mode
+ * link; venv is the virtualenv to run in, or "". */
+int
+pymain_run(const cpmp_layout *layout, int argc, char **argv, int mode, const char *venv)
+{
+    PyConfig config;
+    PyStatus status;
+    char venv_python[PATH_MAX];
+
+    PyConfig_InitPythonConfig(&config);
+    status = PyConfig_SetBytesArgv(&config, argc, argv);
+    exit_if_error(status, &config);
+    if (venv[0] != '\0') {
+        use_venv(venv, &config, venv_python);
+    } else {
+        status = PyConfig_SetBytesString(&config, &config.executable, layout->python);
+        exit_if_error(status, &config);
+    }
+    /* Our own program name, not argv[0] (which is "cpmp" for `cpmp run`). */
+    status = PyConfig_SetBytesString(&config, &config.program_name, layout->python);
+    exit_if_error(status, &config);
+    status = Py_InitializeFromConfig(&config);
+    exit_if_error(status, &config);
+    PyConfig_Clear(&config);
+    if (venv[0] != '\0') {
+        PyObject *executable = PyUnicode_DecodeFSDefault(layout->python);
+
+        if (executable == NULL || PySys_SetObject("executable", executable) < 0) {
+            PyErr_Print();
+            exit(1);
+        }
+        Py_DECREF(executable);
+    }
+
+    if (mode != PYMAIN_PLAIN && !cpmp_env_flag(CPMP_ENV_DISABLE)) {
+        cpmp_arm(&pyapi, layout->pydir);
+        if (mode == PYMAIN_RUN && !cpmp_env_flag(CPMP_ENV_QUIET)) {
+            warn_unreachable();
+        }
+    }
+    return Py_RunMain();
+}
+
+/* --- the commands that run Python --- */
+
+/* The python-mode link: a patched python3. */
+int
+cmd_python(int argc, char **argv)
+{
+    cpmp_layout layout;
+    char venv[PATH_MAX];
+
+    locate(&layout);
+    find_venv(argv[0], 0, venv);
+    return pymain_run(&layout, argc, argv, PYMAIN_PATCHED, venv);
+}
+
+int
+cmd_run(int argc, char **argv)
+{
+    cpmp_layout layout;
+    char venv[PATH_MAX];
+    int used = parse_options(argc - 2, argv + 2);
+
+    locate(&layout);
+    find_venv(argv[0], 1, venv);
+    /* The word before the program's arguments becomes the interpreter's
+     * argv[0], which Python replaces. */
+    argv[1 + used] = argv[0];
+    return pymain_run(&layout, argc - 1 - used, argv + 1 + used, PYMAIN_RUN, venv);
+}
+
+int
+cmd_version(int argc, char **argv)
+{
+    cpmp_layout layout;
+    char *args[] = {argv[0], "-I", "-c",
+                    "import sys\n"
+                    "print('cpmp " CPMP_VERSION "')\n"
+                    "print('Python %s (%s)' % (sys.version.split()[0], sys.prefix))\n"
+                    "try:\n"
+                    "    import cloudpickle\n"
+                    "    print('cloudpickle', cloudpickle.__version__)\n"
+                    "except ImportError:\n"
+                    "    print('cloudpickle not installed "
+                    "(Debian: apt-get install python3-cloudpickle)')\n",
+                    NULL};
+
+    (void)argc;
+    locate(&layout);
+    return pymain_run(&layout, (int)(sizeof(args) / sizeof(args[0])) - 1, args, PYMAIN_PLAIN, "");
+}
+
+/* doctor and kernel are Python (cpmp/_doctor.py, cpmp/_kernel.py), run by
+ * the embedded interpreter, unpatched, in the user's environment and
+ * virtualenv: what they see is what `cpmp run` sees -- but never code from
+ * the current directory, which `python -c` would put first on sys.path.
+ * Their main() gets the launcher, the package directory, the python3 link
+ * and the preload library, then the arguments after the command. */
+int
+cmd_tool(int argc, char **argv)
+{
+    cpmp_layout layout;
+    char venv[PATH_MAX], code[512];
+    const char *module = strcmp(argv[1], "doctor") == 0 ? "_doctor" : "_kernel";
+    char **args = calloc((size_t)argc + 8, sizeof(char *));
+    int n = 0, i;
+
+    if (args == NULL) {
+        die("%s", strerror(ENOMEM));
+    }
+    locate(&layout);
+    snprintf(code, sizeof(code),
+             "import sys\n"
+             "sys.path[:] = [sys.argv[2]] + [p for p in sys.path if p not in ('', '.')]\n"
+             "from cpmp import %s\n"
+             "sys.exit(%s.main(sys.argv[1:]))\n", module, module);
+    args[n++] = argv[0];
+    args[n++] = "-c";
+    args[n++] = code;
+    args[n++] = (char *)self_exe();
+    args[n++] = layout.pydir;
+    args[n++] = layout.python;
+    args[n++] = layout.preload;
+    for (i = 2; i < argc; i++) {
+        args[n++] = argv[i];
+    }
+    find_venv(argv[0], 1, venv);
+    return pymain_run(&layout, n, args, PYMAIN_PLAIN, venv);
+}
