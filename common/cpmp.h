@@ -1,18 +1,15 @@
 /* Shared by the launcher and the preload library: environment variable
- * names, the log prefix, where the pieces of an installation live, and the
- * Python code that activates the patch.  (proxychains-ng keeps the same
+ * names and the log prefix (from config.h), where the pieces of an
+ * installation live, and the Python code that activates the patch.  (proxychains-ng keeps the same
  * things in its common.h.) */
 #ifndef CPMP_H
 #define CPMP_H
 
 #include <stddef.h>
 
-#define CPMP_LOG_PREFIX "cpmp: "
-
-#define CPMP_ENV_DISABLE "CPMP_DISABLE"
-#define CPMP_ENV_QUIET "CPMP_QUIET"
-#define CPMP_ENV_BY_VALUE "CPMP_BY_VALUE"
-#define CPMP_ENV_TRACE "CPMP_TRACE"
+/* CPMP_VERSION, CPMP_LOG_PREFIX and the CPMP_ENV_* names of the settings:
+ * Meson writes them, and the same into cpmp/_config.py for Python. */
+#include "config.h"
 /* Set by a virtualenv's activate script; cpmp run sets it too when started
  * from a virtualenv's bin directory, so its children run in that venv. */
 #define CPMP_ENV_VIRTUAL_ENV "VIRTUAL_ENV"

@@ -10,7 +10,7 @@ setup() {
 
 @test "on a healthy install the doctor checks both ways of running and exits 0" {
     run -0 --separate-stderr $T "$CPMP" doctor
-    assert_line --index 0 "cpmp 0.1.0 ($CPMP)"
+    assert_line --index 0 "cpmp $CPMP_VERSION ($CPMP)"
     assert_line --regexp "^  preload library $CPMP_BUILD_ROOT/preload/libcpmp_preload.so "
     assert_line --regexp '^cpmp run: embedded Python 3\.[0-9]+\.[0-9]+ '
     assert_line --regexp "^cpmp exec $(realpath "$PYTHON"): Python 3\."
@@ -32,7 +32,7 @@ for report in [r["embedded"]] + r["preloaded"]:
     print(all(report["sites"].values()), len(report["sites"]), sorted(report["pool"].items()),
           report["default_start_method"], report["cloudpickle"] is not None)
 print(r["preloaded"][0]["preload_acts"], r["preloaded"][0]["executable"])' "$output"
-    assert_output "True [] 0.1.0 True
+    assert_output "True [] $CPMP_VERSION True
 True 8 [('fork', 'ok'), ('forkserver', 'ok'), ('spawn', 'ok')] fork True
 True 8 [('fork', 'ok'), ('forkserver', 'ok'), ('spawn', 'ok')] fork True
 True $(realpath "$PYTHON")"

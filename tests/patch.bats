@@ -91,8 +91,8 @@ print(hasattr(s.get_preparation_data, "__wrapped__"), len(sys.meta_path) == arme
     assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
 }
 
-@test "the package works from the source tree, without its C extension" {
-    run -0 $T env PYTHONPATH="$BATS_TEST_DIRNAME/../pyhook" "$PYTHON" -c 'import cpmp, multiprocessing as mp
+@test "the package works without its C extension" {
+    run -0 $T env PYTHONPATH="$(pure_python_package)" "$PYTHON" -c 'import cpmp, multiprocessing as mp
 cpmp.patch()
 import cpmp._reduce as r
 print(r.SPEEDUPS_PROBLEM is None)
@@ -112,4 +112,31 @@ with mp.get_context("spawn").Pool(2) as p:
     assert_line --index 0 "same bytes: all 12"
     assert_line --index 1 "cache hits on resend: 1 True"
     assert_line --index 2 "refused: cpmp._resend.ENTRY has no field cells"
+}
+
+@test "every module of the package imports on its own, in any order, with tracing on or off" {
+    run -0 $T env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" -c '
+import os, subprocess, sys
+names = sorted(f[:-3] for f in os.listdir(os.path.join(sys.argv[1], "cpmp"))
+               if f.endswith(".py") and f != "__init__.py")
+failed = []
+for trace in ("", "1"):
+    for order in (names, names[::-1]):
+        code = "".join("import cpmp.%s\n" % n for n in order)
+        env = dict(os.environ, CPMP_TRACE=trace)
+        if subprocess.run([sys.executable, "-c", code], env=env).returncode:
+            failed.append((trace, order[0]))
+    for n in names:
+        env = dict(os.environ, CPMP_TRACE=trace)
+        if subprocess.run([sys.executable, "-c", "import cpmp.%s" % n], env=env).returncode:
+            failed.append((trace, n))
+print(len(names), failed)' "$CPMP_BUILD_ROOT/pyhook"
+    assert_output --regexp "^1[0-9] \[\]$"
+}
+
+@test "one vocabulary: the version and every setting's name come from Meson, for C and Python alike" {
+    pyhook 'from cpmp import _config, __version__; print(__version__, _config.SETTINGS, _config.LOG_PREFIX)'
+    assert_output "$CPMP_VERSION ('CPMP_BY_VALUE', 'CPMP_DISABLE', 'CPMP_QUIET', 'CPMP_TRACE') cpmp: "
+    run -0 "$CPMP" --version
+    assert_line --index 0 "cpmp $CPMP_VERSION"
 }

@@ -187,7 +187,7 @@ if __name__ == "__main__":
     run -0 $T "$CPMP" run "$SCRIPTS/resend.py"
     assert_output "$expected"
     # The pure-Python path, for interpreters without the C extension.
-    run -0 $T env PYTHONPATH="$BATS_TEST_DIRNAME/../pyhook" "$PYTHON" "$SCRIPTS/resend.py"
+    run -0 $T env PYTHONPATH="$(pure_python_package)" "$PYTHON" "$SCRIPTS/resend.py"
     assert_output "$expected"
 }
 

@@ -19,3 +19,10 @@ pyenv_python() { # VERSION: sets $py to the image's pyenv interpreter, or skips
     py=$(ls -d "${PYENV_ROOT:-/root/.pyenv}/versions/$1".*/bin/python"${1%%.*}" 2> /dev/null | head -n 1)
     [ -x "$py" ] || skip "no pyenv Python $1 on this machine"
 }
+
+pure_python_package() { # prints a PYTHONPATH entry: the built package without its C extension
+    mkdir -p "$BATS_TEST_TMPDIR/pure"
+    cp -r "$CPMP_BUILD_ROOT/pyhook/cpmp" "$BATS_TEST_TMPDIR/pure/"
+    rm -f "$BATS_TEST_TMPDIR"/pure/cpmp/_speedups*.so
+    echo "$BATS_TEST_TMPDIR/pure"
+}

@@ -15,7 +15,6 @@ cpmp.  A lambda or nested function runs in a worker on the worker's live
 module globals, just as a top-level function would.
 """
 
-__version__ = "0.1.0"
 __all__ = ["patch", "unpatch", "is_patched", "patched", "register", "register_by_value",
            "unregister_by_value", "dumps", "dump", "loads", "load", "__version__"]
 
@@ -189,6 +188,15 @@ class _ArmedFinder:
         # so __loader__ and __spec__.loader stay Python's own object.
         loader.exec_module = exec_module
         return spec
+
+
+def __getattr__(name):
+    # The version, read only when asked: start-up imports nothing for it.
+    if name == "__version__":
+        from ._settings import VERSION
+
+        return VERSION
+    raise AttributeError("module 'cpmp' has no attribute %r" % name)
 
 
 def _warn_unreachable():

@@ -12,9 +12,10 @@ import os
 import subprocess
 import sys
 
+from . import _settings
 from ._settings import env_flag as _env_flag
 
-_SETTINGS = ("CPMP_BY_VALUE", "CPMP_DISABLE", "CPMP_QUIET", "CPMP_TRACE")
+_SETTINGS = _settings.SETTINGS
 _PROBE_TIMEOUT = 120
 
 # Runs in the interpreter under test, which may be any Python, 2.7 too: it
@@ -127,7 +128,7 @@ def _probe(argv, label):
     except OSError as exc:
         return {"error": "%s cannot be started: %s" % (label, exc.strerror)}
     stderr = done.stderr.decode("utf-8", "replace")
-    warnings = [line for line in stderr.splitlines() if line.startswith("cpmp: ")]
+    warnings = [line for line in stderr.splitlines() if line.startswith(_settings.LOG_PREFIX)]
     try:
         report = json.loads(done.stdout.decode("utf-8", "replace").strip().splitlines()[-1])
     except (ValueError, IndexError):
@@ -185,7 +186,7 @@ class _Doctor:
             if not self.disabled_fix():  # reported once already
                 why = report["warnings"][0] if report["warnings"] else "cpmp was not loaded"
                 self.problem("%s is not patched: %s" % (who, why),
-                             "unset CPMP_QUIET and run it to see cpmp's warning")
+                             "unset %s and run it to see cpmp's warning" % _settings.ENV_QUIET)
         elif unpatched:
             self.problem("%s leaves %s unpatched" % (who, ", ".join(unpatched)),
                          "find what rebinds it (a sitecustomize, a .pth file, the program), "
@@ -199,8 +200,8 @@ class _Doctor:
                          else "the unpatched site above")
 
     def disabled_fix(self):
-        if _env_flag("CPMP_DISABLE"):
-            return "unset CPMP_DISABLE"
+        if _env_flag(_settings.ENV_DISABLE):
+            return "unset " + _settings.ENV_DISABLE
         return None
 
     def embedded(self):
@@ -254,8 +255,9 @@ class _Doctor:
             "settings": {name: os.environ[name] for name in _SETTINGS if name in os.environ},
         }
         if self.disabled_fix():
-            self.problem("CPMP_DISABLE=%s is set: cpmp stays out of every process"
-                         % os.environ["CPMP_DISABLE"], self.disabled_fix())
+            self.problem("%s=%s is set: cpmp stays out of every process"
+                         % (_settings.ENV_DISABLE, os.environ[_settings.ENV_DISABLE]),
+                         self.disabled_fix())
         if not os.access(self.preload, os.R_OK):
             self.problem("cannot read the preload library %s" % self.preload,
                          "reinstall cpmp (meson install)")
@@ -272,9 +274,7 @@ class _Doctor:
 
 
 def _version():
-    from . import __version__
-
-    return __version__
+    return _settings.VERSION
 
 
 def _speedups_problem():
@@ -358,7 +358,7 @@ def main(argv):
     try:
         options = _parse(argv[4:])
     except Usage as exc:
-        sys.stderr.write("cpmp: %s\n" % exc)
+        sys.stderr.write("%s%s\n" % (_settings.LOG_PREFIX, exc))
         return 2
     result = _Doctor(launcher, pydir, python_link, preload).run(options["python"])
     if options["json"]:

@@ -47,7 +47,7 @@ of cpmp's semantic model.  Every other module asks this one.
 
 import sys
 
-from ._settings import env_flag
+from ._settings import ENV_BY_VALUE, ENV_QUIET, LOG_PREFIX, env_flag
 
 MAIN_NAMES = ("__main__", "__mp_main__")
 
@@ -208,11 +208,12 @@ def _names_from_env():
     import os
 
     names = set()
-    for name in filter(None, os.environ.get("CPMP_BY_VALUE", "").split(",")):
+    for name in filter(None, os.environ.get(ENV_BY_VALUE, "").split(",")):
         if all(part.isidentifier() for part in name.split(".")):
             names.add(name)
-        elif not env_flag("CPMP_QUIET"):
-            sys.stderr.write("cpmp: CPMP_BY_VALUE: %r is not a module name, ignored\n" % name)
+        elif not env_flag(ENV_QUIET):
+            sys.stderr.write("%s%s: %r is not a module name, ignored\n"
+                             % (LOG_PREFIX, ENV_BY_VALUE, name))
     return names
 
 

@@ -14,7 +14,7 @@ from types import CellType, CodeType, FunctionType, GetSetDescriptorType, Mappin
     ModuleType
 
 from . import _code, _receive, _resend, _send
-from ._settings import env_flag
+from ._settings import ENV_TRACE, env_flag
 
 
 def _reduce_code(code):
@@ -152,7 +152,7 @@ def _held_generation():
 reducer_override, SPEEDUPS_PROBLEM = _load_speedups()
 if reducer_override is None:
     reducer_override = _py_reducer_override
-if env_flag("CPMP_TRACE"):
+if env_flag(ENV_TRACE):
     from . import _trace
 
     reducer_override = _trace.traced(reducer_override)

@@ -1,7 +1,14 @@
 """The settings cpmp reads from the environment, and how to fix a missing
-dependency.  Imports nothing of cpmp, so every module can import it."""
+dependency.  Imports nothing of cpmp but the generated _config, so every
+module can import it."""
 
 import sys
+
+from ._config import ENV_BY_VALUE, ENV_DISABLE, ENV_QUIET, ENV_TRACE, LOG_PREFIX, \
+    SETTINGS, VERSION
+
+__all__ = ["ENV_BY_VALUE", "ENV_DISABLE", "ENV_QUIET", "ENV_TRACE", "LOG_PREFIX", "SETTINGS",
+           "VERSION", "env_flag", "install_fix"]
 
 
 def env_flag(name):

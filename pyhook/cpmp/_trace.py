@@ -15,14 +15,14 @@ import sys
 from types import FunctionType
 
 from . import _policy
-from ._settings import env_flag as _env_flag
+from ._settings import ENV_TRACE, LOG_PREFIX, env_flag as _env_flag
 
 
 def target():
     """Where CPMP_TRACE sends the trace: None (off), 2 (stderr) or a path."""
-    if not _env_flag("CPMP_TRACE"):
+    if not _env_flag(ENV_TRACE):
         return None
-    value = os.environ["CPMP_TRACE"]
+    value = os.environ[ENV_TRACE]
     return 2 if value == "1" else value
 
 
@@ -105,8 +105,9 @@ class _Tracer:
                 try:
                     self.fd = os.open(self.where, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
                 except OSError as exc:
-                    os.write(2, ("cpmp: CPMP_TRACE: cannot write to %r (%s), tracing to stderr\n"
-                                 % (self.where, exc.strerror)).encode("utf-8", "replace"))
+                    os.write(2, ("%s%s: cannot write to %r (%s), tracing to stderr\n"
+                                 % (LOG_PREFIX, ENV_TRACE, self.where, exc.strerror))
+                             .encode("utf-8", "replace"))
                     self.fd = 2
         # One write per line: O_APPEND keeps lines from processes whole.
         os.write(self.fd, line)
