@@ -94,6 +94,10 @@ exec(code)'
     assert_equal "$stderr" "cpmp: unknown command 'frobnicate' (see 'cpmp --help')"
     run -2 --separate-stderr "$CPMP" --frobnicate
     assert_equal "$stderr" "cpmp: unknown option '--frobnicate' (see 'cpmp --help')"
+    run -2 --separate-stderr "$CPMP" exec --frobnicate
+    assert_equal "$stderr" "cpmp: exec: unknown option '--frobnicate' (a command starting with '-' goes after '--')"
+    run -0 "$CPMP" exec --help
+    assert_line --index 0 "usage: cpmp exec [CPMP-OPTION...] [--] COMMAND [ARG...]"
     run -2 --separate-stderr "$CPMP" run -Z
     assert_output ""
     assert_equal "${stderr_lines[0]}" "Unknown option: -Z"
@@ -115,10 +119,9 @@ exec(code)'
 }
 
 @test "a cpmp package that fails to load leaves the program running unpatched, with one warning line" {
-    meson install -C "$CPMP_BUILD_ROOT" --no-rebuild --quiet --destdir "$BATS_TEST_TMPDIR/inst" > /dev/null
+    broken_install
     local cpmp_bin
     cpmp_bin=$(find "$BATS_TEST_TMPDIR/inst" -path '*/bin/cpmp')
-    find "$BATS_TEST_TMPDIR/inst" -path '*/cpmp/cpmp/__init__.py' -exec sh -c 'echo "raise RuntimeError(\"broken on purpose\")" > "$1"' _ {} \;
     run -0 --separate-stderr $T "$cpmp_bin" run -c 'print("ran")'
     assert_output "ran"
     assert_equal "$stderr" "cpmp: not active, running unpatched: broken on purpose"

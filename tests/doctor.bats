@@ -109,13 +109,15 @@ PY
     assert_line "  binding sites   not patched (cpmp not loaded)"
 }
 
-@test "bad doctor arguments exit 2 with one line" {
+@test "bad doctor arguments exit 2 with one line, and --help helps" {
     run -2 --separate-stderr "$CPMP" doctor --python /no/such/python
     assert_equal "$stderr" "cpmp: --python: '/no/such/python' not found"
     run -2 --separate-stderr "$CPMP" doctor --python
-    assert_equal "$stderr" "cpmp: --python needs an interpreter (see 'cpmp --help')"
+    assert_equal "$stderr" "cpmp: doctor: argument --python: expected one argument (see 'cpmp doctor --help')"
     run -2 --separate-stderr "$CPMP" doctor --frobnicate
-    assert_equal "$stderr" "cpmp: doctor: unknown option '--frobnicate' (see 'cpmp --help')"
+    assert_equal "$stderr" "cpmp: doctor: unrecognized arguments: --frobnicate (see 'cpmp doctor --help')"
+    run -0 "$CPMP" doctor --help
+    assert_line --index 0 "usage: cpmp doctor [-h] [--json] [--python PYTHON]"
     run -2 --separate-stderr "$CPMP" doctor --python /etc/passwd
     assert_equal "$stderr" "cpmp: --python: '/etc/passwd' is not executable"
 }

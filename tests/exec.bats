@@ -118,11 +118,10 @@ print(sum(type(f).__name__ == "_ArmedFinder" for f in sys.meta_path), cpmp.is_pa
 }
 
 @test "a cpmp package that fails to load leaves the process unpatched, with one warning line" {
-    meson install -C "$CPMP_BUILD_ROOT" --no-rebuild --quiet --destdir "$BATS_TEST_TMPDIR/inst" > /dev/null
+    broken_install
     local lib
     lib=$(find "$BATS_TEST_TMPDIR/inst" -name libcpmp_preload.so)
     lib="${CPMP_SANITIZER_PRELOAD:+$CPMP_SANITIZER_PRELOAD:}$lib"
-    find "$BATS_TEST_TMPDIR/inst" -path '*/cpmp/cpmp/__init__.py' -exec sh -c 'echo "raise RuntimeError(\"broken on purpose\")" > "$1"' _ {} \;
     LD_PRELOAD="$lib" run -0 --separate-stderr $T "$PYTHON" -c 'print("ran")'
     assert_output "ran"
     assert_equal "$stderr" "cpmp: not active, running unpatched: broken on purpose"

@@ -73,6 +73,10 @@ status: ok"
 @test "--prefix installs under DIR/share/jupyter; uninstall removes; bad input exits 1 or 2 with one line" {
     run -0 "$CPMP" kernel install --prefix "$PWD/env" --name cpmp-prefixed
     assert_output "installed kernel 'cpmp-prefixed' (Python 3.11 (cpmp)) in $PWD/env/share/jupyter/kernels/cpmp-prefixed"
+    # uninstall takes --prefix (and --user) as install does.
+    run -0 "$CPMP" kernel uninstall --prefix "$PWD/env" --name cpmp-prefixed
+    assert_output "removed kernel 'cpmp-prefixed' from $PWD/env/share/jupyter/kernels/cpmp-prefixed"
+    [ ! -e "$PWD/env/share/jupyter/kernels/cpmp-prefixed" ]
     "$CPMP" kernel install --user --name gone > /dev/null
     run -0 "$CPMP" kernel uninstall --name gone
     assert_output "removed kernel 'gone' from $JUPYTER_DATA_DIR/kernels/gone"
@@ -80,15 +84,17 @@ status: ok"
     run -1 --separate-stderr "$CPMP" kernel uninstall --name gone
     assert_equal "$stderr" "cpmp: no kernel named 'gone' is installed"
     run -2 --separate-stderr "$CPMP" kernel
-    assert_equal "$stderr" "cpmp: kernel needs 'install' or 'uninstall' (see 'cpmp --help')"
+    assert_equal "$stderr" "cpmp: kernel: needs 'install' or 'uninstall' (see 'cpmp kernel --help')"
     run -2 --separate-stderr "$CPMP" kernel install --name 'my kernel'
     assert_equal "$stderr" "cpmp: --name: 'my kernel' is not a kernel name (letters, digits, '.', '_', '-')"
     run -2 --separate-stderr "$CPMP" kernel install --user --prefix /tmp
-    assert_equal "$stderr" "cpmp: kernel install: --user and --prefix exclude each other"
-    run -2 --separate-stderr "$CPMP" kernel uninstall --user
-    assert_equal "$stderr" "cpmp: kernel uninstall: unknown option '--user' (see 'cpmp --help')"
+    assert_equal "$stderr" "cpmp: kernel install: argument --prefix: not allowed with argument --user (see 'cpmp kernel install --help')"
+    run -2 --separate-stderr "$CPMP" kernel uninstall --display-name x
+    assert_equal "$stderr" "cpmp: kernel: unrecognized arguments: --display-name x (see 'cpmp kernel --help')"
     run -2 --separate-stderr "$CPMP" kernel install --name
-    assert_equal "$stderr" "cpmp: --name needs a value (see 'cpmp --help')"
+    assert_equal "$stderr" "cpmp: kernel install: argument --name: expected one argument (see 'cpmp kernel install --help')"
+    run -0 "$CPMP" kernel install --help
+    assert_line --index 0 --partial "usage: cpmp kernel install [-h] [--user | --prefix DIR]"
 }
 
 @test "without ipykernel, kernel install says what to install, in one line" {

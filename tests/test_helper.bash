@@ -26,3 +26,9 @@ pure_python_package() { # prints a PYTHONPATH entry: the built package without i
     rm -f "$BATS_TEST_TMPDIR"/pure/cpmp/_speedups*.so
     echo "$BATS_TEST_TMPDIR/pure"
 }
+
+broken_install() { # installs the build under $BATS_TEST_TMPDIR/inst with a package that fails to load
+    meson install -C "$CPMP_BUILD_ROOT" --no-rebuild --quiet --destdir "$BATS_TEST_TMPDIR/inst" > /dev/null
+    find "$BATS_TEST_TMPDIR/inst" -path '*/cpmp/cpmp/__init__.py' \
+        -exec sh -c 'echo "raise RuntimeError(\"broken on purpose\")" > "$1"' _ {} \;
+}

@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 from . import _settings
+from ._cli import Parser, Usage
 from ._settings import env_flag as _env_flag
 
 _SETTINGS = _settings.SETTINGS
@@ -75,29 +76,14 @@ sys.stdout.write("\n" + json.dumps(r) + "\n")
 '''
 
 
-class Usage(Exception):
-    pass
-
-
 def _parse(args):
-    options = {"json": False, "python": []}
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "--json":
-            options["json"] = True
-        elif arg == "--python" or arg.startswith("--python="):
-            if arg == "--python":
-                if i + 1 >= len(args):
-                    raise Usage("--python needs an interpreter (see 'cpmp --help')")
-                i += 1
-                value = args[i]
-            else:
-                value = arg[len("--python="):]
-            options["python"].append(_interpreter(value))
-        else:
-            raise Usage("doctor: unknown option '%s' (see 'cpmp --help')" % arg)
-        i += 1
+    parser = Parser("cpmp doctor", "Check that everything cpmp needs works, for real, in "
+                    "fresh processes; exit 1 with one line per problem and its fix.")
+    parser.add_argument("--json", action="store_true", help="one JSON object, for scripts")
+    parser.add_argument("--python", action="append", default=[], metavar="PYTHON",
+                        help="also check cpmp exec with this interpreter (repeatable)")
+    options = vars(parser.parse_args(args))
+    options["python"] = [_interpreter(value) for value in options["python"]]
     return options
 
 

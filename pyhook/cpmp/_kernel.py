@@ -15,11 +15,9 @@ import shutil
 import sys
 import tempfile
 
+from ._cli import Parser, Usage
+
 DEFAULT_NAME = "cpmp"
-
-
-class Usage(Exception):
-    pass
 
 
 class Failure(Exception):
@@ -27,35 +25,25 @@ class Failure(Exception):
 
 
 def _parse(args):
-    if not args or args[0] not in ("install", "uninstall"):
-        raise Usage("kernel needs 'install' or 'uninstall' (see 'cpmp --help')")
-    action, options = args[0], {"name": DEFAULT_NAME, "user": False, "prefix": None,
-                                "display_name": None}
-    values = {"--name": "name", "--prefix": "prefix", "--display-name": "display_name"}
-    if action == "uninstall":
-        values = {"--name": "name"}
-    i = 1
-    while i < len(args):
-        arg = args[i]
-        key, eq, value = arg.partition("=")
-        if key in values:
-            if not eq:
-                if i + 1 >= len(args):
-                    raise Usage("%s needs a value (see 'cpmp --help')" % key)
-                i += 1
-                value = args[i]
-            options[values[key]] = value
-        elif arg == "--user" and action == "install":
-            options["user"] = True
-        else:
-            raise Usage("kernel %s: unknown option '%s' (see 'cpmp --help')" % (action, arg))
-        i += 1
+    parser = Parser("cpmp kernel", "Install or remove a Jupyter kernel that runs notebooks "
+                    "under cpmp run.")
+    actions = parser.add_subparsers(dest="action", metavar="{install,uninstall}")
+    for action, text in (("install", "write the kernelspec"),
+                         ("uninstall", "remove a kernelspec installed by install")):
+        sub = actions.add_parser(action, help=text, description=text)
+        where = sub.add_mutually_exclusive_group()
+        where.add_argument("--user", action="store_true", help="for this user")
+        where.add_argument("--prefix", metavar="DIR", help="under DIR/share/jupyter")
+        sub.add_argument("--name", default=DEFAULT_NAME, help="the kernel's name (default: cpmp)")
+        if action == "install":
+            sub.add_argument("--display-name", metavar="TEXT", help="the name Jupyter shows")
+    options = vars(parser.parse_args(args))
+    if options["action"] is None:
+        raise Usage("kernel: needs 'install' or 'uninstall' (see 'cpmp kernel --help')")
     if not re.fullmatch(r"[A-Za-z0-9._-]+", options["name"]):
         raise Usage("--name: '%s' is not a kernel name (letters, digits, '.', '_', '-')"
                     % options["name"])
-    if options["user"] and options["prefix"] is not None:
-        raise Usage("kernel install: --user and --prefix exclude each other")
-    return action, options
+    return options.pop("action"), options
 
 
 def _manager():
@@ -109,14 +97,29 @@ def install(launcher, options):
 
 
 def uninstall(options):
+    """Remove the kernel: from where --prefix or --user say, as install put
+    it there, else from wherever Jupyter finds it."""
     manager, _ = _manager()
+    name = options["name"]
     try:
-        path = manager.remove_kernel_spec(options["name"])
+        if options["prefix"] is None and not options["user"]:
+            path = manager.remove_kernel_spec(name)
+        else:
+            if options["prefix"] is not None:
+                base = os.path.join(options["prefix"], "share", "jupyter")
+            else:
+                from jupyter_core.paths import jupyter_data_dir
+
+                base = jupyter_data_dir()
+            path = os.path.join(base, "kernels", name)
+            if not os.path.isdir(path):
+                raise KeyError(name)
+            shutil.rmtree(path)
     except KeyError:
-        raise Failure("no kernel named '%s' is installed" % options["name"])
+        raise Failure("no kernel named '%s' is installed" % name) from None
     except OSError as exc:
-        raise Failure("cannot remove %s: %s" % (exc.filename, exc.strerror))
-    return "removed kernel '%s' from %s" % (options["name"], path)
+        raise Failure("cannot remove %s: %s" % (exc.filename, exc.strerror)) from None
+    return "removed kernel '%s' from %s" % (name, path)
 
 
 def main(argv):
