@@ -136,14 +136,8 @@ def main():
                   "joblib Parallel(2), lambda": [py, MP, key, "lambda", "joblib"],
                   "cpmp run Pool(2).map, lambda": None}
             js = {k: [] for k in jl}
-            n_small = [cpmp, "run", "-c",
-                       "import sys, time; sys.argv = ['mp.py', 'map', 'lambda']; "
-                       "exec(open(%r).read().replace('range(1_000_000)', 'range(100_000)')"
-                       ".replace('== 1_000_000', '== 100_000'))" % MP]
-            stock_small = [py, "-c",
-                           "import sys, time; sys.argv = ['mp.py', 'map', 'def']; "
-                           "exec(open(%r).read().replace('range(1_000_000)', 'range(100_000)')"
-                           ".replace('== 1_000_000', '== 100_000'))" % MP]
+            n_small = [cpmp, "run", MP, key, "lambda", "multiprocessing", "100000"]
+            stock_small = [py, MP, key, "def", "multiprocessing", "100000"]
             base = []
             for _ in range(args.repeat):
                 base.append(run_reported(stock_small))

@@ -1,15 +1,17 @@
-"""One timed multiprocessing workload: mp.py WORKLOAD FORM [LIBRARY].
+"""One timed multiprocessing workload: mp.py WORKLOAD FORM [LIBRARY [ITEMS]].
 
 FORM is "def" (a top-level function: what stock python3 can run) or
 "lambda".  LIBRARY is multiprocessing (default), multiprocess (dill) or
-joblib.  Prints the seconds the work took, start-up and pool creation
-excluded.
+joblib.  ITEMS: how many items map and joblib send (default 1e6 for map,
+1e5 for joblib).  Prints the seconds the work took, start-up and pool
+creation excluded.
 """
 import sys
 import time
 
 WORKLOAD, FORM = sys.argv[1], sys.argv[2]
 LIBRARY = sys.argv[3] if len(sys.argv) > 3 else "multiprocessing"
+ITEMS = int(sys.argv[4]) if len(sys.argv) > 4 else None
 
 
 class Point:
@@ -38,8 +40,9 @@ def lookup(i):
 def timed(pool):
     if WORKLOAD == "map":
         f = inc if FORM == "def" else (lambda x: x + 1)
+        n = ITEMS or 1_000_000
         t = time.perf_counter()
-        assert pool.map(f, range(1_000_000))[-1] == 1_000_000
+        assert pool.map(f, range(n))[-1] == n
     elif WORKLOAD == "imap":
         f = inc if FORM == "def" else (lambda x: x + 1)
         t = time.perf_counter()
@@ -71,7 +74,7 @@ def timed(pool):
 def joblib_timed():
     from joblib import Parallel, delayed
     f = inc if FORM == "def" else (lambda x: x + 1)
-    n = 100_000 if WORKLOAD == "map" else 50_000
+    n = ITEMS or (100_000 if WORKLOAD == "map" else 50_000)
     with Parallel(n_jobs=2) as parallel:
         parallel(delayed(f)(i) for i in range(10))  # start the workers
         t = time.perf_counter()
