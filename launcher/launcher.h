@@ -18,7 +18,7 @@
 
 /* Print "cpmp: " and the message on stderr, and exit 2 (a usage error, or
  * one the launcher cannot go on from). */
-noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+noreturn void die(const char *fmt, ...) __attribute__((__noreturn__, __format__(__printf__, 1, 2)));
 void set_env(const char *name, const char *value);
 const char *base_name(const char *path);
 /* The launcher's own executable, resolved once. */

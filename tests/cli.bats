@@ -6,16 +6,16 @@ load test_helper
 
 same_as_python() { # ARGS...: same stdout, stderr and status as the stock interpreter
     local input="${STDIN_FILE:-/dev/null}"
-    run --separate-stderr $T "$PYTHON" "$@" < "$input"
+    run --separate-stderr "${T[@]}" "$PYTHON" "$@" < "$input"
     local want_status=$status want_out=$output want_err=$stderr
-    run --separate-stderr $T "$CPMP" run "$@" < "$input"
+    run --separate-stderr "${T[@]}" "$CPMP" run "$@" < "$input"
     assert_equal "$status" "$want_status"
     assert_equal "$output" "$want_out"
     assert_equal "$stderr" "$want_err"
 }
 
 setup() {
-    cd "$BATS_TEST_TMPDIR"
+    cd "$BATS_TEST_TMPDIR" || return
     cat > show.py <<'PY'
 import sys
 print(sys.argv, sys.path[0], __name__, __file__, sys.stdin.read())
@@ -34,7 +34,7 @@ PY
     mkdir -p pkg && echo 'import sys; print(sys.argv[1:], __name__)' > pkg/tool.py
     same_as_python -m pkg.tool x
     assert_output "['x'] __main__"
-    run -0 $T "$CPMP" run - arg <<< 'import sys; print(sys.argv)'
+    run -0 "${T[@]}" "$CPMP" run - arg <<< 'import sys; print(sys.argv)'
     assert_output "['-', 'arg']"
 }
 
@@ -59,13 +59,13 @@ PY
 }
 
 @test "a script that does not exist fails as python3 does (status 2)" {
-    run -2 --separate-stderr $T "$PYTHON" no-such-file.py
-    run -2 --separate-stderr $T "$CPMP" run no-such-file.py
+    run -2 --separate-stderr "${T[@]}" "$PYTHON" no-such-file.py
+    run -2 --separate-stderr "${T[@]}" "$CPMP" run no-such-file.py
     assert_equal "$stderr" "$CPMP_BUILD_ROOT/launcher/python3: can't open file '$BATS_TEST_TMPDIR/no-such-file.py': [Errno 2] No such file or directory"
 }
 
 @test "sys.executable starts a patched interpreter of the same Python with the same sys.path" {
-    run -0 $T "$CPMP" run -c 'import subprocess, sys
+    run -0 "${T[@]}" "$CPMP" run -c 'import subprocess, sys
 code = "import sys, cpmp; print(cpmp.is_patched(), sys.version, sys.path[1:])"
 print(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip())
 exec(code)'
@@ -104,16 +104,16 @@ exec(code)'
 }
 
 @test "CPMP_DISABLE=1 runs the program unpatched, so a lambda fails as under python3" {
-    CPMP_DISABLE=1 run $T "$CPMP" run "$SCRIPTS/capabilities.py" spawn lambda
+    CPMP_DISABLE=1 run "${T[@]}" "$CPMP" run "$SCRIPTS/capabilities.py" spawn lambda
     assert_failure
     assert_output --partial "Can't pickle local object"
 }
 
 @test "without cloudpickle a lambda still works and a local class fails with one clear line" {
     # -S: no site-packages, so no cloudpickle.  Functions never need it.
-    run -0 --separate-stderr $T "$CPMP" run -S "$SCRIPTS/capabilities.py" spawn lambda
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run -S "$SCRIPTS/capabilities.py" spawn lambda
     assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
-    run $T "$CPMP" run --quiet -S "$SCRIPTS/capabilities.py" spawn local-class
+    run "${T[@]}" "$CPMP" run --quiet -S "$SCRIPTS/capabilities.py" spawn local-class
     assert_failure
     assert_output --partial "PicklingError: cpmp: sending a class by value needs cloudpickle, which this Python cannot import (apt-get install python3-cloudpickle)"
 }
@@ -122,9 +122,16 @@ exec(code)'
     broken_install
     local cpmp_bin
     cpmp_bin=$(find "$BATS_TEST_TMPDIR/inst" -path '*/bin/cpmp')
-    run -0 --separate-stderr $T "$cpmp_bin" run -c 'print("ran")'
+    run -0 --separate-stderr "${T[@]}" "$cpmp_bin" run -c 'print("ran")'
     assert_output "ran"
     assert_equal "$stderr" "cpmp: not active, running unpatched: broken on purpose"
-    CPMP_QUIET=1 run -0 --separate-stderr $T "$cpmp_bin" run -c 'print("ran")'
+    CPMP_QUIET=1 run -0 --separate-stderr "${T[@]}" "$cpmp_bin" run -c 'print("ran")'
     assert_equal "$stderr" ""
+}
+
+@test "the launcher exports the marker that keeps the preload library out of its processes, however it links libpython" {
+    run -0 "${T[@]}" "$CPMP" run -c 'import ctypes
+marker = ctypes.c_char.in_dll(ctypes.CDLL(None), "cpmp_launcher_marker")
+print(ctypes.string_at(ctypes.addressof(marker)).decode())'
+    assert_output "cpmp launcher $CPMP_VERSION"
 }

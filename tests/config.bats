@@ -5,26 +5,27 @@
 load test_helper
 
 @test "--by-value ships a module the workers cannot import, and CPMP_BY_VALUE does the same under cpmp exec" {
-    run -0 --separate-stderr $T "$CPMP" run "$SCRIPTS/byvalue.py"
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run "$SCRIPTS/byvalue.py"
     assert_output "BrokenProcessPool"
-    run -0 $T "$CPMP" run --by-value helper "$SCRIPTS/byvalue.py"
+    run -0 "${T[@]}" "$CPMP" run --by-value helper "$SCRIPTS/byvalue.py"
     assert_output "42 5"
-    run -0 $T "$CPMP" run --by-value=json,helper "$SCRIPTS/byvalue.py"
+    run -0 "${T[@]}" "$CPMP" run --by-value=json,helper "$SCRIPTS/byvalue.py"
     assert_output "42 5"
-    CPMP_BY_VALUE=helper run -0 $T "$CPMP" exec "$PYTHON" "$SCRIPTS/byvalue.py"
+    CPMP_BY_VALUE=helper run -0 "${T[@]}" "$CPMP" exec "$PYTHON" "$SCRIPTS/byvalue.py"
     assert_output "42 5"
 }
 
 @test "flags become environment variables that child processes see" {
-    run -0 $T "$CPMP" run --disable --quiet --by-value a.b -c 'import os, subprocess, sys
+    run -0 "${T[@]}" "$CPMP" run --disable --quiet --by-value a.b -c 'import os, subprocess, sys
 print(subprocess.run([sys.executable, "-c", "import os; print(os.environ[\"CPMP_DISABLE\"], os.environ[\"CPMP_QUIET\"], os.environ[\"CPMP_BY_VALUE\"])"], capture_output=True, text=True).stdout.strip())'
     assert_output "1 1 a.b"
+    # shellcheck disable=SC2016  # the child shell expands it
     CPMP_BY_VALUE=first run -0 "$CPMP" exec --by-value second -- sh -c 'echo "$CPMP_BY_VALUE"'
     assert_output "first,second"
 }
 
 @test "--disable runs the program unpatched" {
-    run $T "$CPMP" run --disable "$SCRIPTS/capabilities.py" spawn lambda
+    run "${T[@]}" "$CPMP" run --disable "$SCRIPTS/capabilities.py" spawn lambda
     assert_failure
     assert_output --partial "Can't pickle local object"
 }
@@ -41,7 +42,7 @@ print(subprocess.run([sys.executable, "-c", "import os; print(os.environ[\"CPMP_
 }
 
 @test "a preloaded process with a malformed CPMP_BY_VALUE still runs, with one warning line" {
-    CPMP_BY_VALUE='ok_name,bad-name' LD_PRELOAD="$CPMP_PRELOAD" run -0 --separate-stderr $T "$PYTHON" "$SCRIPTS/capabilities.py" fork lambda
+    CPMP_BY_VALUE='ok_name,bad-name' LD_PRELOAD="$CPMP_PRELOAD" run -0 --separate-stderr "${T[@]}" "$PYTHON" "$SCRIPTS/capabilities.py" fork lambda
     assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
     assert_equal "$stderr" "cpmp: CPMP_BY_VALUE: 'bad-name' is not a module name, ignored"
 }

@@ -7,7 +7,7 @@ load test_helper
 @test "an error about an unpicklable object keeps its type and names where the object sits" {
     local m
     for m in fork spawn; do
-        run -0 $T "$CPMP" run "$SCRIPTS/diagnose.py" $m
+        run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/diagnose.py" $m
         assert_line --index 0 "TypeError cannot pickle '_thread.lock' object — at: task args[0] → Job.conn → Holder._lock"
         assert_line --index 1 "TypeError cannot pickle '_thread.lock' object — at: map chunk 1 item [0] → Job.conn → Holder._lock"
         assert_line --index 2 "TypeError cannot pickle '_io.TextIOWrapper' object — at: task kwargs['k']"

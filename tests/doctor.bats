@@ -5,11 +5,11 @@
 load test_helper
 
 setup() {
-    cd "$BATS_TEST_TMPDIR"
+    cd "$BATS_TEST_TMPDIR" || return
 }
 
 @test "on a healthy install the doctor checks both ways of running and exits 0" {
-    run -0 --separate-stderr $T "$CPMP" doctor
+    run -0 --separate-stderr "${T[@]}" "$CPMP" doctor
     assert_line --index 0 "cpmp $CPMP_VERSION ($CPMP)"
     assert_line --regexp "^  preload library $CPMP_BUILD_ROOT/preload/libcpmp_preload.so "
     assert_line --regexp '^cpmp run: embedded Python 3\.[0-9]+\.[0-9]+ '
@@ -24,7 +24,7 @@ setup() {
 }
 
 @test "--json reports the same for scripts" {
-    run -0 --separate-stderr $T "$CPMP" doctor --json
+    run -0 --separate-stderr "${T[@]}" "$CPMP" doctor --json
     run -0 "$PYTHON" -c 'import json, sys
 r = json.loads(sys.argv[1])
 print(r["ok"], r["problems"], r["cpmp"]["version"], r["cpmp"]["speedups"])
@@ -42,7 +42,7 @@ True $(realpath "$PYTHON")"
     # A cloudpickle that fails to import hides Debian's from both interpreters.
     mkdir -p broken/cloudpickle
     echo 'raise ImportError("hidden by the test")' > broken/cloudpickle/__init__.py
-    PYTHONPATH="$PWD/broken" run -1 --separate-stderr $T "$CPMP" doctor
+    PYTHONPATH="$PWD/broken" run -1 --separate-stderr "${T[@]}" "$CPMP" doctor
     assert_line "  cloudpickle     not importable: ImportError: hidden by the test"
     # Lambdas still work without it.
     assert_equal "$(grep -c '^  Pool lambdas    fork ok, spawn ok, forkserver ok$' <<< "$output")" 2
@@ -54,12 +54,12 @@ True $(realpath "$PYTHON")"
 @test "--python checks another interpreter under the preload library" {
     local py
     pyenv_python 3.12
-    run -1 $T "$CPMP" doctor --python "$py"
+    run -1 "${T[@]}" "$CPMP" doctor --python "$py"
     assert_line "cpmp exec $py: Python $("$py" -c 'import platform; print(platform.python_version())')"
     assert_line "problem: cloudpickle not importable by $py (ModuleNotFoundError: No module named 'cloudpickle'): local classes cannot be sent; fix: $py -m pip install cloudpickle"
     mkdir -p cloudpickle-only
     ln -sfn /usr/lib/python3/dist-packages/cloudpickle cloudpickle-only/cloudpickle
-    PYTHONPATH="$PWD/cloudpickle-only" run -0 $T "$CPMP" doctor --python "$py"
+    PYTHONPATH="$PWD/cloudpickle-only" run -0 "${T[@]}" "$CPMP" doctor --python "$py"
     assert_line --index -1 "ok: everything cpmp needs works"
     refute_line --regexp "^cpmp exec $(realpath "$PYTHON")"
 }
@@ -67,7 +67,7 @@ True $(realpath "$PYTHON")"
 @test "an interpreter the preload library cannot act in is named with the reason" {
     local py
     pyenv_python 2.7
-    run -1 $T "$CPMP" doctor --python "$py"
+    run -1 "${T[@]}" "$CPMP" doctor --python "$py"
     assert_line "  preload acts    no: it needs CPython 3.8 or later"
     assert_line "problem: the preload library cannot act in $py (CPython 2.7.18): it needs CPython 3.8 or later; fix: use cpmp with a newer Python"
     assert_equal "$(grep -c '^problem: ' <<< "$output")" 1
@@ -94,7 +94,7 @@ class Mine(pickle.Pickler):
 
 multiprocessing.queues._ForkingPickler = Mine
 PY
-    PYTHONPATH="$PWD/site" run -1 $T "$CPMP" doctor
+    PYTHONPATH="$PWD/site" run -1 "${T[@]}" "$CPMP" doctor
     assert_line "  binding sites   7/8 patched: not multiprocessing.queues._ForkingPickler"
     assert_line "problem: cpmp run leaves multiprocessing.queues._ForkingPickler unpatched; fix: find what rebinds it (a sitecustomize, a .pth file, the program), or report a cpmp bug with this output"
     # Pool's queues pickle with it, so lambdas fail: said, not hung.
@@ -103,7 +103,7 @@ PY
 }
 
 @test "CPMP_DISABLE is one problem, not one per interpreter" {
-    CPMP_DISABLE=1 run -1 $T "$CPMP" doctor
+    CPMP_DISABLE=1 run -1 "${T[@]}" "$CPMP" doctor
     assert_equal "$(grep -c '^problem: ' <<< "$output")" 1
     assert_line "problem: CPMP_DISABLE=1 is set: cpmp stays out of every process; fix: unset CPMP_DISABLE"
     assert_line "  binding sites   not patched (cpmp not loaded)"

@@ -6,7 +6,7 @@
 load test_helper
 
 exact() { # METHOD CASE EXPECTED-LINE: a case of exact.py under cpmp run
-    run -0 $T "$CPMP" run "$SCRIPTS/exact.py" "$1" "$2"
+    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/exact.py" "$1" "$2"
     assert_output "$3"
 }
 
@@ -25,7 +25,7 @@ everywhere() { # CASE EXPECTED-LINE
 @test "the same under cpmp exec" {
     local m
     for m in fork spawn forkserver; do
-        run -0 $T "$CPMP" exec "$PYTHON" "$SCRIPTS/exact.py" $m loop-lambda
+        run -0 "${T[@]}" "$CPMP" exec "$PYTHON" "$SCRIPTS/exact.py" $m loop-lambda
         assert_output "[0, 1, 2] [1, 2, 3] [2, 3, 4] [3, 4, 5] "
     done
 }
@@ -36,7 +36,7 @@ everywhere() { # CASE EXPECTED-LINE
     # python3 itself, for the top-level def.
     local m
     for m in fork spawn forkserver; do
-        run -0 $T "$PYTHON" "$SCRIPTS/exact.py" $m init-rebind-stock
+        run -0 "${T[@]}" "$PYTHON" "$SCRIPTS/exact.py" $m init-rebind-stock
         assert_output "['set', 'set']"
     done
 }
@@ -53,7 +53,7 @@ everywhere() { # CASE EXPECTED-LINE
 @test "local and main-block dataclasses, and a mappingproxy, can be sent" {
     local expected="(('Item', ['name', 'qty'], 6, {'name': 'a', 'qty': 3}), ('MainItem', ['name', 'qty'], 2, {'name': 'b', 'qty': 1}), (MainItem(name='c', qty=5), True))"
     everywhere dataclass "$expected"
-    run -0 $T env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" -c 'import cpmp, types
+    run -0 "${T[@]}" env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" -c 'import cpmp, types
 m = cpmp.loads(cpmp.dumps(types.MappingProxyType({"a": 1})))
 print(type(m).__name__, dict(m))'
     assert_output "mappingproxy {'a': 1}"
@@ -77,20 +77,20 @@ DATA = bytes(40 << 20)
 def f(i): return len(DATA) + i
 with mp.get_context("fork").Pool(2) as p:
     print(len(r.ForkingPickler.dumps(f)) < 300, p.map(f, range(3)), isinstance(p.apply(P), P), p.apply(lambda: Color.RED) is Color.RED)'
-    run -0 $T "$CPMP" run -c "$code"
+    run -0 "${T[@]}" "$CPMP" run -c "$code"
     assert_output "True [41943040, 41943041, 41943042] True True"
-    run -0 $T "$CPMP" run - <<< "$code"
+    run -0 "${T[@]}" "$CPMP" run - <<< "$code"
     assert_output "True [41943040, 41943041, 41943042] True True"
-    run -0 $T "$CPMP" exec "$PYTHON" -c "$code"
+    run -0 "${T[@]}" "$CPMP" exec "$PYTHON" -c "$code"
     assert_output "True [41943040, 41943041, 41943042] True True"
     # python3 sends f and P by reference too, and gives the same.
-    run -0 $T "$PYTHON" -c "${code/p.apply(lambda: Color.RED)/p.apply(Color, (1,))}"
+    run -0 "${T[@]}" "$PYTHON" -c "${code/p.apply(lambda: Color.RED)/p.apply(Color, (1,))}"
     assert_output "True [41943040, 41943041, 41943042] True True"
 }
 
 @test "a script edited on disk while it runs keeps working: the code travels" {
     cp "$SCRIPTS/edited.py" "$BATS_TEST_TMPDIR/job.py"
-    run -0 $T "$CPMP" run "$BATS_TEST_TMPDIR/job.py"
+    run -0 "${T[@]}" "$CPMP" run "$BATS_TEST_TMPDIR/job.py"
     assert_output "[1, 2, 3] [1, 2, 3]"
 }
 
@@ -101,7 +101,7 @@ with mp.get_context("fork").Pool(2) as p:
     PYTHONPATH="$CPMP_BUILD_ROOT/pyhook:$BATS_TEST_TMPDIR/cp" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$py" -c 'import cpmp, sys
 k = 3
 sys.stdout.buffer.write(cpmp.dumps([lambda x: x * k, type("Local", (), {"f": lambda self: k})]))' > "$BATS_TEST_TMPDIR/f.pkl"
-    run -1 $T env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" -c 'import cpmp, sys
+    run -1 "${T[@]}" env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" -c 'import cpmp, sys
 cpmp.loads(open(sys.argv[1], "rb").read())' "$BATS_TEST_TMPDIR/f.pkl"
     assert_line --partial "VersionError: cpmp: this payload was pickled by Python 3.12 and cannot be loaded by Python 3.11"
 }
@@ -126,7 +126,7 @@ cpmp.loads(open(sys.argv[1], "rb").read())' "$BATS_TEST_TMPDIR/f.pkl"
 @test "what a worker may hold is never kept alive for it: a dropped file closes and an object is finalized at once" {
     local m
     for m in fork spawn; do
-        run -0 $T "$CPMP" run "$SCRIPTS/exact.py" $m lifetime "$BATS_TEST_TMPDIR"
+        run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/exact.py" $m lifetime "$BATS_TEST_TMPDIR"
         assert_output "finalized written"
     done
 }

@@ -5,10 +5,9 @@
 load test_helper
 
 setup() {
-    cd "$BATS_TEST_TMPDIR"
+    cd "$BATS_TEST_TMPDIR" || return
     # The library, after the sanitizer runtimes it needs in an ASan build.
     PRELOAD="$CPMP_PRELOAD"
-    LIB="$CPMP_BUILD_ROOT/preload/libcpmp_preload.so"
     # Debian's pure-Python cloudpickle, alone, for other interpreters.
     mkdir -p cloudpickle-only
     ln -sfn /usr/lib/python3/dist-packages/cloudpickle cloudpickle-only/cloudpickle
@@ -22,14 +21,14 @@ setup() {
 "$PYTHON" "$SCRIPTS/capabilities.py" fork closure
 SH
     chmod +x pipeline.sh
-    run -0 $T "$CPMP" exec ./pipeline.sh
+    run -0 "${T[@]}" "$CPMP" exec ./pipeline.sh
     assert_output $'lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]\nclosure [3, 6, 9]'
-    run $T ./pipeline.sh
+    run "${T[@]}" ./pipeline.sh
     assert_failure
 }
 
 @test "with LD_PRELOAD alone, a spawn Pool's workers return closures" {
-    LD_PRELOAD="$PRELOAD" run -0 $T "$PYTHON" "$SCRIPTS/capabilities.py" spawn return-lambda
+    LD_PRELOAD="$PRELOAD" run -0 "${T[@]}" "$PYTHON" "$SCRIPTS/capabilities.py" spawn return-lambda
     assert_output "return-lambda (2, 10)"
 }
 
@@ -37,12 +36,12 @@ SH
     run -0 "$CPMP" env
     assert_output "export LD_PRELOAD='$PRELOAD'"
     eval "$output"
-    run -0 $T "$PYTHON" "$SCRIPTS/capabilities.py" forkserver executor
+    run -0 "${T[@]}" "$PYTHON" "$SCRIPTS/capabilities.py" forkserver executor
     assert_output "executor [3, 6, 9]"
 }
 
 @test "interpreters started by subprocess, and their spawn children, are patched" {
-    run -0 $T "$CPMP" exec "$PYTHON" -c 'import subprocess, sys
+    run -0 "${T[@]}" "$CPMP" exec "$PYTHON" -c 'import subprocess, sys
 print(subprocess.run([sys.executable, sys.argv[1], "spawn", "grandchild"], capture_output=True, text=True).stdout.strip())' "$SCRIPTS/capabilities.py"
     assert_output "grandchild ([-1, -2, -3], 0)"
 }
@@ -74,8 +73,10 @@ print(subprocess.run([sys.executable, sys.argv[1], "spawn", "grandchild"], captu
 @test "cpmp exec puts the library first in LD_PRELOAD, keeps the others and never adds it twice" {
     local other="$BATS_TEST_TMPDIR/other.so"
     cp /lib/x86_64-linux-gnu/libm.so.6 "$other"  # any harmless library
+    # shellcheck disable=SC2016  # the child shell expands it
     LD_PRELOAD="$other $PRELOAD" run -0 "$CPMP" exec sh -c 'echo "$LD_PRELOAD"'
     assert_output "$PRELOAD:$other"
+    # shellcheck disable=SC2016  # the child shell expands it
     LD_PRELOAD="$PRELOAD" run -0 "$CPMP" exec "$CPMP" exec sh -c 'echo "$LD_PRELOAD"'
     assert_output "$PRELOAD"
 }
@@ -85,7 +86,7 @@ print(subprocess.run([sys.executable, sys.argv[1], "spawn", "grandchild"], captu
     echo 'raise SystemExit("the current directory was trusted")' > pyhook/cpmp/__init__.py
     run -0 "$CPMP_BUILD_ROOT/launcher/../launcher/cpmp" env
     assert_output "export LD_PRELOAD='$PRELOAD'"
-    run -0 $T "$CPMP" exec "$PYTHON" "$SCRIPTS/capabilities.py" fork lambda
+    run -0 "${T[@]}" "$CPMP" exec "$PYTHON" "$SCRIPTS/capabilities.py" fork lambda
     assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
 }
 
@@ -97,22 +98,22 @@ print(subprocess.run([sys.executable, sys.argv[1], "spawn", "grandchild"], captu
 }
 
 @test "CPMP_DISABLE=1 turns the library off" {
-    CPMP_DISABLE=1 run $T "$CPMP" exec "$PYTHON" "$SCRIPTS/capabilities.py" spawn lambda
+    CPMP_DISABLE=1 run "${T[@]}" "$CPMP" exec "$PYTHON" "$SCRIPTS/capabilities.py" spawn lambda
     assert_failure
     assert_output --partial "Can't pickle local object"
 }
 
 @test "cpmp run under the preloaded library patches once" {
-    LD_PRELOAD="$PRELOAD" run -0 $T "$CPMP" run -c 'import sys, cpmp
+    LD_PRELOAD="$PRELOAD" run -0 "${T[@]}" "$CPMP" run -c 'import sys, cpmp
 print(sum(type(f).__name__ == "_ArmedFinder" for f in sys.meta_path), cpmp.is_patched())'
     assert_output "1 True"
 }
 
 @test "an interpreter that cannot import cloudpickle still maps lambdas, and a local class fails with one clear line" {
-    run -0 --separate-stderr $T "$CPMP" exec "$PYTHON" -S "$SCRIPTS/capabilities.py" spawn lambda
+    run -0 --separate-stderr "${T[@]}" "$CPMP" exec "$PYTHON" -S "$SCRIPTS/capabilities.py" spawn lambda
     assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
     assert_equal "$stderr" ""
-    run $T "$CPMP" exec "$PYTHON" -I -S "$SCRIPTS/capabilities.py" spawn local-class
+    run "${T[@]}" "$CPMP" exec "$PYTHON" -I -S "$SCRIPTS/capabilities.py" spawn local-class
     assert_failure
     assert_output --partial "cpmp: sending a class by value needs cloudpickle, which this Python cannot import (apt-get install python3-cloudpickle)"
 }
@@ -122,10 +123,10 @@ print(sum(type(f).__name__ == "_ArmedFinder" for f in sys.meta_path), cpmp.is_pa
     local lib
     lib=$(find "$BATS_TEST_TMPDIR/inst" -name libcpmp_preload.so)
     lib="${CPMP_SANITIZER_PRELOAD:+$CPMP_SANITIZER_PRELOAD:}$lib"
-    LD_PRELOAD="$lib" run -0 --separate-stderr $T "$PYTHON" -c 'print("ran")'
+    LD_PRELOAD="$lib" run -0 --separate-stderr "${T[@]}" "$PYTHON" -c 'print("ran")'
     assert_output "ran"
     assert_equal "$stderr" "cpmp: not active, running unpatched: broken on purpose"
-    CPMP_QUIET=1 LD_PRELOAD="$lib" run -0 --separate-stderr $T "$PYTHON" -c 'print("ran")'
+    CPMP_QUIET=1 LD_PRELOAD="$lib" run -0 --separate-stderr "${T[@]}" "$PYTHON" -c 'print("ran")'
     assert_equal "$stderr" ""
 }
 
@@ -136,7 +137,7 @@ matrix() { # VERSION
     pyenv_python "$1"
     for m in fork spawn; do
         for c in lambda return-lambda local-class; do
-            PYTHONPATH="$BATS_TEST_TMPDIR/cloudpickle-only" run -0 $T "$CPMP" exec "$py" "$SCRIPTS/capabilities.py" $m $c
+            PYTHONPATH="$BATS_TEST_TMPDIR/cloudpickle-only" run -0 "${T[@]}" "$CPMP" exec "$py" "$SCRIPTS/capabilities.py" $m $c
             case $c in
                 lambda) assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]" ;;
                 return-lambda) assert_output "return-lambda (2, 10)" ;;
@@ -145,12 +146,12 @@ matrix() { # VERSION
         done
         # What a lambda sees (its own namespace on 3.8 and 3.9, its own
         # builtins from 3.10 on), and identity under fork.
-        PYTHONPATH="$BATS_TEST_TMPDIR/cloudpickle-only" run -0 $T "$CPMP" exec "$py" "$SCRIPTS/exact.py" $m loop-lambda
+        PYTHONPATH="$BATS_TEST_TMPDIR/cloudpickle-only" run -0 "${T[@]}" "$CPMP" exec "$py" "$SCRIPTS/exact.py" $m loop-lambda
         assert_output "[0, 1, 2] [1, 2, 3] [2, 3, 4] [3, 4, 5] "
-        PYTHONPATH="$BATS_TEST_TMPDIR/cloudpickle-only" run -0 $T "$CPMP" exec "$py" "$SCRIPTS/exact.py" $m init-rebind
+        PYTHONPATH="$BATS_TEST_TMPDIR/cloudpickle-only" run -0 "${T[@]}" "$CPMP" exec "$py" "$SCRIPTS/exact.py" $m init-rebind
         assert_output "(['set', 'set'], ['set', 'set'])"
     done
-    PYTHONPATH="$BATS_TEST_TMPDIR/cloudpickle-only" run -0 $T "$CPMP" exec "$py" "$SCRIPTS/exact.py" fork identity
+    PYTHONPATH="$BATS_TEST_TMPDIR/cloudpickle-only" run -0 "${T[@]}" "$CPMP" exec "$py" "$SCRIPTS/exact.py" fork identity
     assert_output "(True, True, True, (True, True), 42, True)"
     run "$py" "$SCRIPTS/capabilities.py" spawn lambda
     assert_failure

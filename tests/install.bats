@@ -6,7 +6,7 @@
 load test_helper
 
 setup() {
-    cd "$BATS_TEST_TMPDIR"
+    cd "$BATS_TEST_TMPDIR" || return
     EXAMPLES="$BATS_TEST_DIRNAME/../examples"
 }
 
@@ -16,19 +16,20 @@ check_tree() {
     pkglib=$(dirname "$(find "$prefix" -name libcpmp_preload.so)")
     [ -x "$cpmp" ] && [ -L "$pkglib/python3" ] && [ -f "$pkglib/cpmp/_speedups.abi3.so" ]
     # Byte-compiled at install: start-up does not compile the package.
-    [ "$(ls "$pkglib"/cpmp/__pycache__/*.pyc | wc -l)" -eq "$(ls "$pkglib"/cpmp/*.py | wc -l)" ]
+    local pyc=("$pkglib"/cpmp/__pycache__/*.pyc) py=("$pkglib"/cpmp/*.py)
+    [ "${#pyc[@]}" -eq "${#py[@]}" ]
     run -0 env MANWIDTH=80 man --warnings -l "$prefix/share/man/man1/cpmp.1"
     assert_line --index 0 --regexp '^CPMP\(1\)'
-    run -0 $T "$cpmp" run "$EXAMPLES/lambda_pool.py"
+    run -0 "${T[@]}" "$cpmp" run "$EXAMPLES/lambda_pool.py"
     assert_output $'squares:   [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]\nclosure:   [3, 6, 9]\nreturned:  42\nexecutor:  [7, 8]'
-    PATH="$(dirname "$(realpath "$PYTHON")"):$PATH" run -0 $T "$cpmp" exec -- "$EXAMPLES/pipeline.sh"
+    PATH="$(dirname "$(realpath "$PYTHON")"):$PATH" run -0 "${T[@]}" "$cpmp" exec -- "$EXAMPLES/pipeline.sh"
     assert_output $'kept:     [4, 5, 6, 7]\nfrom a Process: 45'
     # The package, the library and sys.executable all come from this tree.
-    run -0 $T "$cpmp" run -c 'import cpmp, sys; print(cpmp.__file__, sys.executable)'
+    run -0 "${T[@]}" "$cpmp" run -c 'import cpmp, sys; print(cpmp.__file__, sys.executable)'
     assert_output "$pkglib/cpmp/__init__.py $pkglib/python3"
-    run -0 $T "$cpmp" exec "$PYTHON" -c 'import sys; print(sys.modules["cpmp"].__file__)'
+    run -0 "${T[@]}" "$cpmp" exec "$PYTHON" -c 'import sys; print(sys.modules["cpmp"].__file__)'
     assert_output "$pkglib/cpmp/__init__.py"
-    run -0 $T "$cpmp" doctor
+    run -0 "${T[@]}" "$cpmp" doctor
     assert_line "  preload library $pkglib/libcpmp_preload.so (what cpmp exec uses)"
     assert_line --index -1 "ok: everything cpmp needs works"
 }

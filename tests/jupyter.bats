@@ -5,11 +5,12 @@
 load test_helper
 
 setup() {
-    cd "$BATS_TEST_TMPDIR"
+    cd "$BATS_TEST_TMPDIR" || return
     # Jupyter's per-user directory, and a stock kernel that is Debian's python3.
     export JUPYTER_DATA_DIR="$PWD/jupyter" HOME="$PWD/home"
     mkdir -p "$HOME"
-    export PATH="$(dirname "$(realpath "$PYTHON")"):$PATH"
+    PATH="$(dirname "$(realpath "$PYTHON")"):$PATH"
+    export PATH
     "$PYTHON" -c 'import ipykernel, jupyter_client, nbconvert' 2> /dev/null \
         || skip "Debian's python3-ipykernel, python3-jupyter-client, python3-nbconvert are not installed"
     CELL='import multiprocessing as mp
@@ -33,23 +34,23 @@ with mp.get_context("spawn").Pool(2) as pool:
 
 @test "the kernel maps a cell's lambda, closure and class in a spawn Pool; the stock kernel cannot" {
     "$CPMP" kernel install --user --name cpmp-test --display-name "cpmp test" > /dev/null
-    run -0 --separate-stderr $T "$PYTHON" "$SCRIPTS/kernel_client.py" cpmp-test "$CELL"
+    run -0 --separate-stderr "${T[@]}" "$PYTHON" "$SCRIPTS/kernel_client.py" cpmp-test "$CELL"
     assert_output $'[0, 10, 20, 30] [6] [7]\nstatus: ok'
-    run -0 --separate-stderr $T "$PYTHON" "$SCRIPTS/kernel_client.py" python3 "$CELL"
+    run -0 --separate-stderr "${T[@]}" "$PYTHON" "$SCRIPTS/kernel_client.py" python3 "$CELL"
     assert_line --regexp "^(PicklingError|AttributeError): Can't (pickle|get local object).*<lambda>"
     assert_line "status: error"
 }
 
 @test "nbconvert executes the example notebook with the kernel; the stock kernel fails on it" {
     "$CPMP" kernel install --user > /dev/null
-    run -0 $T "$PYTHON" -m nbconvert --to notebook --execute "$BATS_TEST_DIRNAME/../examples/notebook.ipynb" \
+    run -0 "${T[@]}" "$PYTHON" -m nbconvert --to notebook --execute "$BATS_TEST_DIRNAME/../examples/notebook.ipynb" \
         --ExecutePreprocessor.kernel_name=cpmp --output-dir "$PWD" --output ran.ipynb
     run -0 "$PYTHON" -c 'import nbformat, sys
 for cell in nbformat.read(sys.argv[1], 4).cells:
     for out in cell.get("outputs", []):
         print(out.get("text", out.get("ename", "")), end="")' ran.ipynb
     assert_output $'[0, 10, 20, 30, 40]\n[0, 1, 8, 27, 64]\n[1, 2]'
-    run $T "$PYTHON" -m nbconvert --to notebook --execute "$BATS_TEST_DIRNAME/../examples/notebook.ipynb" \
+    run "${T[@]}" "$PYTHON" -m nbconvert --to notebook --execute "$BATS_TEST_DIRNAME/../examples/notebook.ipynb" \
         --ExecutePreprocessor.kernel_name=python3 --output-dir "$PWD" --output stock.ipynb
     assert_failure
     assert_output --regexp "Can't (pickle|get local object)"
@@ -64,7 +65,7 @@ for cell in nbformat.read(sys.argv[1], 4).cells:
     venv/bin/cpmp kernel install --user --name in-venv > /dev/null
     run -0 "$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["env"])' "$JUPYTER_DATA_DIR/kernels/in-venv/kernel.json"
     assert_output "{'VIRTUAL_ENV': '$PWD/venv'}"
-    run -0 --separate-stderr $T "$PYTHON" "$SCRIPTS/kernel_client.py" in-venv 'import sys, onlyvenv, multiprocessing as mp
+    run -0 --separate-stderr "${T[@]}" "$PYTHON" "$SCRIPTS/kernel_client.py" in-venv 'import sys, onlyvenv, multiprocessing as mp
 with mp.get_context("spawn").Pool(1) as p: print(sys.prefix, p.map(lambda _: __import__("onlyvenv").VALUE, [0]))'
     assert_output "$PWD/venv ['from the venv']
 status: ok"

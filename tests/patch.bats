@@ -4,7 +4,7 @@
 load test_helper
 
 pyhook() { # CODE: run CODE with the stock interpreter and the built package
-    run $T env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" -c "$@"
+    run "${T[@]}" env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" -c "$@"
 }
 
 @test "patch() reaches all five binding sites, and modules imported later bind to the patched class" {
@@ -75,7 +75,7 @@ with mp.get_context("spawn").Pool(1) as p:
 }
 
 @test "under cpmp run the patch is armed lazily and applied when multiprocessing is imported" {
-    run -0 $T "$CPMP" run -c 'import sys, cpmp
+    run -0 "${T[@]}" "$CPMP" run -c 'import sys, cpmp
 armed = cpmp.is_patched(), len(sys.meta_path)
 import multiprocessing.reduction as r
 print(armed[0], "reducer_override" in vars(r.ForkingPickler), len(sys.meta_path) == armed[1])
@@ -87,12 +87,12 @@ print(hasattr(s.get_preparation_data, "__wrapped__"), len(sys.meta_path) == arme
 @test "a sitecustomize that imported multiprocessing before activation still ends up patched" {
     mkdir -p "$BATS_TEST_TMPDIR/site"
     echo 'import multiprocessing.queues' > "$BATS_TEST_TMPDIR/site/sitecustomize.py"
-    PYTHONPATH="$BATS_TEST_TMPDIR/site" run -0 $T "$CPMP" run "$SCRIPTS/capabilities.py" spawn lambda
+    PYTHONPATH="$BATS_TEST_TMPDIR/site" run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/capabilities.py" spawn lambda
     assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
 }
 
 @test "the package works without its C extension" {
-    run -0 $T env PYTHONPATH="$(pure_python_package)" "$PYTHON" -c 'import cpmp, multiprocessing as mp
+    run -0 "${T[@]}" env PYTHONPATH="$(pure_python_package)" "$PYTHON" -c 'import cpmp, multiprocessing as mp
 cpmp.patch()
 import cpmp._reduce as r
 print(r.SPEEDUPS_PROBLEM is None)
@@ -108,14 +108,14 @@ with mp.get_context("spawn").Pool(2) as p:
 }
 
 @test "the C fast path pickles as its pure-Python twin does, its cache hits, and it refuses a layout it cannot read" {
-    run -0 $T env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" "$SCRIPTS/fastpath.py"
+    run -0 "${T[@]}" env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" "$SCRIPTS/fastpath.py"
     assert_line --index 0 "same bytes: all 12"
     assert_line --index 1 "cache hits on resend: 1 True"
     assert_line --index 2 "refused: cpmp._resend.ENTRY has no field cells"
 }
 
 @test "every module of the package imports on its own, in any order, with tracing on or off" {
-    run -0 $T env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" -c '
+    run -0 "${T[@]}" env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" -c '
 import os, subprocess, sys
 names = sorted(f[:-3] for f in os.listdir(os.path.join(sys.argv[1], "cpmp"))
                if f.endswith(".py") and f != "__init__.py")

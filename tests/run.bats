@@ -5,7 +5,7 @@
 load test_helper
 
 capability() { # METHOD NAME EXPECTED-LINE
-    run -0 $T "$CPMP" run "$SCRIPTS/capabilities.py" "$1" "$2"
+    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/capabilities.py" "$1" "$2"
     assert_output "$2 $3"
 }
 
@@ -15,7 +15,7 @@ everywhere() { # NAME EXPECTED-LINE: the capability under fork, spawn and forkse
 }
 
 semantics() { # METHOD CASE EXPECTED-LINE: a case of semantics.py under cpmp run
-    run -0 $T "$CPMP" run "$SCRIPTS/semantics.py" "$1" "$2"
+    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/semantics.py" "$1" "$2"
     assert_output "$3"
 }
 
@@ -98,10 +98,10 @@ stock_refuses() { # METHOD NAME
 @test "Queue, SimpleQueue, Pipe, Value, Array and a Manager keep working, also passed to a lambda child" {
     local expected="[{'a': [1, 2]}, (1, 'x'), ('pong', 'ping'), (42, [9.5, 1.5], 0), ([(0, 0), (1, 1), (2, 4), (3, 9)], [0, 1, 2, 3])]"
     for m in fork spawn forkserver; do
-        run -0 $T "$CPMP" run "$SCRIPTS/ipc.py" $m
+        run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/ipc.py" $m
         assert_output "$expected"
     done
-    run $T "$PYTHON" "$SCRIPTS/ipc.py" spawn
+    run "${T[@]}" "$PYTHON" "$SCRIPTS/ipc.py" spawn
     assert_failure
 }
 
@@ -109,7 +109,7 @@ stock_refuses() { # METHOD NAME
 
 @test "a top-level initializer setting a module global is seen by top-level tasks, as under python3" {
     for m in fork spawn forkserver; do
-        run -0 $T "$PYTHON" "$SCRIPTS/semantics.py" $m initializer
+        run -0 "${T[@]}" "$PYTHON" "$SCRIPTS/semantics.py" $m initializer
         assert_output "['hi0', 'hi1', 'hi2']"
         semantics $m initializer "['hi0', 'hi1', 'hi2']"
     done
@@ -131,7 +131,7 @@ stock_refuses() { # METHOD NAME
     # The main block rebinds LEVEL after the module set it: a spawned worker
     # re-imports the module and sees "import", a forked one sees "main".
     semantics spawn worker-globals "['import', 'import'] ['import', 'import']"
-    run -0 $T "$PYTHON" "$SCRIPTS/semantics.py" spawn worker-globals-stock
+    run -0 "${T[@]}" "$PYTHON" "$SCRIPTS/semantics.py" spawn worker-globals-stock
     assert_output "['import', 'import']"
     semantics fork worker-globals "['main', 'main'] ['main', 'main']"
 }
@@ -149,26 +149,26 @@ if __name__ == "__main__":
     def f(x): return x + K
     with mp.get_context("spawn").Pool(2) as p:
         print(p.map(lambda x: f(x) * 2, [1, 2]))'
-    run -0 $T "$CPMP" run -c "$code"
+    run -0 "${T[@]}" "$CPMP" run -c "$code"
     assert_output "[10, 12]"
-    run -0 $T "$CPMP" run - <<< "$code"
+    run -0 "${T[@]}" "$CPMP" run - <<< "$code"
     assert_output "[10, 12]"
     mkdir -p "$BATS_TEST_TMPDIR/pkg"
     printf '%s\n' "$code" > "$BATS_TEST_TMPDIR/pkg/mod.py"
-    cd "$BATS_TEST_TMPDIR"
-    run -0 $T "$CPMP" run -m pkg.mod
+    cd "$BATS_TEST_TMPDIR" || return
+    run -0 "${T[@]}" "$CPMP" run -m pkg.mod
     assert_output "[10, 12]"
-    run $T "$PYTHON" -c "$code"
+    run "${T[@]}" "$PYTHON" -c "$code"
     assert_failure
 }
 
 @test "what the standard pickler sends goes byte for byte as without cpmp" {
-    run -0 $T "$CPMP" run "$SCRIPTS/bytes_equal.py"
+    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/bytes_equal.py"
     assert_output "identical 9"
 }
 
 @test "a program that never uses multiprocessing loads neither multiprocessing nor cloudpickle" {
-    run -0 $T "$CPMP" run -c 'import sys; print(sorted(m for m in sys.modules if m.startswith(("multiprocessing", "cloudpickle"))))'
+    run -0 "${T[@]}" "$CPMP" run -c 'import sys; print(sorted(m for m in sys.modules if m.startswith(("multiprocessing", "cloudpickle"))))'
     assert_output "[]"
 }
 
@@ -184,16 +184,16 @@ if __name__ == "__main__":
 
 @test "a function sent again unchanged is the same bytes, each load is a function of its own, and every change arrives" {
     local expected="same-bytes True own-function True | cell [1, 2, 3] | mutable-cell [1] [1, 2] | defaults (1, 10) (2, 10) (2, 20) t | changed-source 15"
-    run -0 $T "$CPMP" run "$SCRIPTS/resend.py"
+    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/resend.py"
     assert_output "$expected"
     # The pure-Python path, for interpreters without the C extension.
-    run -0 $T env PYTHONPATH="$(pure_python_package)" "$PYTHON" "$SCRIPTS/resend.py"
+    run -0 "${T[@]}" env PYTHONPATH="$(pure_python_package)" "$PYTHON" "$SCRIPTS/resend.py"
     assert_output "$expected"
 }
 
 @test "a lambda that raises in a worker shows the script's file and line in the traceback" {
     printf 'import multiprocessing as mp\nif __name__ == "__main__":\n    with mp.get_context("%s").Pool(1) as p:\n        p.map(lambda x: 1 / x, [0])\n' spawn > "$BATS_TEST_TMPDIR/boom.py"
-    run -1 $T "$CPMP" run "$BATS_TEST_TMPDIR/boom.py"
+    run -1 "${T[@]}" "$CPMP" run "$BATS_TEST_TMPDIR/boom.py"
     assert_output --partial "File \"$BATS_TEST_TMPDIR/boom.py\", line 4, in <lambda>"
     assert_output --partial "ZeroDivisionError: division by zero"
 }

@@ -6,7 +6,7 @@
 load test_helper
 
 setup() {
-    cd "$BATS_TEST_TMPDIR"
+    cd "$BATS_TEST_TMPDIR" || return
     export SITELOG="$PWD/site.log"
     # A user site (PYTHONUSERBASE) with a .pth file that runs code and adds
     # a directory, a usercustomize, and a sitecustomize on PYTHONPATH.
@@ -16,8 +16,8 @@ setup() {
     mkdir -p "$user_site" extra custom
     printf '%s\n' "$PWD/extra" \
         'import os; open(os.environ["SITELOG"], "a").write("pth %d\n" % os.getpid())' > "$user_site/cpmp-test.pth"
-    echo 'import os; open(os.environ["SITELOG"], "a").write("usercustomize %d\n" % os.getpid())' > "$user_site/usercustomize.py"
-    echo 'import os; open(os.environ["SITELOG"], "a").write("sitecustomize %d\n" % os.getpid())' > custom/sitecustomize.py
+    printf '%s\n' 'import os; open(os.environ["SITELOG"], "a").write("usercustomize %d\n" % os.getpid())' > "$user_site/usercustomize.py"
+    printf '%s\n' 'import os; open(os.environ["SITELOG"], "a").write("sitecustomize %d\n" % os.getpid())' > custom/sitecustomize.py
     export PYTHONPATH="$PWD/custom"
 }
 
@@ -29,7 +29,7 @@ normalized() {
 }
 
 @test "sitecustomize, usercustomize and .pth files run once per process, in python3's order" {
-    run -0 $T "$PYTHON" "$SCRIPTS/sitelog.py"
+    run -0 "${T[@]}" "$PYTHON" "$SCRIPTS/sitelog.py"
     local expected
     expected=$(normalized <<< "$output")
     # The program, its spawn worker and multiprocessing's resource tracker:
@@ -37,20 +37,20 @@ normalized() {
     assert_equal "$(grep -c '^process: pth sitecustomize usercustomize$' <<< "$expected")" 3
     assert_equal "$(grep -c '^process:' <<< "$expected")" 3
     rm "$SITELOG"
-    run -0 $T "$CPMP" run "$SCRIPTS/sitelog.py" lambda
+    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/sitelog.py" lambda
     assert_equal "$(normalized <<< "$output")" "$expected"
     rm "$SITELOG"
-    run -0 $T "$CPMP" exec "$PYTHON" "$SCRIPTS/sitelog.py" lambda
+    run -0 "${T[@]}" "$CPMP" exec "$PYTHON" "$SCRIPTS/sitelog.py" lambda
     assert_equal "$(normalized <<< "$output")" "$expected"
 }
 
 @test "a sitecustomize that imported all of multiprocessing still ends up patched, under run and exec" {
     echo 'import multiprocessing, multiprocessing.pool, multiprocessing.queues, concurrent.futures' > custom/sitecustomize.py
-    run -0 $T "$CPMP" run "$SCRIPTS/capabilities.py" spawn lambda
+    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/capabilities.py" spawn lambda
     assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
-    run -0 $T "$CPMP" exec "$PYTHON" "$SCRIPTS/capabilities.py" forkserver local-class
+    run -0 "${T[@]}" "$CPMP" exec "$PYTHON" "$SCRIPTS/capabilities.py" forkserver local-class
     assert_output "local-class ([2, 4], [Scaler(4), Scaler(5)])"
-    run -0 $T "$CPMP" run -c 'import cpmp, multiprocessing.queues as q, multiprocessing.reduction as r
+    run -0 "${T[@]}" "$CPMP" run -c 'import cpmp, multiprocessing.queues as q, multiprocessing.reduction as r
 print(cpmp.is_patched(), q._ForkingPickler is r.ForkingPickler, "reducer_override" in vars(r.ForkingPickler))'
     assert_output "True True True"
 }
@@ -60,10 +60,10 @@ print(cpmp.is_patched(), q._ForkingPickler is r.ForkingPickler, "reducer_overrid
     local flags
     for flags in "" -I -E -s -S -P -B "-X utf8" "-X dev -X importtime=0" "-I -S" "-E -s -P"; do
         # shellcheck disable=SC2086
-        run -0 --separate-stderr $T "$PYTHON" $flags -c "$code"
+        run -0 --separate-stderr "${T[@]}" "$PYTHON" $flags -c "$code"
         local expected=$output
         # shellcheck disable=SC2086
-        run -0 --separate-stderr $T "$CPMP" run --quiet $flags -c "$code"
+        run -0 --separate-stderr "${T[@]}" "$CPMP" run --quiet $flags -c "$code"
         assert_equal "$output" "$expected"
         # And the hooks run exactly when python3 runs them.
         rm -f "$SITELOG"
@@ -81,7 +81,7 @@ print(cpmp.is_patched(), q._ForkingPickler is r.ForkingPickler, "reducer_overrid
     local flag
     for flag in -I -E -s -S -P -B "-X utf8"; do
         # shellcheck disable=SC2086
-        run -0 --separate-stderr $T "$CPMP" run --quiet $flag -c 'import sys, multiprocessing as mp
+        run -0 --separate-stderr "${T[@]}" "$CPMP" run --quiet $flag -c 'import sys, multiprocessing as mp
 with mp.get_context("spawn").Pool(1) as p:
     print(p.apply(lambda: str(sys.flags)) == str(sys.flags), p.apply(lambda x: x * 2, (21,)))'
         assert_output "True 42"
@@ -89,18 +89,18 @@ with mp.get_context("spawn").Pool(1) as p:
 }
 
 @test "a flag that hides cloudpickle is said in one line; the program still runs" {
-    run -0 --separate-stderr $T "$CPMP" run -S "$SCRIPTS/capabilities.py" spawn lambda
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run -S "$SCRIPTS/capabilities.py" spawn lambda
     assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
     assert_equal "$stderr" "cpmp: cloudpickle is not reachable with -S (no site-packages): lambdas, closures and nested functions still travel, local classes cannot"
-    run -0 --separate-stderr $T "$CPMP" run -I -S -c 'print("ran")'
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run -I -S -c 'print("ran")'
     assert_output "ran"
     assert_equal "$stderr" "cpmp: cloudpickle is not reachable with -S (no site-packages): lambdas, closures and nested functions still travel, local classes cannot"
     # Said once: not again by the spawned workers, which inherit -S.
-    run -0 --separate-stderr $T "$CPMP" run -S "$SCRIPTS/capabilities.py" spawn return-lambda
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run -S "$SCRIPTS/capabilities.py" spawn return-lambda
     assert_equal "$(grep -c 'not reachable' <<< "$stderr")" 1
     # Where cloudpickle stays reachable, nothing is said.
-    run -0 --separate-stderr $T "$CPMP" run -I -E -s -c 'print("ran")'
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run -I -E -s -c 'print("ran")'
     assert_equal "$stderr" ""
-    run -0 --separate-stderr $T "$CPMP" run --quiet -S -c 'print("ran")'
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --quiet -S -c 'print("ran")'
     assert_equal "$stderr" ""
 }

@@ -12,7 +12,7 @@ setup() {
     [ -z "${CPMP_SKIP_STDLIB:-}" ] || skip "CPMP_SKIP_STDLIB is set"
     "$PYTHON" -c 'import test.test_multiprocessing_spawn' 2> /dev/null \
         || fail "CPython's test suite is missing (apt-get install libpython3.11-testsuite)"
-    cd "$BATS_TEST_TMPDIR"
+    cd "$BATS_TEST_TMPDIR" || return
 }
 
 @test "CPython's five multiprocessing suites pass under cpmp run, test_unpickleable_result aside" {

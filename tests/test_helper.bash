@@ -6,18 +6,27 @@ load '/usr/lib/bats/bats-assert/load'
 CPMP_BUILD="${CPMP_BUILD:-$BATS_TEST_DIRNAME/../build}"
 # shellcheck source=/dev/null
 source "$CPMP_BUILD/tests/config.bash"
+# What the suites use (shellcheck cannot see them use it).
+# shellcheck disable=SC2034
 CPMP="$CPMP_BUILD_ROOT/launcher/cpmp"
 # The stock interpreter: the very Python that cpmp embeds.
+# shellcheck disable=SC2034
 PYTHON="$CPMP_PYTHON"
+# shellcheck disable=SC2034
 SCRIPTS="$BATS_TEST_DIRNAME/scripts"
 # Nothing from the caller's environment may switch cpmp off or silence it.
 unset CPMP_DISABLE CPMP_QUIET CPMP_TRACE CPMP_BY_VALUE
 # Every run is bounded: a hang fails the test instead of stalling CI.
-T="timeout 120"
+# shellcheck disable=SC2034
+T=(timeout 120)
 
 pyenv_python() { # VERSION: sets $py to the image's pyenv interpreter, or skips
-    py=$(ls -d "${PYENV_ROOT:-/root/.pyenv}/versions/$1".*/bin/python"${1%%.*}" 2> /dev/null | head -n 1)
-    [ -x "$py" ] || skip "no pyenv Python $1 on this machine"
+    local found
+    # shellcheck disable=SC2034  # the caller's $py
+    for found in "${PYENV_ROOT:-/root/.pyenv}/versions/$1".*/bin/python"${1%%.*}"; do
+        [ -x "$found" ] && py=$found && return 0
+    done
+    skip "no pyenv Python $1 on this machine"
 }
 
 pure_python_package() { # prints a PYTHONPATH entry: the built package without its C extension

@@ -5,7 +5,7 @@
 load test_helper
 
 @test "--trace reports each definition sent by value, per process, with sizes and totals" {
-    run -0 --separate-stderr $T "$CPMP" run --trace "$SCRIPTS/trace.py" spawn
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --trace "$SCRIPTS/trace.py" spawn
     assert_output $'55\n[1, 2, 3] Point'
     local pid='pid [0-9]+'
     # The parent sends one lambda, once per chunk (5 chunks of 2).
@@ -22,34 +22,34 @@ load test_helper
 }
 
 @test "a forked worker's trace counts only what the worker sent" {
-    run -0 --separate-stderr $T "$CPMP" run --trace "$SCRIPTS/trace.py" fork
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --trace "$SCRIPTS/trace.py" fork
     assert_regex "$stderr" "worker ForkPoolWorker-1: closure __main__\.adder\.<locals>\.add .* \[so far: 1 definition, 1 send, [0-9]+ bytes\]"
     assert_regex "$stderr" "worker ForkPoolWorker-1: exit: 2 definitions, 6 sends, [0-9]+ bytes \(1 closure, 1 local class\)"
 }
 
 @test "--trace=FILE and CPMP_TRACE=FILE append every process's lines to one file" {
-    cd "$BATS_TEST_TMPDIR"
+    cd "$BATS_TEST_TMPDIR" || return
     mkdir elsewhere
     # A relative name is made absolute, so a child in another directory finds it.
-    run -0 --separate-stderr $T "$CPMP" run --trace=trace.log -c 'import os, subprocess, sys
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --trace=trace.log -c 'import os, subprocess, sys
 os.chdir("elsewhere")
 subprocess.run([sys.executable, sys.argv[1], "spawn"], check=True)' "$SCRIPTS/trace.py"
     assert_equal "$stderr" ""
     assert_equal "$(grep -c '^cpmp trace: pid [0-9]* parent: ' trace.log)" 2
     assert_equal "$(grep -c '^cpmp trace: pid [0-9]* worker SpawnPoolWorker-1: ' trace.log)" 3
     [ ! -e elsewhere/trace.log ]
-    CPMP_TRACE="$BATS_TEST_TMPDIR/exec.log" run -0 $T "$CPMP" exec "$PYTHON" "$SCRIPTS/trace.py" forkserver
+    CPMP_TRACE="$BATS_TEST_TMPDIR/exec.log" run -0 "${T[@]}" "$CPMP" exec "$PYTHON" "$SCRIPTS/trace.py" forkserver
     assert_output $'55\n[1, 2, 3] Point'
     assert_equal "$(grep -c 'worker ForkServerPoolWorker-1: ' exec.log)" 3
 }
 
 @test "tracing is off by default and with CPMP_TRACE=0, and a bad trace file exits 2" {
-    run -0 --separate-stderr $T "$CPMP" run "$SCRIPTS/trace.py" fork
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run "$SCRIPTS/trace.py" fork
     assert_equal "$stderr" ""
-    CPMP_TRACE=0 run -0 --separate-stderr $T "$CPMP" run "$SCRIPTS/trace.py" fork
+    CPMP_TRACE=0 run -0 --separate-stderr "${T[@]}" "$CPMP" run "$SCRIPTS/trace.py" fork
     assert_equal "$stderr" ""
     # Not even imported when off.
-    run -0 $T "$CPMP" run -c 'import multiprocessing.reduction, sys; print("cpmp._trace" in sys.modules)'
+    run -0 "${T[@]}" "$CPMP" run -c 'import multiprocessing.reduction, sys; print("cpmp._trace" in sys.modules)'
     assert_output "False"
     run -2 --separate-stderr "$CPMP" run --trace="$BATS_TEST_TMPDIR/no/such/dir" -c pass
     assert_equal "$stderr" "cpmp: --trace: cannot write to '$BATS_TEST_TMPDIR/no/such/dir': No such file or directory"
@@ -60,7 +60,7 @@ subprocess.run([sys.executable, sys.argv[1], "spawn"], check=True)' "$SCRIPTS/tr
 }
 
 @test "a preloaded process that cannot open its trace file traces to stderr, with one warning line" {
-    CPMP_TRACE=/proc/nope LD_PRELOAD="$CPMP_PRELOAD" run -0 --separate-stderr $T "$PYTHON" -c 'import multiprocessing as mp
+    CPMP_TRACE=/proc/nope LD_PRELOAD="$CPMP_PRELOAD" run -0 --separate-stderr "${T[@]}" "$PYTHON" -c 'import multiprocessing as mp
 with mp.get_context("fork").Pool(1) as p: print(p.apply(len, ((lambda: 0,),)))'
     assert_output "1"
     assert_regex "$stderr" "^cpmp: CPMP_TRACE: cannot write to '/proc/nope' \(No such file or directory\), tracing to stderr

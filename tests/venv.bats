@@ -5,7 +5,7 @@
 load test_helper
 
 setup() {
-    cd "$BATS_TEST_TMPDIR"
+    cd "$BATS_TEST_TMPDIR" || return
     unset VIRTUAL_ENV
 }
 
@@ -24,26 +24,26 @@ make_venv() {
 @test "in an activated venv, cpmp run and its spawn and forkserver workers see the venv's packages" {
     make_venv venv
     # What the venv's own python prints (with a top-level function)...
-    VIRTUAL_ENV="$PWD/venv" PATH="$PWD/venv/bin:$PATH" run -0 $T python "$SCRIPTS/venv.py"
+    VIRTUAL_ENV="$PWD/venv" PATH="$PWD/venv/bin:$PATH" run -0 "${T[@]}" python "$SCRIPTS/venv.py"
     local expected=$output
     assert_line --index 0 "$PWD/venv $(dirname "$(dirname "$(realpath "$PYTHON")")")"
     assert_line --index 2 "('spawn', 'from the venv', '$PWD/venv', '/usr', '$PWD/venv')"
     # ... is what cpmp run prints, with the function or with a lambda.
-    VIRTUAL_ENV="$PWD/venv" PATH="$PWD/venv/bin:$PATH" run -0 $T "$CPMP" run "$SCRIPTS/venv.py"
+    VIRTUAL_ENV="$PWD/venv" PATH="$PWD/venv/bin:$PATH" run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/venv.py"
     assert_output "$expected"
-    VIRTUAL_ENV="$PWD/venv" PATH="$PWD/venv/bin:$PATH" run -0 $T "$CPMP" run "$SCRIPTS/venv.py" lambda
+    VIRTUAL_ENV="$PWD/venv" PATH="$PWD/venv/bin:$PATH" run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/venv.py" lambda
     assert_output "$expected"
 }
 
 @test "cpmp started from a venv's bin directory runs in that venv, and tells its children" {
     make_venv venv
     ln -s "$CPMP" venv/bin/cpmp
-    run -0 $T venv/bin/cpmp run "$SCRIPTS/venv.py" lambda
+    run -0 "${T[@]}" venv/bin/cpmp run "$SCRIPTS/venv.py" lambda
     assert_line --index 0 "$PWD/venv /usr"
     assert_line --index 2 "('spawn', 'from the venv', '$PWD/venv', '/usr', '$PWD/venv')"
     assert_line --index 3 "('forkserver', 'from the venv', '$PWD/venv', '/usr', '$PWD/venv')"
     # And through PATH, as an activated venv would find it.
-    PATH="$PWD/venv/bin:$PATH" run -0 $T cpmp run -c 'import onlyvenv; print(onlyvenv.VALUE)'
+    PATH="$PWD/venv/bin:$PATH" run -0 "${T[@]}" cpmp run -c 'import onlyvenv; print(onlyvenv.VALUE)'
     assert_output "from the venv"
 }
 
@@ -54,43 +54,41 @@ make_venv() {
         make_venv venv $opt
         run -0 venv/bin/python -c 'import sys; print(sys.path[1:], sys.flags.no_user_site)'
         local expected=$output
-        VIRTUAL_ENV="$PWD/venv" run -0 $T "$CPMP" run -c 'import sys; print(sys.path[1:], sys.flags.no_user_site)'
+        VIRTUAL_ENV="$PWD/venv" run -0 "${T[@]}" "$CPMP" run -c 'import sys; print(sys.path[1:], sys.flags.no_user_site)'
         assert_output "$expected"
     done
     # Without the system site-packages there is no Debian cloudpickle, as for
     # the venv's python: lambdas still travel, a local class says what to do.
     rm -rf venv && make_venv venv
-    VIRTUAL_ENV="$PWD/venv" run -0 $T "$CPMP" run "$SCRIPTS/capabilities.py" spawn lambda
+    VIRTUAL_ENV="$PWD/venv" run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/capabilities.py" spawn lambda
     assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
-    VIRTUAL_ENV="$PWD/venv" run -1 $T "$CPMP" run "$SCRIPTS/capabilities.py" spawn local-class
+    VIRTUAL_ENV="$PWD/venv" run -1 "${T[@]}" "$CPMP" run "$SCRIPTS/capabilities.py" spawn local-class
     assert_output --partial "cannot import (install cloudpickle into the virtualenv $PWD/venv, or make it with --system-site-packages)"
 }
 
 @test "outside a venv the venv's packages are not there, as for python3" {
     make_venv venv
-    run -1 $T "$CPMP" run -c 'import onlyvenv'
+    run -1 "${T[@]}" "$CPMP" run -c 'import onlyvenv'
     assert_output --partial "ModuleNotFoundError: No module named 'onlyvenv'"
 }
 
 @test "a venv of another Python is named in one line and not used" {
-    local py
-    py=$(ls -d "${PYENV_ROOT:-/root/.pyenv}"/versions/3.12.*/bin/python3.12 2> /dev/null | head -n 1)
-    [ -x "$py" ] || skip "no pyenv Python 3.12 on this machine"
+    pyenv_python 3.12
     "$py" -m venv --without-pip other
-    VIRTUAL_ENV="$PWD/other" run -0 --separate-stderr $T "$CPMP" run -c 'import sys; print(sys.prefix)'
+    VIRTUAL_ENV="$PWD/other" run -0 --separate-stderr "${T[@]}" "$CPMP" run -c 'import sys; print(sys.prefix)'
     assert_output "/usr"
     assert_equal "$stderr" "cpmp: not using the virtualenv $PWD/other: it is for Python $("$py" -c 'import platform; print(platform.python_version())'), cpmp run embeds Python 3.11 (run its python under 'cpmp exec' instead)"
-    VIRTUAL_ENV="$PWD/other" CPMP_QUIET=1 run -0 --separate-stderr $T "$CPMP" run -c pass
+    VIRTUAL_ENV="$PWD/other" CPMP_QUIET=1 run -0 --separate-stderr "${T[@]}" "$CPMP" run -c pass
     assert_equal "$stderr" ""
     # The way that works: the venv's own python under the preload library.
-    PYTHONPATH= run -0 $T "$CPMP" exec other/bin/python -c 'import sys, multiprocessing as mp
+    PYTHONPATH='' run -0 "${T[@]}" "$CPMP" exec other/bin/python -c 'import sys, multiprocessing as mp
 with mp.get_context("spawn").Pool(1) as p: print(sys.prefix == sys.argv[1], p.map(lambda x: x + 1, [1]))' "$PWD/other"
     assert_output "True [2]"
 }
 
 @test "cpmp doctor in a venv checks the venv's python and gives the venv's fix" {
     make_venv venv
-    VIRTUAL_ENV="$PWD/venv" run -1 $T "$CPMP" doctor
+    VIRTUAL_ENV="$PWD/venv" run -1 "${T[@]}" "$CPMP" doctor
     assert_line "cpmp run: embedded Python $("$PYTHON" -c 'import platform; print(platform.python_version())') ($PWD/venv)"
     assert_line --regexp "^cpmp exec $PWD/venv/bin/python3\.[0-9]+: Python 3\."
     assert_equal "$(grep -c '^  Pool lambdas    fork ok, spawn ok, forkserver ok$' <<< "$output")" 2

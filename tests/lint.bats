@@ -1,0 +1,29 @@
+#!/usr/bin/env bats
+# The linters and the size targets, on the whole tree.
+
+load test_helper
+
+ROOT="$BATS_TEST_DIRNAME/.."
+
+@test "shellcheck finds nothing in the scripts of .ci, tests and examples" {
+    cd "$ROOT" || return
+    run -0 shellcheck .ci/run .ci/setup tests/run tests/*.bats tests/test_helper.bash examples/*.sh
+}
+
+@test "pyflakes finds nothing in the package, the test scripts and the benchmarks" {
+    cd "$ROOT" || return
+    run -0 pyflakes3 pyhook tests/scripts tests/differential.py bench
+}
+
+@test "cppcheck finds nothing in the C" {
+    cd "$ROOT" || return
+    run -0 cppcheck --enable=warning,performance,portability --error-exitcode=1 --quiet \
+        --inline-suppr -I common -I launcher -I "$CPMP_BUILD_ROOT" \
+        common/*.c launcher/*.c preload/*.c pyhook/cpmp/_speedups.c
+    assert_output ""
+}
+
+@test "no C or Python file of the product is over 400 lines, and no function over 60" {
+    run -0 "$PYTHON" "$SCRIPTS/sizes.py" "$ROOT"
+    assert_output ""
+}
