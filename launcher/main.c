@@ -19,7 +19,7 @@
     "       cpmp doctor [--json] [--python PYTHON]...\n"                     \
     "       cpmp kernel install [--user | --prefix DIR] [--name NAME] "        \
     "[--display-name TEXT]\n"                                                \
-    "       cpmp kernel uninstall [--name NAME]\n"                           \
+    "       cpmp kernel uninstall [--user | --prefix DIR] [--name NAME]\n"   \
     "       cpmp --help | --version\n"
 
 #define HELP                                                                  \
