@@ -59,11 +59,25 @@ subprocess.run([sys.executable, sys.argv[1], "spawn"], check=True)' "$SCRIPTS/tr
     assert_equal "$stderr" "cpmp: --trace=FILE needs a file name (see 'cpmp --help')"
 }
 
-@test "a preloaded process that cannot open its trace file traces to stderr, with one warning line" {
+@test "a preloaded program that cannot open its trace file traces to stderr, with one warning line for the whole program" {
+    # spawn: the worker is a new preloaded interpreter, which must not warn again.
     CPMP_TRACE=/proc/nope LD_PRELOAD="$CPMP_PRELOAD" run -0 --separate-stderr "${T[@]}" "$PYTHON" -c 'import multiprocessing as mp
-with mp.get_context("fork").Pool(1) as p: print(p.apply(len, ((lambda: 0,),)))'
+if __name__ == "__main__":
+    with mp.get_context("spawn").Pool(1) as p: print(p.apply(len, ((lambda: 0,),)))'
     assert_output "1"
     assert_regex "$stderr" "^cpmp: CPMP_TRACE: cannot write to '/proc/nope' \(No such file or directory\), tracing to stderr
 cpmp trace: pid [0-9]+ parent: lambda "
     assert_equal "$(grep -c '^cpmp: ' <<< "$stderr")" 1
+}
+
+@test "a trace that cannot be written never changes the program: one warning, the same output and status" {
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --trace=/dev/full "$SCRIPTS/capabilities.py" spawn lambda
+    assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
+    assert_equal "$stderr" "cpmp: CPMP_TRACE: cannot write the trace to '/dev/full' (No space left on device), tracing stops"
+    # stderr closed, and stderr a broken pipe.
+    run -0 "${T[@]}" bash -c '"$1" run --trace "$2" spawn lambda 2>&-' _ "$CPMP" "$SCRIPTS/capabilities.py"
+    assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
+    run -0 "${T[@]}" bash -c '"$1" run --trace "$2" spawn lambda 2> >(exit 0); echo "status $?"' _ "$CPMP" "$SCRIPTS/capabilities.py"
+    assert_output --partial "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
+    assert_output --partial "status 0"
 }

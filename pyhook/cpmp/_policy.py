@@ -207,14 +207,20 @@ def _names_from_env():
     it, so spawned children and preloaded processes see it too)."""
     import os
 
-    names = set()
+    names, bad = [], []
     for name in filter(None, os.environ.get(ENV_BY_VALUE, "").split(",")):
         if all(part.isidentifier() for part in name.split(".")):
-            names.add(name)
-        elif not env_flag(ENV_QUIET):
-            sys.stderr.write("%s%s: %r is not a module name, ignored\n"
-                             % (LOG_PREFIX, ENV_BY_VALUE, name))
-    return names
+            names.append(name)
+        else:
+            bad.append(name)
+    if bad:
+        if not env_flag(ENV_QUIET):
+            sys.stderr.write("%s%s: %s not a module name, ignored\n"
+                             % (LOG_PREFIX, ENV_BY_VALUE,
+                                ", ".join(repr(n) for n in bad) + (" is" if len(bad) == 1 else " are")))
+        # Once for the program: the processes it starts get the value cleaned.
+        os.environ[ENV_BY_VALUE] = ",".join(names)
+    return set(names)
 
 
 # Modules named by CPMP_BY_VALUE / --by-value.

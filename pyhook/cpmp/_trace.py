@@ -48,6 +48,13 @@ def _where(obj):
     return getattr(module, "__file__", None) or obj.__module__
 
 
+def _warn(text):
+    try:
+        os.write(2, ("%s%s: %s\n" % (LOG_PREFIX, ENV_TRACE, text)).encode("utf-8", "replace"))
+    except OSError:
+        pass  # no stderr either: the program goes on regardless
+
+
 def _count(n, noun):
     return "%d %s%s" % (n, noun, "" if n == 1 else "s")
 
@@ -97,6 +104,11 @@ class _Tracer:
         return "pid %d worker %s" % (self.pid, process.current_process().name)
 
     def write(self, text):
+        """One line of the trace.  Tracing never changes what the program
+        does: when the trace cannot be written (a full disk, a closed or
+        broken stderr), it says so once, on stderr if it can, and stops."""
+        if self.fd == -1:
+            return
         line = ("cpmp trace: %s: %s\n" % (self.role(), text)).encode("utf-8", "replace")
         if self.fd is None:
             if self.where == 2:
@@ -105,12 +117,20 @@ class _Tracer:
                 try:
                     self.fd = os.open(self.where, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
                 except OSError as exc:
-                    os.write(2, ("%s%s: cannot write to %r (%s), tracing to stderr\n"
-                                 % (LOG_PREFIX, ENV_TRACE, self.where, exc.strerror))
-                             .encode("utf-8", "replace"))
+                    _warn("cannot write to %r (%s), tracing to stderr" % (self.where, exc.strerror))
                     self.fd = 2
-        # One write per line: O_APPEND keeps lines from processes whole.
-        os.write(self.fd, line)
+                    # Once for the program: the processes it starts trace to stderr.
+                    os.environ[ENV_TRACE] = "1"
+        try:
+            # One write per line: O_APPEND keeps lines from processes whole.
+            os.write(self.fd, line)
+        except OSError as exc:
+            target = "stderr" if self.fd == 2 else repr(self.where)
+            self.fd = -1
+            from multiprocessing import process
+
+            if process.parent_process() is None:  # once for the program, not per worker
+                _warn("cannot write the trace to %s (%s), tracing stops" % (target, exc.strerror))
 
     def record(self, obj, reduce):
         self._ready()
