@@ -65,7 +65,7 @@ print(subprocess.run([sys.executable, sys.argv[1], "spawn", "grandchild"], captu
     run -126 --separate-stderr "$CPMP" exec ./not-executable
     assert_equal "$stderr" "cpmp: ./not-executable: Permission denied"
     run -2 --separate-stderr "$CPMP" exec
-    assert_equal "$stderr" "cpmp: exec needs a command (see 'cpmp --help')"
+    assert_equal "$stderr" "cpmp: exec needs a command (see 'cpmp exec --help')"
     run -2 --separate-stderr "$CPMP" env extra
     assert_equal "$stderr" "cpmp: env takes no arguments (see 'cpmp --help')"
 }
