@@ -95,6 +95,79 @@ audit_hook(const char *event, PyObject *args, void *data)
     return 0;
 }
 
+/* --- allocators --- */
+
+/* The audit hook's entry is allocated now, with the raw allocator in place
+ * now, and freed at finalization with the one in place then.  During
+ * pre-initialization Python puts debug hooks on it under -X dev,
+ * PYTHONDEVMODE or PYTHONMALLOC=*_debug, and freeing a plain block through
+ * them crashes at exit ("Debug memory block ... OUCH").  So decide as
+ * Python will, from its command line and environment, and put the same
+ * hooks on first: both sides then agree. */
+
+/* Python's own options before the program (what its getopt reads):
+ * whether they ignore the environment (-E, -I) and ask for dev mode. */
+static void
+read_options(const char *args, size_t size, int *ignore_env, int *dev)
+{
+    const char *arg = args + strlen(args) + 1; /* after argv[0] */
+
+    for (; arg < args + size; arg += strlen(arg) + 1) {
+        const char *c;
+
+        if (arg[0] != '-' || arg[1] == '\0' || strcmp(arg, "--") == 0) {
+            return; /* the script, stdin, or the end of the options */
+        }
+        for (c = arg + 1; *c != '\0'; c++) {
+            if (*c == 'E' || *c == 'I') {
+                *ignore_env = 1;
+            } else if (*c == 'c' || *c == 'm') {
+                return; /* the rest is the program's */
+            } else if (*c == 'X' || *c == 'W') {
+                const char *value = c[1] != '\0' ? c + 1 : arg + strlen(arg) + 1;
+
+                if (c[1] == '\0') {
+                    arg = value; /* the option's value is the next word */
+                    if (arg >= args + size) {
+                        return;
+                    }
+                }
+                if (*c == 'X' && strcmp(value, "dev") == 0) {
+                    *dev = 1;
+                }
+                break;
+            }
+        }
+    }
+}
+
+static int
+debug_allocators(void)
+{
+    static char args[8192];
+    size_t size = 0;
+    int ignore_env = 0, dev = 0;
+    const char *malloc_env, *dev_env;
+    FILE *f = fopen("/proc/self/cmdline", "rb");
+
+    if (f != NULL) {
+        size = fread(args, 1, sizeof(args) - 1, f);
+        fclose(f);
+    }
+    args[size] = '\0';
+    if (size > 0) {
+        read_options(args, size, &ignore_env, &dev);
+    }
+    malloc_env = ignore_env ? NULL : getenv("PYTHONMALLOC");
+    dev_env = ignore_env ? NULL : getenv("PYTHONDEVMODE");
+    if (malloc_env != NULL && malloc_env[0] != '\0') {
+        size_t len = strlen(malloc_env);
+
+        return len >= 5 && strcmp(malloc_env + len - 5, "debug") == 0;
+    }
+    return dev || (dev_env != NULL && dev_env[0] != '\0');
+}
+
 /* --- constructor --- */
 
 static void
@@ -114,6 +187,15 @@ preload_init(void)
     }
     if (resolve() < 0) {
         return; /* not CPython, or older than 3.8 */
+    }
+    if (debug_allocators()) {
+        void (*setup_debug_hooks)(void) = (void (*)(void))dlsym(RTLD_DEFAULT,
+                                                                "PyMem_SetupDebugHooks");
+
+        if (setup_debug_hooks == NULL) {
+            return;
+        }
+        setup_debug_hooks();
     }
     add_audit_hook(audit_hook, NULL);
 }

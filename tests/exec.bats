@@ -175,3 +175,19 @@ matrix() { # VERSION
         assert_equal "$stderr" ""
     done
 }
+
+@test "python3 -X dev, PYTHONDEVMODE and PYTHONMALLOC=debug run patched and exit cleanly, on every CPython 3.8-3.13" {
+    local v
+    for v in 3.8 3.9 3.10 3.11 3.12 3.13; do
+        pyenv_python $v
+        for how in "-X dev" "-IX dev" "-E -X dev"; do
+            # shellcheck disable=SC2086  # $how is options
+            PYTHONPATH="$BATS_TEST_TMPDIR/cloudpickle-only" run -0 "${T[@]}" "$CPMP" exec "$py" $how "$SCRIPTS/capabilities.py" spawn lambda
+            assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
+        done
+        for env in PYTHONDEVMODE=1 PYTHONMALLOC=debug PYTHONMALLOC=malloc_debug PYTHONMALLOC=pymalloc_debug PYTHONMALLOC=malloc; do
+            run -0 env "$env" "${T[@]}" "$CPMP" exec "$py" -c 'print("ok")'
+            assert_output "ok"
+        done
+    done
+}
