@@ -168,11 +168,63 @@ debug_allocators(void)
     return dev || (dev_env != NULL && dev_env[0] != '\0');
 }
 
+/* --- LD_PRELOAD --- */
+
+/* A relative LD_PRELOAD entry naming this library (LD_PRELOAD=build/...)
+ * stops working for a child started after a chdir(): every spawn worker
+ * would miss the library.  Make it absolute, once, in this process's
+ * environment, which children inherit. */
+static void
+absolute_preload(void)
+{
+    const char *value = getenv("LD_PRELOAD");
+    char self[PATH_MAX], real[PATH_MAX], *copy, *entry, *save = NULL, *fixed;
+    Dl_info info;
+    int changed = 0;
+
+    if (value == NULL || dladdr((void *)absolute_preload, &info) == 0 || info.dli_fname == NULL
+        || realpath(info.dli_fname, self) == NULL) {
+        return;
+    }
+    copy = strdup(value);
+    fixed = malloc(strlen(value) + PATH_MAX * 2 + 2);
+    if (copy == NULL || fixed == NULL) {
+        free(copy);
+        free(fixed);
+        return;
+    }
+    fixed[0] = '\0';
+    /* ld.so separates entries with spaces or colons. */
+    for (entry = strtok_r(copy, " :", &save); entry != NULL; entry = strtok_r(NULL, " :", &save)) {
+        const char *use = entry;
+
+        if (entry[0] != '/' && strchr(entry, '/') != NULL && realpath(entry, real) != NULL
+            && strcmp(real, self) == 0 && !changed) {
+            use = self;
+            changed = 1;
+        }
+        if (strlen(fixed) + strlen(use) + 2 > strlen(value) + PATH_MAX * 2) {
+            changed = 0;
+            break;
+        }
+        if (fixed[0] != '\0') {
+            strcat(fixed, ":");
+        }
+        strcat(fixed, use);
+    }
+    if (changed) {
+        setenv("LD_PRELOAD", fixed, 1);
+    }
+    free(copy);
+    free(fixed);
+}
+
 /* --- constructor --- */
 
 static void
 preload_init(void)
 {
+    absolute_preload();
     if (cpmp_env_flag(CPMP_ENV_DISABLE)) {
         return;
     }

@@ -191,3 +191,15 @@ matrix() { # VERSION
         done
     done
 }
+
+@test "a relative LD_PRELOAD keeps working in children started after a chdir" {
+    cd "$CPMP_BUILD_ROOT" || return
+    local rel
+    rel=$(realpath --relative-to="$PWD" "$CPMP_BUILD_ROOT/preload/libcpmp_preload.so")
+    LD_PRELOAD="${CPMP_SANITIZER_PRELOAD:+$CPMP_SANITIZER_PRELOAD:}$rel" run -0 "${T[@]}" "$PYTHON" -c 'import multiprocessing as mp, os
+if __name__ == "__main__":
+    os.chdir("/")
+    with mp.get_context("spawn").Pool(1) as p:
+        print(p.map(lambda x: x + 1, [1]), os.environ["LD_PRELOAD"].split(":")[-1])'
+    assert_output "[2] $(realpath "$CPMP_BUILD_ROOT/preload/libcpmp_preload.so")"
+}
