@@ -197,3 +197,9 @@ if __name__ == "__main__":
     assert_output --partial "File \"$BATS_TEST_TMPDIR/boom.py\", line 4, in <lambda>"
     assert_output --partial "ZeroDivisionError: division by zero"
 }
+
+@test "children of another interpreter (set_executable) load what cpmp sends and run unpatched, never respawning forever" {
+    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/set_executable.py" "$PYTHON"
+    # The task arrives; a worker without cpmp cannot send a lambda back, as under python3.
+    assert_output $'[2, 3]\nMaybeEncodingError'
+}

@@ -67,12 +67,17 @@ def _annotate(exc, obj, pickler):
 
 
 def _apply_spawn(spawn):
-    """Let programs read from stdin start spawn and forkserver children, and
-    tell _held that such a child starts.
+    """Let programs read from stdin start spawn and forkserver children, let
+    children of another interpreter load what cpmp sends, and tell _held
+    that such a child starts.
 
-    Their __main__.__file__ is "<stdin>", which spawn tells every child to
-    re-run as a script; the child dies on the missing file and a Pool
-    replaces it forever.  A main script that is not a file is not sent.
+    A program read from stdin has __main__.__file__ "<stdin>", which spawn
+    tells every child to re-run as a script; the child dies on the missing
+    file and a Pool replaces it forever.  A main script that is not a file
+    is not sent.  Likewise a child started with set_executable() by an
+    interpreter that is not cpmp's: it dies on "No module named 'cpmp'"
+    while loading its first task, unless the package's directory is on its
+    path (it then runs unpatched, as that interpreter would).
     """
     if _state.patched_attr(spawn, "get_preparation_data"):
         return
@@ -90,9 +95,26 @@ def _apply_spawn(spawn):
         path = data.get("init_main_from_path")
         if path is not None and not os.path.isfile(path):
             del data["init_main_from_path"]
+        if "sys_path" in data and _foreign_executable(spawn):
+            home = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+            if home not in data["sys_path"]:
+                data["sys_path"] = list(data["sys_path"]) + [home]
         return data
 
     _state.set_attr(spawn, "get_preparation_data", get_preparation_data)
+
+
+def _foreign_executable(spawn):
+    """Whether spawn starts children with an interpreter other than this
+    process's own (multiprocessing.set_executable), while this process runs
+    under cpmp's launcher (whose children import cpmp by themselves)."""
+    import os
+
+    executable = spawn.get_executable()
+    if isinstance(executable, bytes):
+        executable = os.fsdecode(executable)
+    return (os.path.basename(os.path.realpath(sys.executable)) == "cpmp"
+            and os.path.realpath(executable) != os.path.realpath(sys.executable))
 
 
 # What to patch in each module (cpmp._TARGETS names them for the import
