@@ -122,7 +122,11 @@ cmd_exec(int argc, char **argv)
                 found_other ? "Permission denied" : "command not found");
         return found_other ? 126 : 127;
     }
-    if (stat(resolved, &st) == 0 && (st.st_mode & (S_ISUID | S_ISGID)) != 0) {
+    /* The loader ignores LD_PRELOAD when the program changes who runs it
+     * (AT_SECURE): not for root running a set-user-ID-root program. */
+    if (stat(resolved, &st) == 0
+        && (((st.st_mode & S_ISUID) != 0 && st.st_uid != geteuid())
+            || ((st.st_mode & S_ISGID) != 0 && st.st_gid != getegid()))) {
         fprintf(stderr, CPMP_LOG_PREFIX "%s is set-user/group-ID: the dynamic loader "
                 "ignores LD_PRELOAD for it, so it runs unpatched\n", argv[0]);
     }

@@ -90,11 +90,19 @@ print(subprocess.run([sys.executable, sys.argv[1], "spawn", "grandchild"], captu
     assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
 }
 
-@test "a set-user-ID command is run with a note that it stays unpatched" {
+@test "a set-user-ID command is run with a note that it stays unpatched, unless it runs as its caller" {
     cp /bin/true suid-true
+    chown nobody suid-true
     chmod u+s suid-true
     run -0 --separate-stderr "$CPMP" exec ./suid-true
     assert_equal "$stderr" "cpmp: ./suid-true is set-user/group-ID: the dynamic loader ignores LD_PRELOAD for it, so it runs unpatched"
+    # Set-user-ID to its caller: nothing changes hands, the loader preloads, and cpmp says nothing.
+    [ "$(id -u)" -eq 0 ] || skip "needs root to make a set-user-ID-root copy"
+    cp "$(realpath "$PYTHON")" suid-python
+    chmod u+s suid-python
+    run -0 --separate-stderr "${T[@]}" "$CPMP" exec ./suid-python "$SCRIPTS/capabilities.py" spawn lambda
+    assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
+    assert_equal "$stderr" ""
 }
 
 @test "CPMP_DISABLE=1 turns the library off" {

@@ -44,7 +44,11 @@ try:
 except Exception:
     r["audit_symbol"] = None
 try:
-    r["setid"] = bool(os.stat(os.path.realpath(sys.executable)).st_mode & 0o6000)
+    # Set-ID so that it runs as someone else: the loader then ignores
+    # LD_PRELOAD (set-user-ID-root run by root is not that).
+    st = os.stat(os.path.realpath(sys.executable))
+    r["setid"] = bool((st.st_mode & 0o4000 and st.st_uid != os.geteuid())
+                      or (st.st_mode & 0o2000 and st.st_gid != os.getegid()))
 except OSError:
     r["setid"] = None
 import multiprocessing
