@@ -161,8 +161,9 @@ cmd_run(int argc, char **argv)
     locate(&layout);
     find_venv(argv[0], 1, venv);
     /* The word before the program's arguments becomes the interpreter's
-     * argv[0], which Python replaces. */
-    argv[1 + used] = argv[0];
+     * argv[0]: the python3 link, so that sys.orig_argv re-executes through
+     * sys.executable as python3's does (sys.argv[0] Python replaces). */
+    argv[1 + used] = layout.python;
     return pymain_run(&layout, argc - 1 - used, argv + 1 + used, PYMAIN_RUN, venv);
 }
 

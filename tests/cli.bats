@@ -135,3 +135,12 @@ marker = ctypes.c_char.in_dll(ctypes.CDLL(None), "cpmp_launcher_marker")
 print(ctypes.string_at(ctypes.addressof(marker)).decode())'
     assert_output "cpmp launcher $CPMP_VERSION"
 }
+
+@test "sys.orig_argv re-executes the same program through sys.executable, as under python3" {
+    run -0 "${T[@]}" "$CPMP" run --quiet -X utf8 -c 'import os, sys
+print(os.environ.get("AGAIN", "first"), sys.argv, sys.flags.utf8_mode)
+if not os.environ.get("AGAIN"):
+    os.environ["AGAIN"] = "again"
+    os.execv(sys.executable, sys.orig_argv)' extra
+    assert_output $'first [\'-c\', \'extra\'] 1\nagain [\'-c\', \'extra\'] 1'
+}
