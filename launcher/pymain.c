@@ -111,6 +111,10 @@ pymain_run(const cpmp_layout *layout, int argc, char **argv, int mode, const cha
     } else {
         status = PyConfig_SetBytesString(&config, &config.executable, layout->python);
         exit_if_error(status, &config);
+        /* sys._base_executable: the interpreter python3 is (venv makes a
+         * new environment's python of it), not cpmp's link. */
+        status = PyConfig_SetBytesString(&config, &config.base_executable, CPMP_PYTHON_EXECUTABLE);
+        exit_if_error(status, &config);
     }
     /* Our own program name, not argv[0] (which is "cpmp" for `cpmp run`). */
     status = PyConfig_SetBytesString(&config, &config.program_name, layout->python);

@@ -94,3 +94,13 @@ with mp.get_context("spawn").Pool(1) as p: print(sys.prefix == sys.argv[1], p.ma
     assert_equal "$(grep -c '^  Pool lambdas    fork ok, spawn ok, forkserver ok$' <<< "$output")" 2
     assert_line --regexp "^problem: cloudpickle not importable by .*: local classes cannot be sent; fix: install cloudpickle into the virtualenv $PWD/venv, or make it with --system-site-packages$"
 }
+
+@test "cpmp run -m venv makes the venv python3 -m venv makes, pip included" {
+    run -0 "${T[@]}" "$CPMP" run -m venv made-by-cpmp
+    "$PYTHON" -m venv made-by-python
+    assert_equal "$(grep -E '^(home|include-system-site-packages|version) ' made-by-cpmp/pyvenv.cfg)" \
+        "$(grep -E '^(home|include-system-site-packages|version) ' made-by-python/pyvenv.cfg)"
+    assert_equal "$(readlink -f made-by-cpmp/bin/python)" "$(readlink -f made-by-python/bin/python)"
+    run -0 made-by-cpmp/bin/python -c 'import sys, pip; print(sys.prefix)'
+    assert_output "$PWD/made-by-cpmp"
+}
