@@ -25,10 +25,14 @@ typedef struct {
     char pydir[4096];   /* holds the cpmp package (sys.path-style entry) */
     char python[4096];  /* the python-mode link to the launcher */
     char preload[4096]; /* libcpmp_preload.so */
+    char problem[4200]; /* why none was found, or "" */
 } cpmp_layout;
 
 /* Fill in *layout for the cpmp whose launcher or library is the file at
- * self (an absolute path).  Returns 0, or -1 when no layout matches. */
+ * self (an absolute path).  Returns 0, or -1 when no layout matches, or
+ * when the package found could be changed by someone else than root or
+ * this user (then layout->problem says so: its code would run in every
+ * process). */
 int cpmp_find_layout(const char *self, cpmp_layout *layout);
 
 /* Copy the directory part of path (everything before its last slash, "/"

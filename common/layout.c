@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* config.h: CPMP_BUILD_ROOT, CPMP_PKGLIBDIR, CPMP_BIN_TO_PKGLIB. */
@@ -31,6 +32,33 @@ join(char *out, size_t size, const char *base, const char *rel)
     return n > 0 && (size_t)n < size ? 0 : -1;
 }
 
+/* 0 when only root or this user can change path (a directory or file),
+ * else -1 with layout->problem set: the checks ld.so and sudo make of
+ * what they load. */
+static int
+trusted(const char *path, cpmp_layout *layout)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0) {
+        return 0; /* missing: the search goes on */
+    }
+    if (st.st_uid != 0 && st.st_uid != geteuid()) {
+        snprintf(layout->problem, sizeof(layout->problem),
+                 "refusing the cpmp package in %s: it belongs to another user (uid %u)",
+                 path, (unsigned)st.st_uid);
+        return -1;
+    }
+    /* Group-writable only for this user's own group (a umask of 002). */
+    if ((st.st_mode & S_IWOTH) != 0
+        || ((st.st_mode & S_IWGRP) != 0 && st.st_gid != 0 && st.st_gid != getegid())) {
+        snprintf(layout->problem, sizeof(layout->problem),
+                 "refusing the cpmp package in %s: other users can write to it", path);
+        return -1;
+    }
+    return 0;
+}
+
 static int
 layout_try(const char *given, const layout_shape *shape, cpmp_layout *layout)
 {
@@ -49,6 +77,18 @@ layout_try(const char *given, const layout_shape *shape, cpmp_layout *layout)
     }
     strcat(marker, "/cpmp/__init__.py");
     if (access(marker, R_OK) != 0) {
+        return -1;
+    }
+    /* The package, the directory holding it and its first module. */
+    if (trusted(marker, layout) < 0) {
+        return -1;
+    }
+    *strrchr(marker, '/') = '\0';
+    if (trusted(marker, layout) < 0) {
+        return -1;
+    }
+    *strrchr(marker, '/') = '\0';
+    if (trusted(marker, layout) < 0) {
         return -1;
     }
     if (join(layout->pydir, sizeof(layout->pydir), base, shape->pydir) < 0
@@ -84,6 +124,7 @@ cpmp_find_layout(const char *self, cpmp_layout *layout)
     char base[4096];
     size_t root_len = strlen(CPMP_BUILD_ROOT);
 
+    layout->problem[0] = '\0';
     if (cpmp_dirname(self, dir, sizeof(dir)) < 0) {
         return -1;
     }
@@ -100,11 +141,12 @@ cpmp_find_layout(const char *self, cpmp_layout *layout)
     }
     /* The launcher sits in bindir; relocatable installs keep the relative
      * path from bindir to the private directory. */
-    if (join(base, sizeof(base), dir, CPMP_BIN_TO_PKGLIB) == 0
+    if (layout->problem[0] == '\0' && join(base, sizeof(base), dir, CPMP_BIN_TO_PKGLIB) == 0
         && layout_try(base, &installed, layout) == 0) {
         return 0;
     }
-    return layout_try(CPMP_PKGLIBDIR, &installed, layout);
+    /* A package refused is not replaced by another: say why instead. */
+    return layout->problem[0] == '\0' ? layout_try(CPMP_PKGLIBDIR, &installed, layout) : -1;
 }
 
 int

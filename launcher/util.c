@@ -52,6 +52,9 @@ void
 locate(cpmp_layout *layout)
 {
     if (cpmp_find_layout(self_exe(), layout) < 0) {
+        if (layout->problem[0] != '\0') {
+            die("%s", layout->problem);
+        }
         die("cannot find the cpmp Python package beside %s (broken install?)", self_exe());
     }
 }

@@ -72,9 +72,11 @@ arm(void)
     Dl_info info;
     cpmp_layout layout;
 
+    layout.problem[0] = '\0';
     if (dladdr((void *)arm, &info) == 0 || info.dli_fname == NULL
         || realpath(info.dli_fname, self) == NULL || cpmp_find_layout(self, &layout) < 0) {
-        cpmp_warn_unpatched("cannot find the cpmp Python package");
+        cpmp_warn_unpatched(layout.problem[0] != '\0' ? layout.problem
+                                                      : "cannot find the cpmp Python package");
         return;
     }
     cpmp_arm(&pyapi, layout.pydir);

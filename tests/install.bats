@@ -57,3 +57,24 @@ print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "b_sanitize"
     rm -rf "$PWD/b"
     check_tree "$HOME/.local"
 }
+
+@test "a package directory other users could change is refused in one line, by the launcher and the preload library" {
+    meson install -C "$CPMP_BUILD_ROOT" --no-rebuild --quiet --destdir "$BATS_TEST_TMPDIR/inst" > /dev/null
+    local cpmp_bin lib pkg
+    cpmp_bin=$(find "$BATS_TEST_TMPDIR/inst" -path '*/bin/cpmp')
+    lib=$(find "$BATS_TEST_TMPDIR/inst" -name libcpmp_preload.so)
+    pkg=$(dirname "$(find "$BATS_TEST_TMPDIR/inst" -path '*/cpmp/cpmp/__init__.py')")
+    chmod o+w "$pkg"
+    run -2 --separate-stderr "${T[@]}" "$cpmp_bin" run -c 'print("ran")'
+    assert_equal "$stderr" "cpmp: refusing the cpmp package in $pkg: other users can write to it"
+    LD_PRELOAD="${CPMP_SANITIZER_PRELOAD:+$CPMP_SANITIZER_PRELOAD:}$lib" run -0 --separate-stderr "${T[@]}" "$PYTHON" -c 'print("ran")'
+    assert_output "ran"
+    assert_equal "$stderr" "cpmp: not active, running unpatched: refusing the cpmp package in $pkg: other users can write to it"
+    chmod o-w "$pkg"
+    chown nobody "$pkg/__init__.py"
+    run -2 --separate-stderr "${T[@]}" "$cpmp_bin" run -c 'print("ran")'
+    assert_equal "$stderr" "cpmp: refusing the cpmp package in $pkg/__init__.py: it belongs to another user (uid $(id -u nobody))"
+    chown "$(id -u)" "$pkg/__init__.py"
+    run -0 "${T[@]}" "$cpmp_bin" run -c 'print("ran")'
+    assert_output "ran"
+}
