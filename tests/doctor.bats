@@ -121,3 +121,17 @@ PY
     run -2 --separate-stderr "$CPMP" doctor --python /etc/passwd
     assert_equal "$stderr" "cpmp: --python: '/etc/passwd' is not executable"
 }
+
+@test "cpmp doctor and cpmp kernel run no code from the current directory" {
+    mkdir -p checkout
+    cd checkout || return
+    local name
+    for name in json os subprocess argparse tempfile jupyter_client re; do
+        printf 'open("%s/RAN-%s", "w").close()\n' "$PWD" "$name" > "$name.py"
+    done
+    run "${T[@]}" "$CPMP" doctor
+    run "${T[@]}" "$CPMP" kernel install --prefix "$PWD/env"
+    run "${T[@]}" "$CPMP" doctor --help
+    run -0 ls
+    refute_output --partial "RAN-"
+}
