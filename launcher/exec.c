@@ -43,6 +43,42 @@ find_command(const char *cmd, char *out, size_t size, int *found_other)
     }
 }
 
+/* How LD_PRELOAD names the library.  ld.so splits LD_PRELOAD on spaces
+ * and colons: a path with a space is named by its file name instead, its
+ * directory appended to LD_LIBRARY_PATH (split on colons only), which
+ * holds no other library; a path with a colon cannot be preloaded at all. */
+static const char *
+preload_entry(const cpmp_layout *layout)
+{
+    char dir[PATH_MAX];
+    const char *old;
+    char *joined;
+
+    if (strchr(layout->preload, ':') != NULL) {
+        die("cannot preload %s: ld.so splits LD_PRELOAD at ':', and this path has one; "
+            "install cpmp under a path without ':' (or use 'cpmp run')", layout->preload);
+    }
+    if (strchr(layout->preload, ' ') == NULL) {
+        return layout->preload;
+    }
+    if (cpmp_dirname(layout->preload, dir, sizeof(dir)) < 0) {
+        die("cannot preload %s", layout->preload);
+    }
+    old = getenv("LD_LIBRARY_PATH");
+    if (old == NULL || old[0] == '\0') {
+        set_env("LD_LIBRARY_PATH", dir);
+    } else if (strstr(old, dir) == NULL) {
+        joined = malloc(strlen(old) + strlen(dir) + 2);
+        if (joined == NULL) {
+            die("%s", strerror(ENOMEM));
+        }
+        sprintf(joined, "%s:%s", old, dir);
+        set_env("LD_LIBRARY_PATH", joined);
+        free(joined);
+    }
+    return base_name(layout->preload);
+}
+
 /* LD_PRELOAD with the library first and no other copy of it (from this
  * or another cpmp), keeping whatever else the user preloads.  Returns a
  * malloc'ed string. */
@@ -51,8 +87,9 @@ preload_value(const cpmp_layout *layout)
 {
     const char *old = getenv("LD_PRELOAD");
     const char *first = CPMP_SANITIZER_PRELOAD;
+    const char *lib = preload_entry(layout);
     char *copy = strdup(old != NULL ? old : "");
-    size_t size = strlen(first) + strlen(layout->preload) + (old != NULL ? strlen(old) : 0) + 3;
+    size_t size = strlen(first) + strlen(lib) + (old != NULL ? strlen(old) : 0) + 3;
     char *value = malloc(size);
     char *entry, *save = NULL;
 
@@ -60,7 +97,7 @@ preload_value(const cpmp_layout *layout)
         die("%s", strerror(ENOMEM));
     }
     /* A sanitized build's library needs its runtimes loaded before it. */
-    snprintf(value, size, "%s%s%s", first, first[0] != '\0' ? ":" : "", layout->preload);
+    snprintf(value, size, "%s%s%s", first, first[0] != '\0' ? ":" : "", lib);
     /* ld.so separates entries with spaces or colons. */
     for (entry = strtok_r(copy, " :", &save); entry != NULL; entry = strtok_r(NULL, " :", &save)) {
         if (strcmp(base_name(entry), "libcpmp_preload.so") == 0
@@ -168,6 +205,11 @@ cmd_env(int argc, char **argv)
     locate(&layout);
     require_preload(&layout);
     value = preload_value(&layout);
+    if (strchr(layout.preload, ' ') != NULL) {
+        fputs("export LD_LIBRARY_PATH=", stdout);
+        print_quoted(getenv("LD_LIBRARY_PATH"));
+        putchar('\n');
+    }
     fputs("export LD_PRELOAD=", stdout);
     print_quoted(value);
     putchar('\n');

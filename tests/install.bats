@@ -78,3 +78,22 @@ print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "b_sanitize"
     run -0 "${T[@]}" "$cpmp_bin" run -c 'print("ran")'
     assert_output "ran"
 }
+
+@test "an install path with a space still preloads; one with a colon is said in one line, by exec and doctor" {
+    meson install -C "$CPMP_BUILD_ROOT" --no-rebuild --quiet --destdir "$BATS_TEST_TMPDIR/with space" > /dev/null
+    local cpmp_bin
+    cpmp_bin=$(find "$BATS_TEST_TMPDIR/with space" -path '*/bin/cpmp')
+    run -0 "${T[@]}" "$cpmp_bin" exec "$PYTHON" "$SCRIPTS/capabilities.py" spawn lambda
+    assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
+    run -0 bash -c 'eval "$("$1" env)"; "$2" "$3" spawn closure' _ "$cpmp_bin" "$PYTHON" "$SCRIPTS/capabilities.py"
+    assert_output "closure [3, 6, 9]"
+    meson install -C "$CPMP_BUILD_ROOT" --no-rebuild --quiet --destdir "$BATS_TEST_TMPDIR/with:colon" > /dev/null
+    cpmp_bin=$(find "$BATS_TEST_TMPDIR/with:colon" -path '*/bin/cpmp')
+    run -2 --separate-stderr "${T[@]}" "$cpmp_bin" exec "$PYTHON" -c 'print(1)'
+    assert_equal "$stderr" "cpmp: cannot preload $(find "$BATS_TEST_TMPDIR/with:colon" -name libcpmp_preload.so): ld.so splits LD_PRELOAD at ':', and this path has one; install cpmp under a path without ':' (or use 'cpmp run')"
+    run -1 "${T[@]}" "$cpmp_bin" doctor
+    assert_line --partial "ld.so splits LD_PRELOAD at ':'"
+    # cpmp run needs no preloading.
+    run -0 "${T[@]}" "$cpmp_bin" run "$SCRIPTS/capabilities.py" spawn lambda
+    assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
+}
