@@ -19,7 +19,6 @@ load test_helper
     run -0 "${T[@]}" "$CPMP" run --disable --quiet --by-value a.b -c 'import os, subprocess, sys
 print(subprocess.run([sys.executable, "-c", "import os; print(os.environ[\"CPMP_DISABLE\"], os.environ[\"CPMP_QUIET\"], os.environ[\"CPMP_BY_VALUE\"])"], capture_output=True, text=True).stdout.strip())'
     assert_output "1 1 a.b"
-    # shellcheck disable=SC2016  # the child shell expands it
     CPMP_BY_VALUE=first run -0 "$CPMP" exec --by-value second -- sh -c 'echo "$CPMP_BY_VALUE"'
     assert_output "first,second"
 }

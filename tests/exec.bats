@@ -73,10 +73,8 @@ print(subprocess.run([sys.executable, sys.argv[1], "spawn", "grandchild"], captu
 @test "cpmp exec puts the library first in LD_PRELOAD, keeps the others and never adds it twice" {
     local other="$BATS_TEST_TMPDIR/other.so"
     cp /lib/x86_64-linux-gnu/libm.so.6 "$other"  # any harmless library
-    # shellcheck disable=SC2016  # the child shell expands it
     LD_PRELOAD="$other $PRELOAD" run -0 "$CPMP" exec sh -c 'echo "$LD_PRELOAD"'
     assert_output "$PRELOAD:$other"
-    # shellcheck disable=SC2016  # the child shell expands it
     LD_PRELOAD="$PRELOAD" run -0 "$CPMP" exec "$CPMP" exec sh -c 'echo "$LD_PRELOAD"'
     assert_output "$PRELOAD"
 }
