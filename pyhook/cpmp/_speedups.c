@@ -144,8 +144,17 @@ cached_reduce(PyObject *func)
     }
     entry = PyDict_GetItemWithError(sent, key);
     Py_DECREF(key);
-    if (entry == NULL || !PyTuple_Check(entry) || PyTuple_Size(entry) != e_size
-        || PyWeakref_GetObject(PyTuple_GetItem(entry, e_ref)) != func) {
+    if (entry == NULL || !PyTuple_Check(entry) || PyTuple_Size(entry) != e_size) {
+        return NULL;
+    }
+    /* Calling the weak reference: PyWeakref_GetObject is deprecated in
+     * 3.13, and its successor is not in the stable ABI of 3.8. */
+    have = PyObject_CallFunctionObjArgs(PyTuple_GetItem(entry, e_ref), NULL);
+    if (have == NULL) {
+        return NULL;
+    }
+    Py_DECREF(have); /* still referenced by the caller, when it is func */
+    if (have != func) {
         return NULL;
     }
     n_pinned = PyTuple_Size(pinned_attrs);
