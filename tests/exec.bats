@@ -209,3 +209,14 @@ if __name__ == "__main__":
         print(p.map(lambda x: x + 1, [1]), os.environ["LD_PRELOAD"].split(":")[-1])'
     assert_output "[2] $(realpath "$CPMP_BUILD_ROOT/preload/libcpmp_preload.so")"
 }
+
+@test "a program built with AddressSanitizer runs under cpmp exec as without it" {
+    command -v gcc > /dev/null || skip "no C compiler"
+    printf '#include <stdio.h>\n#include <stdlib.h>\nint main(void) { char *p = malloc(4); p[0] = 7; printf("%%d %%s\\n", p[0], getenv("ASAN_OPTIONS")); free(p); return 3; }\n' > prog.c
+    gcc -fsanitize=address -o asan-prog prog.c
+    run -3 env -u ASAN_OPTIONS "$CPMP" exec ./asan-prog
+    assert_output "7 verify_asan_link_order=0"
+    # An ASAN_OPTIONS of the user's is kept, the check added once.
+    ASAN_OPTIONS=detect_leaks=0 run -3 "$CPMP" exec ./asan-prog
+    assert_output "7 detect_leaks=0:verify_asan_link_order=0"
+}
