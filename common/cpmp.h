@@ -73,23 +73,30 @@ void cpmp_arm(const cpmp_pyapi *api, const char *pydir);
 /* Print the one warning line for a failure outside Python. */
 void cpmp_warn_unpatched(const char *why);
 
+/* The name the launcher and the preload library load the package under:
+ * never one the program's own modules could have (a module of the
+ * program's named cpmp stays the program's; `import cpmp` finds this
+ * package only when the program has none). */
+#define CPMP_MODULE "__cpmp__"
+
 /* Python code run once in a fresh namespace holding `_cpmp_dir`: imports
- * the cpmp package from that directory without touching sys.path, and arms
- * the patch.  Kept short: it is compiled at every start. */
+ * the cpmp package from that directory, as CPMP_MODULE, without touching
+ * sys.path, and arms the patch.  Kept short: it is compiled at every
+ * start. */
 #define CPMP_BOOT_CODE                                                     \
     "import sys\n"                                                         \
-    "m = sys.modules.get('cpmp')\n"                                        \
+    "m = sys.modules.get('" CPMP_MODULE "')\n"                            \
     "if m is None:\n"                                                      \
     "    d = _cpmp_dir + '/cpmp'\n"                                        \
     "    s = sys.modules['_frozen_importlib_external']"                     \
-    ".spec_from_file_location('cpmp', d + '/__init__.py', "                \
+    ".spec_from_file_location('" CPMP_MODULE "', d + '/__init__.py', "    \
     "submodule_search_locations=[d])\n"                                    \
     "    m = sys.modules['_frozen_importlib'].module_from_spec(s)\n"       \
-    "    sys.modules['cpmp'] = m\n"                                        \
+    "    sys.modules['" CPMP_MODULE "'] = m\n"                            \
     "    try:\n"                                                           \
     "        s.loader.exec_module(m)\n"                                    \
     "    except BaseException:\n"                                          \
-    "        del sys.modules['cpmp']\n"                                    \
+    "        del sys.modules['" CPMP_MODULE "']\n"                        \
     "        raise\n"                                                      \
     "m._activate()\n"
 

@@ -81,7 +81,7 @@ static void
 warn_unreachable(void)
 {
     /* Both borrowed; no package when arming failed (and said so). */
-    PyObject *cpmp = PyDict_GetItemString(PyImport_GetModuleDict(), "cpmp");
+    PyObject *cpmp = PyDict_GetItemString(PyImport_GetModuleDict(), CPMP_MODULE);
     PyObject *result;
 
     if (cpmp == NULL) {

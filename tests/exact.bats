@@ -47,6 +47,7 @@ everywhere() { # CASE EXPECTED-LINE
 }
 
 @test "a worker keeps nothing of the closures it received" {
+    [ -z "$CPMP_SANITIZER_PRELOAD" ] || skip "ASan's allocator keeps freed memory in quarantine: RSS says nothing there"
     everywhere no-retention "grew under 100 MB"
 }
 

@@ -203,3 +203,26 @@ if __name__ == "__main__":
     # The task arrives; a worker without cpmp cannot send a lambda back, as under python3.
     assert_output $'[2, 3]\nMaybeEncodingError'
 }
+
+@test "a module of the program's own named cpmp stays the program's, in the program and its workers, under run and exec" {
+    cd "$BATS_TEST_TMPDIR" || return
+    echo 'VALUE = "mine"' > cpmp.py
+    cat > prog.py <<'PY'
+import multiprocessing as mp, sys
+import cpmp
+if __name__ == "__main__":
+    with mp.get_context(sys.argv[1]).Pool(1) as p:
+        print(cpmp.VALUE, p.apply(lambda: __import__("cpmp").VALUE), p.map(lambda x: x + 1, [1]))
+PY
+    local m
+    for m in fork spawn forkserver; do
+        run -0 "${T[@]}" "$CPMP" run prog.py $m
+        assert_output "mine mine [2]"
+        run -0 "${T[@]}" "$CPMP" exec "$PYTHON" prog.py $m
+        assert_output "mine mine [2]"
+    done
+    # Without one, `import cpmp` is cpmp's package, as before.
+    rm cpmp.py
+    run -0 "${T[@]}" "$CPMP" run -c 'import cpmp, cpmp._reduce, sys; print(cpmp.is_patched(), cpmp._reduce is sys.modules[cpmp.__name__ + "._reduce"])'
+    assert_output "True True"
+}

@@ -222,6 +222,45 @@ def _warn_unreachable():
                      "nested functions still travel, local classes cannot\n" % flag)
 
 
+class _Alias:
+    """`import cpmp` (and cpmp.X) answered with this package, loaded as
+    __cpmp__ by the launcher or the preload library.  For cpmp itself it is
+    last in sys.meta_path: a module named cpmp of the program's own comes
+    first, as under python3.  For cpmp.X it is first, and answers only once
+    cpmp is this package (else the parent's __path__ would load a second
+    copy of X)."""
+
+    def __init__(self, top):
+        self.top = top
+
+    def find_spec(self, fullname, path=None, target=None):
+        if self.top:
+            if fullname != "cpmp":
+                return None
+        elif not fullname.startswith("cpmp.") or sys.modules.get("cpmp") is not \
+                sys.modules.get(__name__):
+            return None
+        import importlib
+        import importlib.util
+
+        module = importlib.import_module(__name__ + fullname[len("cpmp"):])
+        return importlib.util.spec_from_loader(fullname, _Existing(module),
+                                               is_package=hasattr(module, "__path__"))
+
+
+class _Existing:
+    """A loader that gives an already loaded module."""
+
+    def __init__(self, module):
+        self.module = module
+
+    def create_module(self, spec):
+        return self.module
+
+    def exec_module(self, module):
+        pass
+
+
 def _activate():
     """Entry point of the launcher and the preload library (not public).
 
@@ -230,6 +269,9 @@ def _activate():
     multiprocessing or cloudpickle itself (nor os: under -S even that
     would be a cost).  The caller has already honoured CPMP_DISABLE.
     """
+    if __name__ != "cpmp" and not any(isinstance(f, _Alias) for f in sys.meta_path):
+        sys.meta_path.insert(0, _Alias(top=False))
+        sys.meta_path.append(_Alias(top=True))
     if any(isinstance(f, _ArmedFinder) for f in sys.meta_path):
         return
     if any(name in sys.modules for name in _TARGETS):

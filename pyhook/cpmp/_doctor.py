@@ -58,7 +58,7 @@ if hasattr(multiprocessing, "get_all_start_methods"):
 else:
     r["start_methods"] = ["fork"]
     r["default_start_method"] = "fork"
-cpmp = sys.modules.get("cpmp")
+cpmp = sys.modules.get("__cpmp__") or sys.modules.get("cpmp")
 r["cpmp"] = cpmp and os.path.dirname(cpmp.__file__)
 if cpmp is not None:
     r["sites"] = dict(cpmp._patch.binding_sites())
