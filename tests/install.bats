@@ -27,7 +27,7 @@ check_tree() {
     # The package, the library and sys.executable all come from this tree.
     run -0 "${T[@]}" "$cpmp" run -c 'import cpmp, sys; print(cpmp.__file__, sys.executable)'
     assert_output "$pkglib/cpmp/__init__.py $pkglib/python3"
-    run -0 "${T[@]}" "$cpmp" exec "$PYTHON" -c 'import sys; print(sys.modules["cpmp"].__file__)'
+    run -0 "${T[@]}" "$cpmp" exec "$PYTHON" -c 'import sys; print(sys.modules["__cpmp__"].__file__)'
     assert_output "$pkglib/cpmp/__init__.py"
     run -0 "${T[@]}" "$cpmp" doctor
     assert_line "  preload library $pkglib/libcpmp_preload.so (what cpmp exec uses)"
