@@ -16,8 +16,8 @@ check_tree() {
     pkglib=$(dirname "$(find "$prefix" -name libcpmp_preload.so)")
     [ -x "$cpmp" ] && [ -L "$pkglib/python3" ] && [ -f "$pkglib/cpmp/_speedups.abi3.so" ]
     # Byte-compiled at install: start-up does not compile the package.
-    local pyc=("$pkglib"/cpmp/__pycache__/*.pyc) py=("$pkglib"/cpmp/*.py)
-    [ "${#pyc[@]}" -eq "${#py[@]}" ]
+    local compiled=("$pkglib"/cpmp/__pycache__/*.pyc) sources=("$pkglib"/cpmp/*.py)
+    [ "${#compiled[@]}" -eq "${#sources[@]}" ]
     run -0 env MANWIDTH=80 man --warnings -l "$prefix/share/man/man1/cpmp.1"
     assert_line --index 0 --regexp '^CPMP\(1\)'
     run -0 "${T[@]}" "$cpmp" run "$EXAMPLES/lambda_pool.py"

@@ -7,15 +7,11 @@
  * Here the common answers are C: "not a function or class: as always", and
  * "the same function as last time, unchanged: the same bytes" (an entry of
  * cpmp._resend.sent).  Every decision is Python's (cpmp._send, which asks
- * cpmp._policy): functions and classes not in the cache go there.
- *
- * The entry layout is cpmp._resend.ENTRY, given to set_hooks by name; a
- * name this file needs and does not find there makes set_hooks fail, and
- * the package then runs without this module (cpmp doctor says why).
- *
- * Also function_with_builtins(), for cpmp._receive.  Built against the
- * stable ABI (3.8+), so one file serves every CPython the preload library
- * supports. */
+ * cpmp._policy).  The entry layout is cpmp._resend.ENTRY, given to
+ * set_hooks by name: a name missing there makes set_hooks fail, and the
+ * package runs without this module (cpmp doctor says why).  Also
+ * function_with_builtins(), for cpmp._receive.  Stable ABI (3.8+): one
+ * file serves every CPython the preload library supports. */
 #define Py_LIMITED_API 0x03080000
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -128,14 +124,44 @@ generation_matches(PyObject *recorded)
     return PyObject_RichCompareBool(recorded, PyList_GetItem(generation, 0), Py_EQ);
 }
 
+/* 1 when the entry was made from func and func's pinned attributes are
+ * still the very objects recorded, 0 when not, -1 with an error set. */
+static int
+same_function(PyObject *entry, PyObject *func)
+{
+    PyObject *have;
+    Py_ssize_t i;
+
+    /* Calling the weak reference: PyWeakref_GetObject is deprecated in
+     * 3.13, and its successor is not in the stable ABI of 3.8. */
+    have = PyObject_CallFunctionObjArgs(PyTuple_GetItem(entry, e_ref), NULL);
+    if (have == NULL) {
+        return -1;
+    }
+    Py_DECREF(have); /* still referenced by the caller, when it is func */
+    if (have != func) {
+        return 0;
+    }
+    for (i = 0; i < PyTuple_Size(pinned_attrs); i++) {
+        have = PyObject_GetAttr(func, PyTuple_GetItem(pinned_attrs, i));
+        if (have == NULL) {
+            return -1;
+        }
+        Py_DECREF(have); /* still referenced by func */
+        if (have != PyTuple_GetItem(entry, e_pinned + i)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* The reduce tuple cpmp._resend cached for func, when func would still
  * pickle to the same bytes (compared by identity, never by guessing): a
  * new reference, or NULL with no error set when there is none. */
 static PyObject *
 cached_reduce(PyObject *func)
 {
-    PyObject *key, *entry, *dict, *have;
-    Py_ssize_t i, n_pinned;
+    PyObject *key, *entry, *dict, *reduce;
     int ok;
 
     key = PyLong_FromVoidPtr(func);
@@ -147,33 +173,15 @@ cached_reduce(PyObject *func)
     if (entry == NULL || !PyTuple_Check(entry) || PyTuple_Size(entry) != e_size) {
         return NULL;
     }
-    /* Calling the weak reference: PyWeakref_GetObject is deprecated in
-     * 3.13, and its successor is not in the stable ABI of 3.8. */
-    have = PyObject_CallFunctionObjArgs(PyTuple_GetItem(entry, e_ref), NULL);
-    if (have == NULL) {
-        return NULL;
-    }
-    Py_DECREF(have); /* still referenced by the caller, when it is func */
-    if (have != func) {
-        return NULL;
-    }
-    n_pinned = PyTuple_Size(pinned_attrs);
-    for (i = 0; i < n_pinned; i++) {
-        have = PyObject_GetAttr(func, PyTuple_GetItem(pinned_attrs, i));
-        if (have == NULL) {
+    ok = same_function(entry, func);
+    if (ok == 1) {
+        dict = PyObject_GetAttrString(func, "__dict__");
+        if (dict == NULL) {
             return NULL;
         }
-        Py_DECREF(have); /* still referenced by func */
-        if (have != PyTuple_GetItem(entry, e_pinned + i)) {
-            return NULL;
-        }
+        ok = PyDict_Check(dict) && PyDict_Size(dict) == 0;
+        Py_DECREF(dict);
     }
-    dict = PyObject_GetAttrString(func, "__dict__");
-    if (dict == NULL) {
-        return NULL;
-    }
-    ok = PyDict_Check(dict) && PyDict_Size(dict) == 0;
-    Py_DECREF(dict);
     if (ok == 1) {
         ok = attr_equals(func, "__kwdefaults__", PyTuple_GetItem(entry, e_kwdefaults));
     }
@@ -193,9 +201,9 @@ cached_reduce(PyObject *func)
         return NULL; /* with the error set when ok < 0 */
     }
     hits++;
-    have = PyTuple_GetItem(entry, e_reduce);
-    Py_INCREF(have);
-    return have;
+    reduce = PyTuple_GetItem(entry, e_reduce);
+    Py_INCREF(reduce);
+    return reduce;
 }
 
 static PyObject *
@@ -267,29 +275,21 @@ speedups_set_hooks(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "generation must be a list of one int");
         return NULL;
     }
-    n = PyTuple_Size(pinned);
-    /* The pinned attributes stand in the layout as themselves, in order. */
-    e_pinned = -1;
-    for (i = 0; n > 0 && i < PyTuple_Size(layout); i++) {
-        if (PyObject_RichCompareBool(PyTuple_GetItem(layout, i), PyTuple_GetItem(pinned, 0),
-                                     Py_EQ) == 1) {
-            e_pinned = i;
-            break;
-        }
-    }
-    if (e_pinned < 0 || e_pinned + n > PyTuple_Size(layout)) {
-        PyErr_SetString(PyExc_ValueError, "PINNED is not in ENTRY");
+    if ((e_ref = field(layout, "ref")) < 0) {
         return NULL;
     }
+    /* The pinned attributes stand in the layout as themselves, after ref. */
+    e_pinned = e_ref + 1;
+    n = PyTuple_Size(pinned);
     for (i = 0; i < n; i++) {
-        if (PyObject_RichCompareBool(PyTuple_GetItem(layout, e_pinned + i),
-                                     PyTuple_GetItem(pinned, i), Py_EQ) != 1) {
-            PyErr_SetString(PyExc_ValueError, "PINNED is not one run of ENTRY");
+        if (e_pinned + i >= PyTuple_Size(layout)
+            || PyObject_RichCompareBool(PyTuple_GetItem(layout, e_pinned + i),
+                                        PyTuple_GetItem(pinned, i), Py_EQ) != 1) {
+            PyErr_SetString(PyExc_ValueError, "ENTRY does not hold PINNED right after ref");
             return NULL;
         }
     }
-    if ((e_ref = field(layout, "ref")) < 0
-        || (e_kwdefaults = field(layout, "kwdefaults")) < 0
+    if ((e_kwdefaults = field(layout, "kwdefaults")) < 0
         || (e_annotations = field(layout, "annotations")) < 0
         || (e_cells = field(layout, "cells")) < 0 || (e_globals = field(layout, "globals")) < 0
         || (e_generation = field(layout, "generation")) < 0
