@@ -56,7 +56,15 @@ def _live_children():
 
 
 def _before_fork():
-    """Pin what the main module binds, so the child being forked holds it."""
+    """Pin what the main module binds, so the child being forked holds it.
+    Never in the way of a fork: what could not be pinned goes by value."""
+    try:
+        _pin_main()
+    except Exception:
+        pass
+
+
+def _pin_main():
     global _serial
     main = sys.modules.get("__main__")
     if main is None:
@@ -114,7 +122,10 @@ def _at_exit():
 
 def _after_fork_in_child():
     global _token
-    _token = os.urandom(8)
+    try:
+        _token = os.urandom(8)
+    except OSError:  # no entropy: a token no other process has all the same
+        _token = ("%d.%d" % (os.getpid(), id(_table))).encode() + _token
     # What this process decided for its parent's children is not its own.
     _older.clear()
     _sent_bare.clear()
