@@ -81,3 +81,11 @@ cpmp trace: pid [0-9]+ parent: lambda "
     assert_output --partial "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
     assert_output --partial "status 0"
 }
+
+@test "a definition a forked worker already holds is not traced: it is not sent by value" {
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --trace -c 'import multiprocessing as mp
+class P: pass
+with mp.get_context("fork").Pool(1) as p: print(p.apply(P).__class__ is P)'
+    assert_output "True"
+    assert_equal "$stderr" ""
+}
