@@ -7,8 +7,8 @@ Generates small programs from a fixed seed: a lambda, closure, nested
 function, local class or main-block def that reads (or mutates) a global
 bound at top level or in the main block, bound before or after the pool
 starts, rebound or mutated by the main block between sends, rebound by a
-pool initializer; chunksize 1 or 3; a Pool or a ProcessPoolExecutor; under
-fork, spawn and forkserver.  Every case runs under `cpmp run` and is
+pool initializer; chunksize 1 or 3; a Pool, a ProcessPoolExecutor or one
+Process a send; under fork, spawn and forkserver.  Every case runs under `cpmp run` and is
 compared with two oracles:
 
 * the model (pyhook/cpmp/_policy.py), simulated below, for every case;
@@ -52,8 +52,10 @@ def generate(seed, per_method):
                 "task_op": rng.choice(("read", "mutate")) if vtype == "dict" else "read",
                 "kind": rng.choice(KINDS),
                 "chunksize": rng.choice((1, 3)),
-                "api": rng.choice(("pool", "executor")),
+                "api": rng.choice(("pool", "executor", "process")),
             }
+            if case["api"] == "process":
+                case["init"] = "none"  # a Process has no initializer
             cases.append(case)
     return cases
 
@@ -89,7 +91,16 @@ def expected(case):
     out = []
     for _ in range(SENDS):
         results = []
-        if case["loc"] == "top":
+        if case["api"] == "process":
+            # A new process each send, which calls the function on every
+            # item: forked, it has the parent's state now; spawned, a top-level
+            # name is the re-imported value, a main-block one the sender's.
+            if case["loc"] == "top" and not fork:
+                space = _value(vtype, base)
+            else:
+                space = dict(parent) if vtype == "dict" else parent
+            spaces = [space] * len(ITEMS)
+        elif case["loc"] == "top":
             spaces = [worker] * len(ITEMS)
         else:
             held = worker is not None and not rebound
@@ -118,6 +129,8 @@ def stock_agrees(case):
     answer: see the module docstring."""
     if case["loc"] == "top":
         return True
+    if case["api"] == "process":
+        return case["method"] == "fork"  # the child has the parent's state now
     return (case["method"] == "fork" and (case["when"] == "before" or case["api"] == "executor")
             and case["parent_op"] != "rebind")
 
@@ -181,7 +194,8 @@ def program(cases, stock, against_cloudpickle=False):
     the same items in a spawned child; it prints whether results and the
     child's global afterwards agree."""
     top = ["import multiprocessing, os, sys",
-           "from concurrent.futures import ProcessPoolExecutor", ""]
+           "from concurrent.futures import ProcessPoolExecutor", "",
+           "def call_all(q, fn, items):", "    q.put([fn(x) for x in items])", ""]
     main = ['if __name__ == "__main__":', "    ctx = multiprocessing.get_context(sys.argv[1])"]
     if against_cloudpickle:
         top += ["import cloudpickle, cpmp"] + _TRIP
@@ -236,15 +250,22 @@ def _sends(case, g, value, fn):
     block's rebinding or mutation of g between them."""
     i = case["id"]
     init = ", initializer=init%d" % i if case["init"] == "rebind" else ""
-    if case["api"] == "pool":
+    if case["api"] == "process":
+        # One Process a send; it calls fn on every item and sends back the list.
+        lines = ["if True:", "    q = ctx.SimpleQueue()"]
+    elif case["api"] == "pool":
         lines = ["with ctx.Pool(1%s) as pool:" % init]
     else:
         lines = ["with ProcessPoolExecutor(1, mp_context=ctx%s) as pool:" % init]
     if case["loc"] == "main" and case["when"] == "after":
         lines.append("    %s = %s" % (g, value))
-    lines += ["    out = []", "    for s in range(%d):" % SENDS, "        fn = %s" % fn,
-              "        out.append(list(pool.map(fn, %r, chunksize=%d)))"
-              % (list(ITEMS), case["chunksize"])]
+    lines += ["    out = []", "    for s in range(%d):" % SENDS, "        fn = %s" % fn]
+    if case["api"] == "process":
+        lines += ["        proc = ctx.Process(target=call_all, args=(q, fn, %r))" % (list(ITEMS),),
+                  "        proc.start()", "        out.append(q.get())", "        proc.join()"]
+    else:
+        lines.append("        out.append(list(pool.map(fn, %r, chunksize=%d)))"
+                     % (list(ITEMS), case["chunksize"]))
     if case["parent_op"] == "rebind":
         if case["vtype"] == "dict":
             lines.append('        %s = {"v": %s["v"] + 1000}' % (g, g))
