@@ -241,13 +241,12 @@ def _inject(live, values):
             mine.add(name)
 
 
-_STATE = ("name", "qualname", "module", "doc", "defaults", "kwdefaults", "annotations",
-          "dict", "cells", "shipped", "imports", "type_params")
-
 
 def set_function_state(func, state):
     """Complete a skeleton from make_function.  state: a dict with any of
-    _STATE (absent: what a fresh function of that code has)."""
+    name, qualname, module, doc, defaults, kwdefaults, annotations,
+    type_params, dict, cells, shipped, imports (absent: what a fresh
+    function of that code has)."""
     how = func.__dict__.pop("\0cpmp", None) if func.__dict__ else None
     return _complete(func, how, state)
 
