@@ -241,7 +241,6 @@ def _inject(live, values):
             mine.add(name)
 
 
-
 def set_function_state(func, state):
     """Complete a skeleton from make_function.  state: a dict with any of
     name, qualname, module, doc, defaults, kwdefaults, annotations,
