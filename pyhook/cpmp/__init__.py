@@ -226,9 +226,10 @@ class _Alias:
     """`import cpmp` (and cpmp.X) answered with this package, loaded as
     __cpmp__ by the launcher or the preload library.  For cpmp itself it is
     last in sys.meta_path: a module named cpmp of the program's own comes
-    first, as under python3.  For cpmp.X it is first, and answers only once
-    cpmp is this package (else the parent's __path__ would load a second
-    copy of X)."""
+    first, as under python3.  For cpmp.X it is first, put there only once
+    cpmp has been answered with this package (else the parent's __path__
+    would load a second copy of X): a program that never imports cpmp pays
+    nothing per import."""
 
     def __init__(self, top):
         self.top = top
@@ -237,6 +238,8 @@ class _Alias:
         if self.top:
             if fullname != "cpmp":
                 return None
+            if not any(isinstance(f, _Alias) and not f.top for f in sys.meta_path):
+                sys.meta_path.insert(0, _Alias(top=False))
         elif not fullname.startswith("cpmp.") or sys.modules.get("cpmp") is not \
                 sys.modules.get(__name__):
             return None
@@ -270,7 +273,6 @@ def _activate():
     would be a cost).  The caller has already honoured CPMP_DISABLE.
     """
     if __name__ != "cpmp" and not any(isinstance(f, _Alias) for f in sys.meta_path):
-        sys.meta_path.insert(0, _Alias(top=False))
         sys.meta_path.append(_Alias(top=True))
     if any(isinstance(f, _ArmedFinder) for f in sys.meta_path):
         return

@@ -1,7 +1,8 @@
 """How the receiver rebuilds what cpmp sends by value (see _policy).
 
 The public names of this module are written into pickles as
-``cpmp._receive.NAME``: renaming or removing one breaks every payload that
+``__cpmp__._receive.NAME`` (``cpmp._receive.NAME`` where a program imported
+the package itself): renaming or removing one breaks every payload that
 names it, so keep an alias.  Code arrives through _code, which refuses
 code of another Python version.
 
@@ -23,6 +24,7 @@ from types import CellType, FunctionType, ModuleType
 
 from . import _held
 from ._code import code_names, load_code, load_code_in
+
 
 class _EmptyCell:
     """Stands for the contents of a cell that holds nothing yet."""
@@ -61,12 +63,15 @@ def _receiver_module(gname):
 _main_dicts = {}
 
 
-def main_dict(module):
-    """The dict a main module's own functions use as globals: a spawned
-    child's __mp_main__ copies the dict runpy ran the script in, and the
-    script's functions (an initializer's `global` statement too) keep
-    runpy's.  Found from one of those functions; once per module."""
+def module_globals(module):
+    """The dict a module's own functions use as globals.  That is its
+    __dict__, except for a main script a spawned child re-ran: __mp_main__
+    copies the dict runpy ran the script in, and the script's functions (an
+    initializer's `global` statement too) keep runpy's.  Found from one of
+    those functions; once per module."""
     d = module.__dict__
+    if d.get("__name__") != "__mp_main__":
+        return d
     found = _main_dicts.get(id(module))
     if found is not None and found[0] is module:
         return found[1]
@@ -81,12 +86,6 @@ def main_dict(module):
     return real
 
 
-def live_globals(gname):
-    """The live namespace of module gname in this process."""
-    module = _receiver_module(gname)
-    if module.__name__ == "__mp_main__":
-        return main_dict(module)
-    return module.__dict__
 
 
 def namespace_of(func):
@@ -209,7 +208,7 @@ def _build(code, gname, ncells, names, held):
         g = {"__builtins__": builtins}
         g.update(values)
         return FunctionType(code, g, None, None, closure), None
-    live = live_globals(gname)
+    live = module_globals(_receiver_module(gname))
     own = {name: value for name, value in values.items()
            if live.get(name, _MISSING) is not value}
     if not own and not names:

@@ -14,37 +14,25 @@ from types import FunctionType, ModuleType
 from . import _code, _held, _policy, _receive, _resend
 
 
-def module_globals_name(func):
-    """The name of the module whose live dict is func's globals, or None:
-    globals that are no module's, or a module registered to go by value
-    (its workers cannot import it, so its globals travel with the function)."""
-    g = _receive.namespace_of(func)[0]
+def _module_name(g):
+    """The name of the module whose live dict g is, or None: globals that
+    are no module's, or a module registered to go by value (its workers
+    cannot import it, so its globals travel with the function)."""
     name = g.get("__name__")
     if isinstance(name, str):
         module = sys.modules.get(name)
-        if module is not None and _module_dict(module) is g:
+        if module is not None and _receive.module_globals(module) is g:
             return None if _policy.by_value_module(name) else name
     return None
 
 
-def _module_dict(module):
-    """The dict a module's own functions use as globals.  That is its
-    __dict__, except for a main script a spawned child re-ran: runpy ran it
-    in a dict of its own and copied that into __mp_main__, and the script's
-    functions (and so an initializer's `global` statements) use runpy's."""
-    d = module.__dict__
-    if d.get("__name__") != "__mp_main__":
-        return d
-    return _receive.main_dict(module)
-
-
 def sender_only(func):
-    """{name: value} of the globals func reads that the receiver's module
-    does not bind itself, and the module's name (None: no module), or
-    (gname, None) when the module's source is unknown (all read live)."""
-    gname = module_globals_name(func)
-    owned = _policy.module_owned(gname)
+    """(the module's name, or None: no module, and {name: value} of the
+    globals func reads that the receiver's module does not bind itself, or
+    None when the module's source is unknown: all are read live)."""
     g, seen = _receive.namespace_of(func)
+    gname = _module_name(g)
+    owned = _policy.module_owned(gname)
     if seen:
         # A function received by value, sent on: what it saw arrives too.
         g = dict(g, **seen)
