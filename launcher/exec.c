@@ -52,7 +52,6 @@ preload_entry(const cpmp_layout *layout)
 {
     char dir[PATH_MAX];
     const char *old;
-    char *joined;
 
     if (strchr(layout->preload, ':') != NULL) {
         die("cannot preload %s: ld.so splits LD_PRELOAD at ':', and this path has one; "
@@ -65,16 +64,8 @@ preload_entry(const cpmp_layout *layout)
         die("cannot preload %s", layout->preload);
     }
     old = getenv("LD_LIBRARY_PATH");
-    if (old == NULL || old[0] == '\0') {
-        set_env("LD_LIBRARY_PATH", dir);
-    } else if (strstr(old, dir) == NULL) {
-        joined = malloc(strlen(old) + strlen(dir) + 2);
-        if (joined == NULL) {
-            die("%s", strerror(ENOMEM));
-        }
-        sprintf(joined, "%s:%s", old, dir);
-        set_env("LD_LIBRARY_PATH", joined);
-        free(joined);
+    if (old == NULL || strstr(old, dir) == NULL) {
+        append_env("LD_LIBRARY_PATH", ':', dir);
     }
     return base_name(layout->preload);
 }
@@ -136,22 +127,10 @@ static void
 allow_asan_programs(void)
 {
     const char *old = getenv("ASAN_OPTIONS");
-    char *joined;
 
-    if (old == NULL || old[0] == '\0') {
-        set_env("ASAN_OPTIONS", "verify_asan_link_order=0");
-        return;
+    if (old == NULL || strstr(old, "verify_asan_link_order") == NULL) {
+        append_env("ASAN_OPTIONS", ':', "verify_asan_link_order=0");
     }
-    if (strstr(old, "verify_asan_link_order") != NULL) {
-        return;
-    }
-    joined = malloc(strlen(old) + sizeof(":verify_asan_link_order=0"));
-    if (joined == NULL) {
-        die("%s", strerror(ENOMEM));
-    }
-    sprintf(joined, "%s:verify_asan_link_order=0", old);
-    set_env("ASAN_OPTIONS", joined);
-    free(joined);
 }
 
 /* cpmp exec [CPMP-OPTION...] [--] COMMAND [ARG...] */

@@ -20,6 +20,8 @@
  * one the launcher cannot go on from). */
 noreturn void die(const char *fmt, ...) __attribute__((__noreturn__, __format__(__printf__, 1, 2)));
 void set_env(const char *name, const char *value);
+/* Add value to the list in variable name (set it when empty or unset). */
+void append_env(const char *name, char separator, const char *value);
 const char *base_name(const char *path);
 /* The launcher's own executable, resolved once. */
 const char *self_exe(void);

@@ -102,21 +102,8 @@ set_trace(const char *what, const char *value)
 static void
 add_by_value(const char *modules)
 {
-    const char *old = getenv(CPMP_ENV_BY_VALUE);
-    char *joined;
-
     check_modules("--by-value", modules);
-    if (old == NULL || old[0] == '\0') {
-        set_env(CPMP_ENV_BY_VALUE, modules);
-        return;
-    }
-    joined = malloc(strlen(old) + strlen(modules) + 2);
-    if (joined == NULL) {
-        die("%s", strerror(ENOMEM));
-    }
-    sprintf(joined, "%s,%s", old, modules);
-    set_env(CPMP_ENV_BY_VALUE, joined);
-    free(joined);
+    append_env(CPMP_ENV_BY_VALUE, ',', modules);
 }
 
 /* They become environment variables, so that children and preloaded

@@ -29,6 +29,25 @@ set_env(const char *name, const char *value)
     }
 }
 
+void
+append_env(const char *name, char separator, const char *value)
+{
+    const char *old = getenv(name);
+    char *joined;
+
+    if (old == NULL || old[0] == '\0') {
+        set_env(name, value);
+        return;
+    }
+    joined = malloc(strlen(old) + strlen(value) + 2);
+    if (joined == NULL) {
+        die("%s", strerror(ENOMEM));
+    }
+    sprintf(joined, "%s%c%s", old, separator, value);
+    set_env(name, joined);
+    free(joined);
+}
+
 const char *
 base_name(const char *path)
 {

@@ -65,16 +65,26 @@ resolve(void)
 
 /* --- arming --- */
 
+/* This library's own absolute path (PATH_MAX bytes), or -1. */
+static int
+self_path(char *self)
+{
+    Dl_info info;
+
+    return dladdr((void *)self_path, &info) != 0 && info.dli_fname != NULL
+                   && realpath(info.dli_fname, self) != NULL
+               ? 0
+               : -1;
+}
+
 static void
 arm(void)
 {
     char self[PATH_MAX];
-    Dl_info info;
     cpmp_layout layout;
 
     layout.problem[0] = '\0';
-    if (dladdr((void *)arm, &info) == 0 || info.dli_fname == NULL
-        || realpath(info.dli_fname, self) == NULL || cpmp_find_layout(self, &layout) < 0) {
+    if (self_path(self) < 0 || cpmp_find_layout(self, &layout) < 0) {
         cpmp_warn_unpatched(layout.problem[0] != '\0' ? layout.problem
                                                       : "cannot find the cpmp Python package");
         return;
@@ -172,6 +182,24 @@ debug_allocators(void)
 
 /* --- LD_PRELOAD --- */
 
+/* Whether an LD_PRELOAD entry is a path relative to the current directory
+ * (ld.so separates entries with spaces or colons). */
+static int
+has_relative_entry(const char *value)
+{
+    const char *start = value;
+
+    while (*start != '\0') {
+        size_t len = strcspn(start, " :");
+
+        if (len > 0 && start[0] != '/' && memchr(start, '/', len) != NULL) {
+            return 1;
+        }
+        start += len + (start[len] != '\0');
+    }
+    return 0;
+}
+
 /* A relative LD_PRELOAD entry naming this library (LD_PRELOAD=build/...)
  * stops working for a child started after a chdir(): every spawn worker
  * would miss the library.  Make it absolute, once, in this process's
@@ -181,11 +209,11 @@ absolute_preload(void)
 {
     const char *value = getenv("LD_PRELOAD");
     char self[PATH_MAX], real[PATH_MAX], *copy, *entry, *save = NULL, *fixed;
-    Dl_info info;
     int changed = 0;
 
-    if (value == NULL || dladdr((void *)absolute_preload, &info) == 0 || info.dli_fname == NULL
-        || realpath(info.dli_fname, self) == NULL) {
+    /* Every process under cpmp exec comes here: with absolute entries only
+     * (what cpmp exec writes) there is nothing to do, and no system call. */
+    if (value == NULL || !has_relative_entry(value) || self_path(self) < 0) {
         return;
     }
     copy = strdup(value);
