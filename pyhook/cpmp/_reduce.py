@@ -9,6 +9,7 @@ import: with tracing off the pickler calls it directly.
 import abc
 import io
 import sys
+import weakref
 from collections import OrderedDict
 from types import CellType, CodeType, FunctionType, GetSetDescriptorType, MappingProxyType, \
     ModuleType
@@ -26,7 +27,7 @@ def _reduce_code(code):
     return _code.load_code, (data,)
 
 
-_code_blobs = __import__("weakref").WeakKeyDictionary()
+_code_blobs = weakref.WeakKeyDictionary()
 
 
 def _reduce_cell(cell):
