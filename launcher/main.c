@@ -16,7 +16,7 @@
     "[SCRIPT | -m MODULE | -c CODE | -] [ARG...]\n"                           \
     "       cpmp exec [CPMP-OPTION...] [--] COMMAND [ARG...]\n"              \
     "       cpmp env\n"                                                      \
-    "       cpmp doctor [--json] [--python PYTHON]...\n"                     \
+    "       cpmp doctor [--json] [--python PYTHON]... | --cluster ADDRESS\n" \
     "       cpmp kernel install [--user | --prefix DIR] [--name NAME] "        \
     "[--display-name TEXT]\n"                                                \
     "       cpmp kernel uninstall [--user | --prefix DIR] [--name NAME]\n"   \
@@ -41,7 +41,8 @@
     "                 site, a lambda in a Pool with every start method, and\n" \
     "                 whether the preload library acts in the stock python3\n" \
     "                 (or each --python PYTHON); exit 1 with one line per\n"   \
-    "                 problem and its fix; --json for scripts\n"             \
+    "                 problem and its fix; --json for scripts; with\n"       \
+    "                 --cluster ADDRESS, the cluster's workers instead\n"    \
     "  kernel install write a Jupyter kernelspec (default name: cpmp) that\n" \
     "                 runs notebooks under `cpmp run`, for this user (--user),\n" \
     "                 under DIR/share/jupyter (--prefix DIR) or system-wide\n" \
@@ -54,6 +55,11 @@
     "  --by-value MOD[,MOD...]  CPMP_BY_VALUE=MOD[,MOD...]\n"                 \
     "                 send these modules' functions and classes by value,\n"  \
     "                 for workers that cannot import them\n"                  \
+    "  --cluster ADDRESS  CPMP_CLUSTER=ADDRESS: run every multiprocessing\n" \
+    "                 Pool and ProcessPoolExecutor on a Dask cluster: a\n"  \
+    "                 scheduler address (tcp://HOST:PORT), or local[:N] for N\n" \
+    "                 worker processes here; workers run `cpmp exec --\n"    \
+    "                 dask-worker ADDRESS`; needs python3-distributed\n"    \
     "  --disable      CPMP_DISABLE=1: run unpatched (to compare)\n"          \
     "  --quiet        CPMP_QUIET=1: no warning when the patch cannot be\n"   \
     "                 activated\n"                                            \

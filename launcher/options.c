@@ -106,6 +106,17 @@ add_by_value(const char *modules)
     append_env(CPMP_ENV_BY_VALUE, ',', modules);
 }
 
+/* The address is Dask's to judge (the program checks it when its first
+ * pool starts); here only that there is one. */
+static void
+set_cluster(const char *address)
+{
+    if (address == NULL || address[0] == '\0') {
+        die("--cluster needs an address: tcp://HOST:PORT, local or local:N (see 'cpmp --help')");
+    }
+    set_env(CPMP_ENV_CLUSTER, address);
+}
+
 /* They become environment variables, so that children and preloaded
  * processes follow them. */
 int
@@ -135,6 +146,10 @@ parse_options(int argc, char **argv)
                 die("--trace=FILE needs a file name (see 'cpmp --help')");
             }
             set_trace("--trace", arg + 8);
+        } else if (strncmp(arg, "--cluster=", 10) == 0) {
+            set_cluster(arg + 10);
+        } else if (strcmp(arg, "--cluster") == 0) {
+            set_cluster(i + 1 < argc ? argv[++i] : NULL);
         } else if (strncmp(arg, "--by-value=", 11) == 0) {
             add_by_value(arg + 11);
         } else if (strcmp(arg, "--by-value") == 0) {

@@ -24,6 +24,8 @@ import sys
 # matters here: this module is all that a program which never uses
 # multiprocessing loads; the rest is imported when a target is.
 _TARGETS = ("multiprocessing.reduction", "multiprocessing.spawn")
+# Also patched under --cluster (CPMP_CLUSTER): the pools that run there.
+_CLUSTER_TARGETS = ("multiprocessing.pool", "concurrent.futures.process")
 
 
 def patch():
@@ -222,6 +224,17 @@ def _warn_unreachable():
                      "nested functions still travel, local classes cannot\n" % flag)
 
 
+def _cluster_configured():
+    """Whether CPMP_CLUSTER is set, without importing os where it is not
+    loaded yet (the builtin posix module has the environment too)."""
+    os = sys.modules.get("os")
+    if os is not None:
+        return os.environ.get("CPMP_CLUSTER", "") != ""
+    import posix
+
+    return posix.environ.get(b"CPMP_CLUSTER", b"") != b""
+
+
 class _Alias:
     """`import cpmp` (and cpmp.X) answered with this package, loaded as
     __cpmp__ by the launcher or the preload library.  For cpmp itself it is
@@ -276,6 +289,9 @@ def _activate():
         sys.meta_path.append(_Alias(top=True))
     if any(isinstance(f, _ArmedFinder) for f in sys.meta_path):
         return
+    global _TARGETS
+    if _cluster_configured():
+        _TARGETS = _TARGETS + _CLUSTER_TARGETS
     if any(name in sys.modules for name in _TARGETS):
         from . import _patch
 

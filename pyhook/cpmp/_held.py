@@ -42,6 +42,9 @@ _sent_bare = set()  # own keys sent without a fallback
 # Bumped each time this process starts a spawn or forkserver child: a send
 # cached without fallbacks is stale after that (see _resend).
 generation = [0]
+# True once this process sends to processes it never forked (a Dask
+# cluster, see _cluster): from then on every held reference has a fallback.
+_off_machine = [False]
 
 
 def _is_definition(obj):
@@ -138,6 +141,13 @@ def started_non_fork_child():
     generation[0] += 1
 
 
+def sending_off_machine():
+    """What this process sends may now reach processes that hold nothing
+    of it; cached sends without fallbacks are stale."""
+    _off_machine[0] = True
+    generation[0] += 1
+
+
 def install():
     """Start pinning at forks (once per process; _patch calls it)."""
     if not getattr(install, "done", False):
@@ -166,8 +176,11 @@ def may_omit(key):
     children were all forked after the pin.  An inherited key of a
     definition (never dropped by its owner): when every live child was
     forked, since each inherited it from here.  An inherited key of other
-    data may be dropped by its owner: never.
+    data may be dropped by its owner: never.  Nothing, once this process
+    sends to a cluster.
     """
+    if _off_machine[0]:
+        return False
     if key[0] == _token:
         process = sys.modules.get("multiprocessing.process")
         if process is not None and process.parent_process() is not None:

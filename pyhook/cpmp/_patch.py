@@ -117,18 +117,49 @@ def _foreign_executable(spawn):
             and os.path.realpath(executable) != os.path.realpath(sys.executable))
 
 
+def _apply_pool(pool):
+    """--cluster: multiprocessing.Pool (any context) runs on the cluster."""
+    if not _state.patched_attr(pool, "Pool"):
+        from ._cluster_pool import ClusterPool
+
+        _state.set_attr(pool, "Pool", ClusterPool)
+
+
+def _apply_executor(process):
+    """--cluster: ProcessPoolExecutor too, also where concurrent.futures
+    has already looked it up (it does so lazily, once)."""
+    if not _state.patched_attr(process, "ProcessPoolExecutor"):
+        from ._cluster_executor import ClusterExecutor
+
+        _state.set_attr(process, "ProcessPoolExecutor", ClusterExecutor)
+        futures = sys.modules.get("concurrent.futures")
+        if futures is not None and "ProcessPoolExecutor" in vars(futures):
+            _state.set_attr(futures, "ProcessPoolExecutor", ClusterExecutor)
+
+
 # What to patch in each module (cpmp._TARGETS names them for the import
 # hook): module name -> (an attribute that exists once it has run, patch).
 _TARGETS = {
     "multiprocessing.reduction": ("ForkingPickler", _apply_reduction),
     "multiprocessing.spawn": ("get_preparation_data", _apply_spawn),
 }
+# With CPMP_CLUSTER set (cpmp._CLUSTER_TARGETS).
+_CLUSTER_TARGETS = {
+    "multiprocessing.pool": ("ThreadPool", _apply_pool),
+    "concurrent.futures.process": ("ProcessPoolExecutor", _apply_executor),
+}
+
+
+def _targets():
+    from ._settings import cluster_configured
+
+    return dict(_TARGETS, **_CLUSTER_TARGETS) if cluster_configured() else _TARGETS
 
 
 def _apply_loaded():
     """Patch the targets already loaded; True when none is left to wait for."""
     pending = False
-    for name, (landmark, apply) in _TARGETS.items():
+    for name, (landmark, apply) in _targets().items():
         module = sys.modules.get(name)
         if module is not None and hasattr(module, landmark):
             apply(module)
@@ -154,6 +185,8 @@ def patch(finder_type):
     import multiprocessing.spawn
 
     del multiprocessing  # imported to be patched
+    for name in _targets():
+        __import__(name)
     _apply_loaded()
     disarm(finder_type)
 

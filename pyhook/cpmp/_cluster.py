@@ -1,0 +1,365 @@
+"""Running the program's pools on a Dask cluster (CPMP_CLUSTER, --cluster).
+
+One ``distributed.Client`` per process, made when the first pool or
+executor starts (a program that never makes one pays nothing): to the
+scheduler at the address, or to a LocalCluster of N worker processes that
+cpmp starts beside the program and stops with it (``local``, ``local:N``;
+see _cluster_local).  At connect, every worker is asked what it runs: a
+worker without cpmp, or with another Python, cloudpickle or cpmp, is
+refused in one line naming it, and the program exits 1 -- as it does when
+the scheduler cannot be reached.
+
+What goes to a worker is pickled here, by cpmp's pickler, into bytes Dask
+carries without looking inside: the semantics are cpmp's (see _policy),
+as for a spawn child -- the workers hold nothing of this process, so
+every held reference carries its value (_held.sending_off_machine).  An
+object that lives only on this machine (a multiprocessing Queue, Lock,
+Pipe, Manager proxy, shared memory...) is refused in one line naming the
+argument that holds it.  The worker side is _cluster_worker; the pool and
+executor built on this are _cluster_pool and _cluster_executor.
+"""
+
+import os
+import pickle
+import sys
+import threading
+import uuid
+
+from . import _cluster_worker
+from ._settings import ENV_CLUSTER, ENV_QUIET, LOG_PREFIX, env_flag, install_fix
+
+CONNECT_TIMEOUT = 10  # seconds to reach the scheduler
+WORKERS_TIMEOUT = 30  # seconds to wait for a first worker
+
+
+class ClusterError(RuntimeError):
+    """The cluster could not run a task: its scheduler was lost, or Dask
+    gave up on it."""
+
+
+class LocalOnlyError(pickle.PicklingError):
+    """An argument holds an object that works only on this machine."""
+
+
+def fatal(message):
+    """One line on stderr, and exit 1 (a SystemExit, so finally blocks run)."""
+    sys.stderr.write("%s%s\n" % (LOG_PREFIX, message))
+    sys.stderr.flush()
+    raise SystemExit(1)
+
+
+def _import_distributed():
+    try:
+        import distributed
+    except ImportError as exc:
+        fatal("--cluster needs Dask's distributed, which this Python cannot import (%s): %s"
+              % (exc, install_fix("distributed")))
+    return distributed
+
+
+# --- the connection ------------------------------------------------------------
+
+_connection = [None]
+_connect_lock = threading.Lock()
+
+
+def connection():
+    """This process's connection, made on first use."""
+    conn = _connection[0]
+    if conn is None:
+        with _connect_lock:
+            conn = _connection[0]
+            if conn is None:
+                conn = _connection[0] = _Connection(os.environ.get(ENV_CLUSTER, ""))
+    return conn
+
+
+def _after_fork_in_child():
+    # The client's event loop thread is not in the child: it connects anew
+    # (to the address the parent resolved), and the parent's LocalCluster
+    # stays the parent's.
+    _connection[0] = None
+
+
+class _Connection:
+    def __init__(self, address):
+        self.local = None
+        from . import _cluster_local, _held
+
+        n = _cluster_local.size(address)
+        distributed = _import_distributed()
+        if n is not None:
+            self.local = _cluster_local.start(n)
+            address = self.local.address
+        self.address = address
+        self.client = self._connect(distributed, address)
+        import atexit
+
+        atexit.register(self.close)
+        os.register_at_fork(after_in_child=_after_fork_in_child)
+        workers = self._wait_for_workers()
+        from . import _cluster_doctor
+
+        problems = _cluster_doctor.worker_problems(self.client, address)
+        if problems:
+            self.close()
+            fatal(problems[0])
+        self.threads = sum(w.get("nthreads", 1) for w in workers.values()) or 1
+        self.program = self.client.scatter(_program(), broadcast=True, hash=False)
+        # Children (spawned processes, preloaded ones) use the same cluster.
+        os.environ[ENV_CLUSTER] = address
+        _held.sending_off_machine()
+        self._show_dashboard()
+
+    @staticmethod
+    def _connect(distributed, address):
+        _reachable(address)
+        try:
+            return distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
+            fatal("cannot reach the Dask scheduler at %s: %s" % (address, _one_line(exc)))
+
+    def _wait_for_workers(self):
+        try:
+            self.client.wait_for_workers(1, timeout=WORKERS_TIMEOUT)
+        except Exception:
+            self.close()
+            fatal("the Dask scheduler at %s has no workers (waited %d s): start some with "
+                  "`cpmp exec -- dask-worker %s`" % (self.address, WORKERS_TIMEOUT, self.address))
+        return self.client.scheduler_info().get("workers", {})
+
+    def _show_dashboard(self):
+        if env_flag(ENV_QUIET):
+            return
+        link = self.local.dashboard if self.local is not None else None
+        if link is None and "dashboard" in self.client.scheduler_info().get("services", {}):
+            link = self.client.dashboard_link
+        if link:
+            sys.stderr.write("%sDask dashboard: %s\n" % (LOG_PREFIX, link))
+
+    def close(self):
+        client, self.client = getattr(self, "client", None), None
+        if client is not None:
+            try:
+                client.close(timeout=5)
+            except Exception:
+                pass
+        if self.local is not None:
+            self.local.stop()
+            self.local = None
+
+    def running(self):
+        client = self.client
+        return client is not None and client.status == "running"
+
+    def lost(self):
+        return ClusterError("lost the Dask scheduler at %s: the task did not finish"
+                            % self.address)
+
+    def forget(self, space):
+        """The pool is done: its workers may drop its main module copy."""
+        if self.running():
+            try:
+                self.client.run(_cluster_worker.forget, space.key, on_error="ignore")
+            except Exception:
+                pass
+
+    def submit(self, space, flavour, blob, name, done):
+        """Run a pickled task (see dumps_task) on the cluster; done(future,
+        ok, value) is called once, from another thread: ok True with the
+        result, False with the task's exception (its remote traceback as
+        __cause__), None with why the pool cannot run it here (its
+        initializer failed, the scheduler was lost, Dask gave up).
+        Returns the Dask future (cancel() it to drop the task)."""
+        if not self.running():
+            raise self.lost()
+        key = "%s-%s" % (name, uuid.uuid4().hex)
+        future = self.client.submit(_cluster_worker.run, self.program, space.key,
+                                    space.initializer, flavour, blob, key=key, pure=False)
+        future.add_done_callback(lambda f: _finished(self, f, done))
+        return future
+
+
+def _reachable(address):
+    """Fail at once on an address Dask cannot parse, or a TCP port where
+    nothing listens (Dask would retry until its timeout)."""
+    from distributed.comm import get_address_host_port, parse_address
+
+    try:
+        scheme, _ = parse_address(address)
+        host, port = get_address_host_port(address)
+    except (ValueError, TypeError) as exc:
+        fatal("--cluster %s: not a Dask scheduler address (%s); use tcp://HOST:PORT, local "
+              "or local:N" % (address, _one_line(exc)))
+    if scheme in ("tcp", "tls"):
+        import socket
+
+        try:
+            socket.create_connection((host, port), timeout=CONNECT_TIMEOUT).close()
+        except OSError as exc:
+            fatal("cannot reach the Dask scheduler at %s: %s" % (address, exc.strerror or exc))
+
+
+def _finished(conn, future, done):
+    status = future.status
+    if status == "finished":
+        try:
+            ok, value = pickle.loads(future.result())
+        except BaseException as exc:
+            ok, value = None, exc
+    elif status == "cancelled":
+        if getattr(future, "cpmp_cancelled", False):
+            return
+        ok, value = None, conn.lost()
+    else:
+        try:
+            exc = future.exception()
+        except BaseException as other:
+            exc = other
+        ok, value = None, ClusterError("Dask could not run the task: %s" % _one_line(exc))
+        value.__cause__ = exc
+    future.release()
+    done(future, ok, value)
+
+
+def cancel(future):
+    future.cpmp_cancelled = True
+    future.cancel()
+
+
+class Space:
+    """A pool's (or executor's) own copy of the program on the workers:
+    its main module and initializer."""
+
+    def __init__(self, conn, initializer, initargs):
+        self.key = uuid.uuid4().hex
+        self.initializer = None
+        if initializer is not None:
+            blob = dumps_task((initializer, tuple(initargs)),
+                              [("the initializer", initializer)]
+                              + [("initargs[%d]" % i, a) for i, a in enumerate(initargs)])
+            self.initializer = conn.client.scatter(blob, broadcast=True, hash=False)
+
+
+def _program():
+    """How a worker re-makes the main module, as a spawn child would."""
+    from . import _policy
+
+    main = sys.modules.get("__main__")
+    program = {"sys_path": [p for p in sys.path if p]}
+    if main is None or not _policy._main_spawn_resolvable(main):
+        return program
+    name = getattr(getattr(main, "__spec__", None), "name", None)
+    if name is not None:
+        program["name"] = name
+        return program
+    path = os.path.abspath(main.__file__)
+    try:
+        with open(path, "rb") as f:
+            program["source"] = f.read()
+        program["path"] = path
+    except OSError:
+        pass
+    return program
+
+
+def task_name(func):
+    """What Dask's dashboard groups a task under: its function's name."""
+    import re
+
+    name = getattr(func, "__name__", None) or type(func).__name__
+    return re.sub(r"\W", "", name) or "task"
+
+
+def _one_line(exc):
+    text = str(exc).strip().splitlines()
+    return "%s: %s" % (type(exc).__name__, text[0]) if text else type(exc).__name__
+
+
+# --- what goes to the workers ---------------------------------------------------
+
+_cluster_pickler = [None]
+
+
+def _local_only_types():
+    import multiprocessing.connection
+    import multiprocessing.managers
+    import multiprocessing.process
+    import multiprocessing.queues
+    import multiprocessing.sharedctypes
+    import multiprocessing.synchronize as sync
+
+    types = [sync.SemLock, sync.Condition, sync.Event, sync.Barrier,
+             multiprocessing.queues.Queue, multiprocessing.queues.SimpleQueue,
+             multiprocessing.connection.Connection, multiprocessing.managers.BaseProxy,
+             multiprocessing.managers.BaseManager, multiprocessing.sharedctypes.SynchronizedBase,
+             multiprocessing.process.BaseProcess]
+    shared_memory = sys.modules.get("multiprocessing.shared_memory")
+    if shared_memory is not None:
+        types += [shared_memory.SharedMemory, shared_memory.ShareableList]
+    return tuple(types)
+
+
+def _pickler():
+    """cpmp's pickler, refusing what lives only on this machine."""
+    if _cluster_pickler[0] is None:
+        import io
+
+        from . import _reduce
+
+        base = _reduce.pickler_class()
+        override = base.reducer_override
+
+        class ClusterPickler(base):
+            local_only = _local_only_types()
+
+            def reducer_override(self, obj):
+                if isinstance(obj, self.local_only):
+                    raise LocalOnlyError(_local_only_message(obj))
+                return override(obj)
+
+        def dumps(obj):
+            buf = io.BytesIO()
+            ClusterPickler(buf).dump(obj)
+            return buf.getvalue()
+
+        _cluster_pickler[0] = dumps
+    return _cluster_pickler[0]
+
+
+def _local_only_message(obj):
+    t = type(obj)
+    return ("a %s.%s, which works only on this machine, cannot go to the Dask cluster"
+            % (t.__module__, t.__qualname__))
+
+
+def _is_local_only(exc):
+    # multiprocessing's own refusal of a lock or queue outside a spawn
+    return isinstance(exc, LocalOnlyError) or (
+        isinstance(exc, RuntimeError) and "through inheritance" in str(exc))
+
+
+def dumps_task(task, labelled):
+    """task pickled for the workers.  labelled: [(label, object)] of what
+    the task holds, to name the one an error comes from ("argument 2")."""
+    dumps = _pickler()
+    try:
+        return dumps(task)
+    except Exception as exc:
+        if not _is_local_only(exc):
+            raise
+        for label, obj in labelled:
+            try:
+                dumps(obj)
+            except Exception as inner:
+                if _is_local_only(inner):
+                    raise LocalOnlyError("cpmp: %s holds %s (run it without --cluster)"
+                                         % (label, _what(inner))) from None
+        raise LocalOnlyError("cpmp: the task holds %s (run it without --cluster)"
+                             % _what(exc)) from None
+
+
+def _what(exc):
+    if isinstance(exc, LocalOnlyError):
+        return str(exc)
+    return "an object that works only on this machine (%s)" % exc

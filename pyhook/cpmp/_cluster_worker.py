@@ -1,0 +1,168 @@
+"""What a Dask worker runs for a program under ``--cluster`` (see _cluster).
+
+Its names are written into Dask's task messages as
+``__cpmp__._cluster_worker.NAME``: the worker must run cpmp (``cpmp exec --
+dask-worker ADDRESS``), which _cluster checks at connect.
+
+Each pool (or executor) of the program is a *space* here: a fresh copy of
+the program's main module, made as a spawn child makes it (the script re-run
+as ``__mp_main__``, its main block skipped), then the pool's initializer --
+once per space in this process, before its first task, as a local worker
+process of that pool would.  While a task of a space runs, ``__main__`` and
+``__mp_main__`` are that space's module, so references to the program's
+main module resolve to it and nowhere else; tasks of another space wait
+until none of this one runs (within one space they run at once).
+"""
+
+import builtins
+import pickle
+import sys
+import threading
+from collections import OrderedDict
+from types import ModuleType
+
+_lock = threading.Condition()
+_spaces = OrderedDict()  # space key -> _Space, most recent last
+_MAX_SPACES = 64  # pools the program forgot to close are dropped, oldest first
+_active = [None, 0, 0]  # the space installed, tasks running in it, waiting for another
+
+
+class _Space:
+    def __init__(self, key):
+        self.key = key
+        self.module = None
+        self.error = None  # (exception, traceback) of the main module or the initializer
+        self.ready = threading.Lock()
+
+
+def _main_module(program):
+    """A fresh __mp_main__ as a spawn child makes it, from what the client
+    sent: the script's source (the file need not exist here), or the
+    module name of ``python -m``, or nothing (-c, stdin, a notebook)."""
+    module = ModuleType("__mp_main__")
+    module.__builtins__ = builtins
+    sys.modules["__main__"] = sys.modules["__mp_main__"] = module
+    for entry in program.get("sys_path", ()):
+        if entry not in sys.path:
+            import os
+
+            if os.path.isdir(entry):
+                sys.path.append(entry)
+    path, source, name = program.get("path"), program.get("source"), program.get("name")
+    if source is not None:
+        module.__file__ = path
+        _remember_source(path, source)
+        exec(compile(source, path, "exec"), module.__dict__)
+    elif name is not None:
+        import runpy
+
+        module.__dict__.update(runpy.run_module(name, run_name="__mp_main__", alter_sys=False))
+    return module
+
+
+def _remember_source(path, source):
+    """Tracebacks show the script's lines even where the file is absent."""
+    import linecache
+    import os
+
+    if not os.path.isfile(path):
+        text = source.decode("utf-8", "replace")
+        linecache.cache[path] = (len(text), None, text.splitlines(True), path)
+
+
+def _prepare(space, program, initializer):
+    """Make the space's main module and run its initializer, once."""
+    with space.ready:
+        if space.module is not None or space.error is not None:
+            return
+        try:
+            space.module = _main_module(program)
+            if initializer is not None:
+                func, args = pickle.loads(initializer)
+                func(*args)
+        except BaseException as exc:
+            space.module = space.module or ModuleType("__mp_main__")
+            space.error = exc
+
+
+def _enter(key):
+    """Install the space's main module once no task of another space runs."""
+    with _lock:
+        while _active[0] is not None and _active[0].key != key and _active[1]:
+            _active[2] += 1
+            _lock.wait()
+            _active[2] -= 1
+        space = _spaces.get(key)
+        if space is None:
+            space = _spaces[key] = _Space(key)
+            while len(_spaces) > _MAX_SPACES:
+                _spaces.popitem(last=False)
+        else:
+            _spaces.move_to_end(key)
+        if _active[0] is not space:
+            _active[0] = space
+            if space.module is not None:
+                sys.modules["__main__"] = sys.modules["__mp_main__"] = space.module
+        _active[1] += 1
+        return space
+
+
+def _leave():
+    with _lock:
+        _active[1] -= 1
+        if not _active[1] and _active[2]:
+            _lock.notify_all()
+
+
+def forget(key):
+    """The client closed the pool: drop its space (client.run calls it)."""
+    with _lock:
+        _spaces.pop(key, None)
+
+
+def _wrap(exc, flavour):
+    """The exception as the pool's own worker sends it: with its traceback,
+    which the client gets as __cause__."""
+    if flavour == "pool":
+        from multiprocessing.pool import ExceptionWithTraceback
+    else:
+        from concurrent.futures.process import _ExceptionWithTraceback as ExceptionWithTraceback
+    return ExceptionWithTraceback(exc, exc.__traceback__)
+
+
+def _send(result, flavour):
+    from ._reduce import dumps
+
+    try:
+        return dumps(result)
+    except Exception as exc:
+        if flavour == "pool" and result[0]:
+            from multiprocessing.pool import MaybeEncodingError
+
+            return dumps((False, MaybeEncodingError(exc, result[1])))
+        return dumps((False, _wrap(exc, flavour)))
+
+
+def run(program, space_key, initializer, flavour, task):
+    """One task: pickled (func, args, kwargs) from the client.  Returns
+    pickled (True, result), (False, exception) or, when the space could not
+    be prepared, (None, exception); never raises: Dask's own error path
+    would change the exception the program sees."""
+    space = _enter(space_key)
+    try:
+        if space.module is None and space.error is None:
+            _prepare(space, program, initializer)
+            with _lock:
+                sys.modules["__main__"] = sys.modules["__mp_main__"] = space.module
+        if space.error is not None:
+            # None: not the task's own failure (an executor is broken by it)
+            return _send((None, _wrap(space.error, flavour)), flavour)
+        try:
+            func, args, kwargs = pickle.loads(task)
+            result = (True, func(*args, **kwargs))
+        except BaseException as exc:
+            result = (False, _wrap(exc, flavour))
+        return _send(result, flavour)
+    finally:
+        _leave()
+
