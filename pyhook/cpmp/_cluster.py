@@ -139,7 +139,9 @@ class _Connection:
 
     def close(self):
         client, self.client = getattr(self, "client", None), None
-        if client is not None:
+        # A client still trying to reach a lost scheduler is left to its
+        # daemon thread: stopping it mid-retry only makes Dask print noise.
+        if client is not None and client.status == "running":
             try:
                 client.close(timeout=5)
             except Exception:
@@ -246,7 +248,8 @@ def _program():
     from . import _policy
 
     main = sys.modules.get("__main__")
-    program = {"sys_path": [p for p in sys.path if p]}
+    program = {"sys_path": [p for p in sys.path if p], "argv": list(sys.argv),
+               "dir": os.getcwd()}
     if main is None or not _policy._main_spawn_resolvable(main):
         return program
     name = getattr(getattr(main, "__spec__", None), "name", None)

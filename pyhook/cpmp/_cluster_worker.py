@@ -30,18 +30,36 @@ _active = [None, 0, 0]  # the space installed, tasks running in it, waiting for 
 class _Space:
     def __init__(self, key):
         self.key = key
+        self.program = {}
         self.module = None
         self.error = None  # (exception, traceback) of the main module or the initializer
         self.ready = threading.Lock()
 
 
-def _main_module(program):
+def _install(space):
+    """What a spawn child of the program has: its main module as __main__,
+    its sys.argv, and its working directory where this machine has it."""
+    sys.modules["__main__"] = sys.modules["__mp_main__"] = space.module
+    program = space.program
+    if "argv" in program:
+        sys.argv[:] = program["argv"]
+    if "dir" in program:
+        import os
+
+        try:
+            os.chdir(program["dir"])
+        except OSError:
+            pass
+
+
+def _main_module(space, program):
     """A fresh __mp_main__ as a spawn child makes it, from what the client
     sent: the script's source (the file need not exist here), or the
     module name of ``python -m``, or nothing (-c, stdin, a notebook)."""
     module = ModuleType("__mp_main__")
     module.__builtins__ = builtins
-    sys.modules["__main__"] = sys.modules["__mp_main__"] = module
+    space.module, space.program = module, program
+    _install(space)
     for entry in program.get("sys_path", ()):
         if entry not in sys.path:
             import os
@@ -76,7 +94,7 @@ def _prepare(space, program, initializer):
         if space.module is not None or space.error is not None:
             return
         try:
-            space.module = _main_module(program)
+            _main_module(space, program)
             if initializer is not None:
                 func, args = pickle.loads(initializer)
                 func(*args)
@@ -102,7 +120,7 @@ def _enter(key):
         if _active[0] is not space:
             _active[0] = space
             if space.module is not None:
-                sys.modules["__main__"] = sys.modules["__mp_main__"] = space.module
+                _install(space)
         _active[1] += 1
         return space
 
@@ -152,8 +170,6 @@ def run(program, space_key, initializer, flavour, task):
     try:
         if space.module is None and space.error is None:
             _prepare(space, program, initializer)
-            with _lock:
-                sys.modules["__main__"] = sys.modules["__mp_main__"] = space.module
         if space.error is not None:
             # None: not the task's own failure (an executor is broken by it)
             return _send((None, _wrap(space.error, flavour)), flavour)
