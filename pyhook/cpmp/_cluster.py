@@ -41,11 +41,13 @@ class LocalOnlyError(pickle.PicklingError):
     """An argument holds an object that works only on this machine."""
 
 
+class Unavailable(SystemExit):
+    """The program cannot use the cluster.  Uncaught, Python prints its one
+    line on stderr and exits 1; finally blocks run on the way."""
+
+
 def fatal(message):
-    """One line on stderr, and exit 1 (a SystemExit, so finally blocks run)."""
-    sys.stderr.write("%s%s\n" % (LOG_PREFIX, message))
-    sys.stderr.flush()
-    raise SystemExit(1)
+    raise Unavailable(LOG_PREFIX + message)
 
 
 def _import_distributed():
@@ -74,6 +76,14 @@ def connection():
     return conn
 
 
+def connect(address):
+    """A connection to address that does not refuse workers (the doctor
+    reports on them); it becomes this process's connection."""
+    with _connect_lock:
+        _connection[0] = _Connection(address, check=False)
+    return _connection[0]
+
+
 def _after_fork_in_child():
     # The client's event loop thread is not in the child: it connects anew
     # (to the address the parent resolved), and the parent's LocalCluster
@@ -81,8 +91,11 @@ def _after_fork_in_child():
     _connection[0] = None
 
 
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class _Connection:
-    def __init__(self, address):
+    def __init__(self, address, check=True):
         self.local = None
         from . import _cluster_local, _held
 
@@ -96,11 +109,10 @@ class _Connection:
         import atexit
 
         atexit.register(self.close)
-        os.register_at_fork(after_in_child=_after_fork_in_child)
         workers = self._wait_for_workers()
         from . import _cluster_doctor
 
-        problems = _cluster_doctor.worker_problems(self.client, address)
+        problems = _cluster_doctor.worker_problems(self.client, address) if check else ()
         if problems:
             self.close()
             fatal(problems[0])
@@ -114,8 +126,14 @@ class _Connection:
     @staticmethod
     def _connect(distributed, address):
         _reachable(address)
+        import warnings
+
         try:
-            return distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+            with warnings.catch_warnings():
+                # Dask's table of mismatched versions: the check at connect
+                # says it in one line, naming the worker.
+                warnings.simplefilter("ignore", distributed.versions.VersionMismatchWarning)
+                return distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
         except (OSError, TimeoutError, ValueError, TypeError) as exc:
             fatal("cannot reach the Dask scheduler at %s: %s" % (address, _one_line(exc)))
 
@@ -332,8 +350,7 @@ def _pickler():
 
 def _local_only_message(obj):
     t = type(obj)
-    return ("a %s.%s, which works only on this machine, cannot go to the Dask cluster"
-            % (t.__module__, t.__qualname__))
+    return "a %s.%s, which works only on this machine" % (t.__module__, t.__qualname__)
 
 
 def _is_local_only(exc):
@@ -356,10 +373,11 @@ def dumps_task(task, labelled):
                 dumps(obj)
             except Exception as inner:
                 if _is_local_only(inner):
-                    raise LocalOnlyError("cpmp: %s holds %s (run it without --cluster)"
+                    raise LocalOnlyError("cpmp: %s holds %s: it cannot go to the Dask "
+                                         "cluster (run without --cluster)"
                                          % (label, _what(inner))) from None
-        raise LocalOnlyError("cpmp: the task holds %s (run it without --cluster)"
-                             % _what(exc)) from None
+        raise LocalOnlyError("cpmp: the task holds %s: it cannot go to the Dask cluster (run "
+                             "without --cluster)" % _what(exc)) from None
 
 
 def _what(exc):

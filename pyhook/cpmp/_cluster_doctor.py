@@ -82,3 +82,72 @@ def worker_problems(client, address):
     for worker, report in sorted(worker_reports(client).items()):
         found += problems_of(worker, report, here, address)
     return found
+
+
+# --- cpmp doctor --cluster ADDRESS ---------------------------------------------
+
+def run(address):
+    """Connect for real, ask every worker, send a lambda through a Pool."""
+    import os
+
+    from . import _cluster
+    from ._settings import ENV_QUIET
+
+    os.environ[ENV_QUIET] = "1"  # no dashboard line in the report
+    result = {"address": address, "workers": {}, "round_trip": None, "problems": []}
+    try:
+        conn = _cluster.connect(address)
+    except _cluster.Unavailable as exc:
+        line = str(exc.code)
+        problem, _, fix = line[len("cpmp: "):].partition(": start")
+        result["problems"].append({"problem": problem, "fix": "start" + fix if fix else
+                                   "check the address, and that dask-scheduler runs there"})
+        result["ok"] = False
+        return result
+    result["address"] = conn.address
+    result["workers"] = worker_reports(conn.client)
+    here = _here()
+    for worker, report in sorted(result["workers"].items()):
+        for line in problems_of(worker, report, here, conn.address):
+            problem, _, fix = line.rpartition(": ")
+            result["problems"].append({"problem": problem, "fix": fix})
+    if not result["problems"]:
+        result["round_trip"] = _round_trip(result)
+    result["ok"] = not result["problems"]
+    conn.close()
+    return result
+
+
+def _round_trip(result):
+    from ._cluster_pool import ClusterPool
+
+    k = 3
+    try:
+        with ClusterPool() as pool:
+            got = pool.map(lambda x: x * x + k, range(4))
+    except Exception as exc:
+        got = "%s: %s" % (type(exc).__name__, exc)
+    if got != [3, 4, 7, 12]:
+        result["problems"].append({"problem": "a lambda sent through a Pool came back as %r"
+                                              % (got,),
+                                   "fix": "run `cpmp doctor` on a worker's machine"})
+        return False
+    return True
+
+
+def human(result):
+    out = ["Dask cluster %s" % result["address"]]
+    for worker, report in sorted(result["workers"].items()):
+        if "error" in report:
+            out.append("  %-28s error: %s" % (worker, report["error"]))
+            continue
+        out.append("  %-28s Python %s, cloudpickle %s, cpmp %s" % (
+            worker, report["python"], report["cloudpickle"], report["cpmp"] or "missing"))
+    if result["round_trip"] is not None:
+        out.append("  lambda round trip: %s" % ("ok" if result["round_trip"] else "fails"))
+    out.append("")
+    if result["ok"]:
+        out.append("ok: the cluster runs this program's pools")
+    for problem in result["problems"]:
+        out.append("problem: %s; fix: %s" % (problem["problem"], problem["fix"]))
+    return "\n".join(out) + "\n"

@@ -124,12 +124,16 @@ class ClusterPool(_LocalPool):
         slots = slots or _Slots(self._in_flight())
 
         def feed():
-            i, offset = -1, 0
+            i, offset, it = -1, 0, iter(batches)
             try:
-                for i, batch in enumerate(batches):
-                    if not slots.take(self):
-                        i -= 1
+                # A slot first, then the next batch: the iterable is read
+                # no further ahead than the tasks in flight.
+                while slots.take(self):
+                    batch = next(it, None)
+                    if batch is None:
+                        slots.give()
                         break
+                    i += 1
                     labelled = [("the function", func)] + [
                         ("item %d" % n, x) for n, x in enumerate(batch[1], offset)]
                     offset += len(batch[1])

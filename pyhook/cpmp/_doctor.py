@@ -86,6 +86,9 @@ def _parse(args):
     parser.add_argument("--json", action="store_true", help="one JSON object, for scripts")
     parser.add_argument("--python", action="append", default=[], metavar="PYTHON",
                         help="also check cpmp exec with this interpreter (repeatable)")
+    parser.add_argument("--cluster", metavar="ADDRESS",
+                        help="check a Dask cluster instead: its workers' versions, and a "
+                             "lambda round trip")
     options = vars(parser.parse_args(args))
     options["python"] = [_interpreter(value) for value in options["python"]]
     return options
@@ -350,9 +353,16 @@ def main(argv):
     except Usage as exc:
         sys.stderr.write("%s%s\n" % (_settings.LOG_PREFIX, exc))
         return 2
-    result = _Doctor(launcher, pydir, python_link, preload).run(options["python"])
+    if options["cluster"] is not None:
+        from . import _cluster_doctor
+
+        result = _cluster_doctor.run(options["cluster"])
+        human = _cluster_doctor.human
+    else:
+        result = _Doctor(launcher, pydir, python_link, preload).run(options["python"])
+        human = _human
     if options["json"]:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     else:
-        sys.stdout.write(_human(result))
+        sys.stdout.write(human(result))
     return 0 if result["ok"] else 1

@@ -1,0 +1,289 @@
+#!/usr/bin/env bats
+# --cluster: the same unchanged Pool and ProcessPoolExecutor programs on a
+# real Dask cluster (dask-scheduler and two `cpmp exec -- dask-worker`
+# processes on 127.0.0.1, for the whole file) and on `local:2`.  Workers
+# have CPMP_TEST_WORKER=yes in their environment, the programs do not: a
+# task that sees it ran in a worker.
+
+load test_helper
+
+# SCHEDULER-FILE [WORKER-COMMAND...]: a scheduler on a free port, and, with
+# a command, workers started by it (its last word is followed by the
+# address); each in a process group of its own (PIDS), for teardown.
+start_cluster() {
+    local file=$1 i
+    shift
+    setsid dask-scheduler --host 127.0.0.1 --port 0 --dashboard-address 127.0.0.1:0 \
+        --scheduler-file "$file" > "$file.log" 2>&1 3>&- &
+    PIDS+=($!)
+    for i in $(seq 100); do
+        [ -s "$file" ] && break
+        sleep 0.1
+    done
+    ADDR=$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["address"])' "$file")
+    if [ $# -gt 0 ]; then
+        CPMP_TEST_WORKER=yes setsid "$@" "$ADDR" --nthreads 1 --no-dashboard \
+            --local-directory "$file.workers" > "$file.workers.log" 2>&1 3>&- &
+        PIDS+=($!)
+    fi
+}
+
+# N: wait until the scheduler at ADDR has N workers.
+wait_for_workers() {
+    "${T[@]}" "$PYTHON" -c '
+import sys, time
+from distributed import Client
+with Client(sys.argv[1], timeout=30) as c:
+    c.wait_for_workers(int(sys.argv[2]), timeout=60)' "$ADDR" "$1" 2> /dev/null
+}
+
+stop_cluster() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill -TERM -- "-$pid" 2> /dev/null
+    done
+    for pid in "${PIDS[@]}"; do
+        for _ in $(seq 50); do
+            kill -0 -- "-$pid" 2> /dev/null || break
+            sleep 0.1
+        done
+        kill -KILL -- "-$pid" 2> /dev/null || true
+    done
+    PIDS=()
+}
+
+setup_file() {
+    unset CPMP_CLUSTER
+    PIDS=()
+    start_cluster "$BATS_FILE_TMPDIR/shared.json" "$CPMP" exec -- dask-worker --nworkers 2
+    wait_for_workers 2
+    echo "$ADDR" > "$BATS_FILE_TMPDIR/address"
+    echo "${PIDS[*]}" > "$BATS_FILE_TMPDIR/pids"
+}
+
+teardown_file() {
+    read -ra PIDS < "$BATS_FILE_TMPDIR/pids"
+    stop_cluster
+}
+
+setup() {
+    cd "$BATS_TEST_TMPDIR" || return
+    unset CPMP_CLUSTER CPMP_TEST_WORKER
+    SHARED=$(cat "$BATS_FILE_TMPDIR/address")
+    PIDS=()
+}
+
+teardown() {
+    stop_cluster
+}
+
+@test "a program's output is the same bytes on a real cluster as locally, under fork and spawn" {
+    for method in fork spawn; do
+        run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/cluster_semantics.py" "$method"
+        local here=$output
+        run -0 --separate-stderr "${T[@]}" "$CPMP" run --cluster "$SHARED" \
+            "$SCRIPTS/cluster_semantics.py" "$method"
+        assert_equal "$output" "$here"
+        assert_line "end: '$method'"
+    done
+}
+
+@test "--cluster local:2 gives the same bytes, and leaves no process or file behind" {
+    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/cluster_semantics.py" forkserver
+    local here=$output
+    TMPDIR=$BATS_TEST_TMPDIR run -0 --separate-stderr "${T[@]}" "$CPMP" run --cluster local:2 \
+        "$SCRIPTS/cluster_semantics.py" forkserver
+    assert_equal "$output" "$here"
+    run pgrep -f _cluster_local.py
+    assert_failure
+    run ls "$BATS_TEST_TMPDIR"
+    refute_output --partial cpmp-cluster-
+}
+
+@test "tasks run in the workers: they see a variable only the workers have" {
+    cat > where.py <<'PY'
+import multiprocessing as mp, os
+def where(_):
+    return os.environ.get("CPMP_TEST_WORKER", "here"), os.getpid() != PARENT
+PARENT = None
+if __name__ == "__main__":
+    PARENT = os.getpid()
+    with mp.get_context("fork").Pool(2) as pool:
+        print(sorted(set(pool.map(where, range(8)))))
+PY
+    run -0 "${T[@]}" "$CPMP" run where.py
+    assert_output "[('here', True)]"
+    run -0 "${T[@]}" "$CPMP" run --quiet --cluster "$SHARED" where.py
+    assert_output "[('yes', True)]"
+}
+
+@test "cpmp exec --cluster runs an unmodified python3's lambdas there, and its children follow" {
+    cat > child.py <<'PY'
+import multiprocessing as mp, os
+def child(q):
+    with mp.Pool(1) as pool:
+        q.put(pool.map(lambda x: (x, os.environ.get("CPMP_TEST_WORKER")), range(2)))
+if __name__ == "__main__":
+    with mp.Pool(2) as pool:
+        print(pool.map(lambda x: os.environ.get("CPMP_TEST_WORKER", "here"), range(2)))
+    q = mp.get_context("spawn").Queue()
+    p = mp.get_context("spawn").Process(target=child, args=(q,))
+    p.start()
+    print(q.get(timeout=60))
+    p.join()
+PY
+    run -0 --separate-stderr "${T[@]}" "$CPMP" exec --cluster "$SHARED" "$PYTHON" child.py
+    assert_output $'[\'yes\', \'yes\']\n[(0, \'yes\'), (1, \'yes\')]'
+    run -1 "${T[@]}" "$PYTHON" child.py
+    assert_output --partial "Can't pickle"
+}
+
+@test "a task holding a Queue, Lock, Pipe or Manager proxy is refused in one line naming it; local ones still work" {
+    run -0 "${T[@]}" "$CPMP" run --quiet --cluster "$SHARED" "$SCRIPTS/cluster_local_only.py"
+    assert_line "local process"
+    assert_line "apply: LocalOnlyError: cpmp: argument 1 holds a multiprocessing.queues.Queue, which works only on this machine: it cannot go to the Dask cluster (run without --cluster)"
+    assert_line --partial "map: LocalOnlyError: cpmp: item 2 holds a multiprocessing.managers.ListProxy"
+    assert_line --partial "closure: LocalOnlyError: cpmp: the function holds a multiprocessing.connection.Connection"
+    assert_line --partial "initargs: LocalOnlyError: cpmp: initargs[0] holds a multiprocessing.synchronize.Lock"
+    assert_line --partial "submit: LocalOnlyError: cpmp: argument x= holds a multiprocessing.synchronize.Event"
+    assert_line "pool still works: [0, 1, 2]"
+    assert_line "end"
+}
+
+@test "a worker killed in the middle of a task: Dask runs it again and the result is right" {
+    cat > kill.py <<'PY'
+import multiprocessing as mp, os, sys, time
+def task(x):
+    if x == 3 and not os.path.exists(sys.argv[1]):
+        open(sys.argv[1], "w").close()
+        os.kill(os.getpid(), 9)
+    time.sleep(0.1)
+    return x * x
+if __name__ == "__main__":
+    with mp.Pool(2) as pool:
+        print(pool.map(task, range(8), chunksize=1))
+PY
+    start_cluster "$BATS_TEST_TMPDIR/s.json" "$CPMP" exec -- dask-worker --nworkers 2
+    wait_for_workers 2
+    run -0 "${T[@]}" "$CPMP" run --quiet --cluster "$ADDR" kill.py "$BATS_TEST_TMPDIR/killed"
+    assert_output "[0, 1, 4, 9, 16, 25, 36, 49]"
+    [ -e "$BATS_TEST_TMPDIR/killed" ]
+}
+
+@test "the scheduler lost in the middle of a run: pending calls raise at once, no hang" {
+    start_cluster "$BATS_TEST_TMPDIR/s.json" "$CPMP" exec -- dask-worker --nworkers 1
+    wait_for_workers 1
+    cat > lost.py <<'PY'
+import concurrent.futures as cf, multiprocessing as mp, time
+if __name__ == "__main__":
+    pool = mp.Pool(2)
+    result = pool.map_async(time.sleep, [30] * 2, chunksize=1)
+    future = cf.ProcessPoolExecutor(1).submit(time.sleep, 30)
+    print("started", flush=True)
+    start = time.monotonic()
+    for wait in (result.get, future.result):
+        try:
+            wait(60)
+        except Exception as exc:
+            print(type(exc).__name__, str(exc).replace(PY_ADDR, "ADDR"), flush=True)
+    print("within 20 s:", time.monotonic() - start < 20)
+PY
+    sed -i "s|PY_ADDR|'$ADDR'|" lost.py
+    "${T[@]}" "$CPMP" run --quiet --cluster "$ADDR" lost.py > out 2>&1 &
+    local program=$!
+    for _ in $(seq 100); do
+        grep -q started out && break
+        sleep 0.1
+    done
+    kill -TERM -- "-${PIDS[0]}"
+    wait "$program"
+    run cat out
+    assert_line "ClusterError lost the Dask scheduler at ADDR: the task did not finish"
+    assert_line --partial "BrokenProcessPool A process in the process pool was terminated abruptly"
+    assert_line "within 20 s: True"
+    refute_output --partial Traceback
+}
+
+@test "a plain dask-worker is refused at connect in one line saying how to start it" {
+    start_cluster "$BATS_TEST_TMPDIR/s.json" dask-worker
+    wait_for_workers 1
+    run -1 --separate-stderr "${T[@]}" "$CPMP" run --cluster "$ADDR" "$SCRIPTS/cluster_semantics.py"
+    assert_output ""
+    assert_equal "${#stderr_lines[@]}" 1
+    assert_regex "$stderr" "^cpmp: worker tcp://127\.0\.0\.1:[0-9]+ does not run cpmp \(.*\): start it with \`cpmp exec -- dask-worker $ADDR\`$"
+}
+
+@test "a worker with another cloudpickle is refused at connect, naming the worker" {
+    mkdir fake
+    echo 'import cloudpickle; cloudpickle.__version__ = "0.0.1"' > fake/sitecustomize.py
+    PYTHONPATH=$PWD/fake start_cluster "$BATS_TEST_TMPDIR/s.json" "$CPMP" exec -- dask-worker
+    wait_for_workers 1
+    run -1 --separate-stderr "${T[@]}" "$CPMP" run --cluster "$ADDR" "$SCRIPTS/cluster_semantics.py"
+    assert_regex "$stderr" "^cpmp: worker tcp://127\.0\.0\.1:[0-9]+ has cloudpickle 0\.0\.1, this program 2\.2\.0: install the same cloudpickle on both$"
+}
+
+@test "an unreachable scheduler or a bad address: one line and exit 1; no address: exit 2" {
+    "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' > port
+    run -1 --separate-stderr "${T[@]}" "$CPMP" run --cluster "tcp://127.0.0.1:$(cat port)" "$SCRIPTS/cluster_semantics.py"
+    assert_equal "$stderr" "cpmp: cannot reach the Dask scheduler at tcp://127.0.0.1:$(cat port): Connection refused"
+    assert_output ""
+    run -1 --separate-stderr "${T[@]}" "$CPMP" run --cluster nowhere "$SCRIPTS/cluster_semantics.py"
+    assert_equal "${#stderr_lines[@]}" 1
+    assert_regex "$stderr" "^cpmp: --cluster nowhere: not a Dask scheduler address"
+    run -1 --separate-stderr "${T[@]}" "$CPMP" run --cluster local:0 "$SCRIPTS/cluster_semantics.py"
+    assert_equal "$stderr" "cpmp: --cluster local:0: N must be a number of workers, 1 or more"
+    run -2 --separate-stderr "$CPMP" run --cluster
+    [[ $stderr == *"--cluster needs an address"* ]]
+    # a program that makes no pool never connects
+    run -0 "${T[@]}" "$CPMP" run --cluster nowhere -c 'print("no pool")'
+    assert_output "no pool"
+}
+
+@test "without Dask's distributed, --cluster says which package to install" {
+    mkdir -p nodask/distributed
+    echo 'raise ImportError("not installed here")' > nodask/distributed/__init__.py
+    PYTHONPATH=$PWD/nodask run -1 --separate-stderr "${T[@]}" "$CPMP" run --cluster local:1 \
+        "$SCRIPTS/cluster_semantics.py"
+    assert_equal "$stderr" "cpmp: --cluster needs Dask's distributed, which this Python cannot import (not installed here): apt-get install python3-distributed"
+}
+
+@test "the dashboard link is printed once on stderr; --quiet hides it" {
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --cluster "$SHARED" "$SCRIPTS/cluster_semantics.py"
+    assert_equal "${#stderr_lines[@]}" 1
+    assert_regex "$stderr" "^cpmp: Dask dashboard: http://127\.0\.0\.1:[0-9]+/status$"
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --quiet --cluster "$SHARED" "$SCRIPTS/cluster_semantics.py"
+    assert_equal "$stderr" ""
+}
+
+@test "imap over an endless generator keeps a bounded number of tasks in flight" {
+    cat > endless.py <<'PY'
+import itertools, multiprocessing as mp
+taken = []
+def numbers():
+    for i in itertools.count():
+        taken.append(i)
+        yield i
+if __name__ == "__main__":
+    with mp.Pool(2) as pool:
+        it = pool.imap(lambda x: x * 2, numbers(), chunksize=5)
+        print([next(it) for _ in range(20)])
+        import time; time.sleep(1)
+        print("taken at most", 5 * 16 + 20, len(taken) <= 5 * 16 + 20, len(taken))
+PY
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --cluster local:1 endless.py
+    assert_line "[0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38]"
+    assert_line --partial "taken at most 100 True"
+}
+
+@test "cpmp doctor --cluster checks every worker for real, and names the fix for a plain one" {
+    run -0 "${T[@]}" "$CPMP" doctor --cluster "$SHARED"
+    assert_line --regexp "^  tcp://127\.0\.0\.1:[0-9]+ +Python 3\.[0-9.]+, cloudpickle 2\.2\.0, cpmp $CPMP_VERSION$"
+    assert_line "  lambda round trip: ok"
+    assert_line "ok: the cluster runs this program's pools"
+    start_cluster "$BATS_TEST_TMPDIR/s.json" dask-worker
+    wait_for_workers 1
+    run -1 "${T[@]}" "$CPMP" doctor --cluster "$ADDR"
+    assert_line --regexp "^problem: worker tcp://127\.0\.0\.1:[0-9]+ does not run cpmp .*; fix: start it with \`cpmp exec -- dask-worker $ADDR\`$"
+    run -1 "${T[@]}" "$CPMP" doctor --json --cluster tcp://127.0.0.1:1
+    assert_line '  "ok": false'
+}
