@@ -88,6 +88,21 @@ teardown() {
     done
 }
 
+@test "the local semantics and exactness programs print the same on the cluster as under spawn" {
+    local script case
+    for script in semantics:initializer semantics:lambda-initializer semantics:main-block \
+        semantics:worker-globals semantics:rebind semantics:unpicklable exact:loop-lambda \
+        exact:loop-def exact:loop-def-before exact:namespaces exact:older-worker \
+        exact:loop-executor; do
+        case=${script#*:}
+        run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/${script%%:*}.py" spawn "$case"
+        local here=$output
+        run -0 "${T[@]}" "$CPMP" run --quiet --cluster "$SHARED" "$SCRIPTS/${script%%:*}.py" \
+            spawn "$case"
+        assert_equal "$case: $output" "$case: $here"
+    done
+}
+
 @test "--cluster local:2 gives the same bytes, and leaves no process or file behind" {
     run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/cluster_semantics.py" forkserver
     local here=$output

@@ -359,14 +359,20 @@ def _is_local_only(exc):
         isinstance(exc, RuntimeError) and "through inheritance" in str(exc))
 
 
-def dumps_task(task, labelled):
-    """task pickled for the workers.  labelled: [(label, object)] of what
-    the task holds, to name the one an error comes from ("argument 2")."""
+def dumps_task(task, labelled, index=0):
+    """task, (func, args, kwargs), pickled for the workers.  labelled:
+    [(label, object)] of what it holds, to name the one a refusal comes
+    from ("argument 2"); index: its number in a map, for other errors,
+    which say where the culprit sits as they do locally (_diagnose)."""
     dumps = _pickler()
     try:
         return dumps(task)
     except Exception as exc:
         if not _is_local_only(exc):
+            from . import _diagnose, _reduce
+
+            func, args, kwargs = task
+            _diagnose.annotate(exc, (0, index, func, args, kwargs), _reduce.pickler_class())
             raise
         for label, obj in labelled:
             try:

@@ -94,7 +94,7 @@ class ClusterPool(_LocalPool):
     def _submit(self, result, index, func, args, kwds, labelled, slots=None):
         """Send one task; its outcome goes to result._set(index, ...)."""
         try:
-            blob = _cluster.dumps_task((func, args, kwds), labelled)
+            blob = _cluster.dumps_task((func, args, kwds), labelled, index)
             with self._lock:
                 if self._state == TERMINATE:
                     raise _cluster.ClusterError("the pool was terminated")
