@@ -11,12 +11,12 @@ load test_helper
 # a command, workers started by it (its last word is followed by the
 # address); each in a process group of its own (PIDS), for teardown.
 start_cluster() {
-    local file=$1 i
+    local file=$1
     shift
     setsid dask-scheduler --host 127.0.0.1 --port 0 --dashboard-address 127.0.0.1:0 \
         --scheduler-file "$file" > "$file.log" 2>&1 3>&- &
     PIDS+=($!)
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
         [ -s "$file" ] && break
         sleep 0.1
     done

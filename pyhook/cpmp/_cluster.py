@@ -25,7 +25,7 @@ import sys
 import threading
 import uuid
 
-from . import _cluster_worker
+from . import _cluster_send, _cluster_worker
 from ._settings import ENV_CLUSTER, ENV_QUIET, LOG_PREFIX, env_flag, install_fix
 
 CONNECT_TIMEOUT = 10  # seconds to reach the scheduler
@@ -35,10 +35,6 @@ WORKERS_TIMEOUT = 30  # seconds to wait for a first worker
 class ClusterError(RuntimeError):
     """The cluster could not run a task: its scheduler was lost, or Dask
     gave up on it."""
-
-
-class LocalOnlyError(pickle.PicklingError):
-    """An argument holds an object that works only on this machine."""
 
 
 class Unavailable(SystemExit):
@@ -117,6 +113,10 @@ class _Connection:
             self.close()
             fatal(problems[0])
         self.threads = sum(w.get("nthreads", 1) for w in workers.values()) or 1
+        import queue
+
+        self._done_queue = queue.SimpleQueue()
+        threading.Thread(target=self._gather, name="cpmp-gather", daemon=True).start()
         self.program = self.client.scatter(_program(), broadcast=True, hash=False)
         # Children (spawned processes, preloaded ones) use the same cluster.
         os.environ[ENV_CLUSTER] = address
@@ -196,8 +196,32 @@ class _Connection:
         key = "%s-%s" % (name, uuid.uuid4().hex)
         future = self.client.submit(_cluster_worker.run, self.program, space.key,
                                     space.initializer, flavour, blob, key=key, pure=False)
-        future.add_done_callback(lambda f: _finished(self, f, done))
+        future.add_done_callback(lambda f: self._done_queue.put((f, done)))
         return future
+
+    def _gather(self):
+        """Fetch results many at a time: one round trip for every task that
+        finished meanwhile, not one each (Dask's callback thread only
+        queues them here)."""
+        import queue
+
+        while True:
+            batch = [self._done_queue.get()]
+            try:
+                while len(batch) < 1000:
+                    batch.append(self._done_queue.get_nowait())
+            except queue.Empty:
+                pass
+            ready = [f for f, _ in batch if f.status == "finished"]
+            try:
+                data = dict(zip(ready, self.client.gather(ready))) if ready else {}
+            except Exception:
+                data = {}  # each is asked again alone, and says why
+            for future, done in batch:
+                try:
+                    _finished(self, future, done, data.get(future))
+                except Exception:
+                    pass  # done() is cpmp's own, and sets its result first
 
 
 def _reachable(address):
@@ -220,11 +244,11 @@ def _reachable(address):
             fatal("cannot reach the Dask scheduler at %s: %s" % (address, exc.strerror or exc))
 
 
-def _finished(conn, future, done):
+def _finished(conn, future, done, data=None):
     status = future.status
-    if status == "finished":
+    if status == "finished" or data is not None:
         try:
-            ok, value = pickle.loads(future.result())
+            ok, value = pickle.loads(data if data is not None else future.result())
         except BaseException as exc:
             ok, value = None, exc
     elif status == "cancelled":
@@ -255,7 +279,7 @@ class Space:
         self.key = uuid.uuid4().hex
         self.initializer = None
         if initializer is not None:
-            blob = dumps_task((initializer, tuple(initargs)),
+            blob = _cluster_send.dumps_task((initializer, tuple(initargs)),
                               [("the initializer", initializer)]
                               + [("initargs[%d]" % i, a) for i, a in enumerate(initargs)])
             self.initializer = conn.client.scatter(blob, broadcast=True, hash=False)
@@ -295,98 +319,3 @@ def task_name(func):
 def _one_line(exc):
     text = str(exc).strip().splitlines()
     return "%s: %s" % (type(exc).__name__, text[0]) if text else type(exc).__name__
-
-
-# --- what goes to the workers ---------------------------------------------------
-
-_cluster_pickler = [None]
-
-
-def _local_only_types():
-    import multiprocessing.connection
-    import multiprocessing.managers
-    import multiprocessing.process
-    import multiprocessing.queues
-    import multiprocessing.sharedctypes
-    import multiprocessing.synchronize as sync
-
-    types = [sync.SemLock, sync.Condition, sync.Event, sync.Barrier,
-             multiprocessing.queues.Queue, multiprocessing.queues.SimpleQueue,
-             multiprocessing.connection.Connection, multiprocessing.managers.BaseProxy,
-             multiprocessing.managers.BaseManager, multiprocessing.sharedctypes.SynchronizedBase,
-             multiprocessing.process.BaseProcess]
-    shared_memory = sys.modules.get("multiprocessing.shared_memory")
-    if shared_memory is not None:
-        types += [shared_memory.SharedMemory, shared_memory.ShareableList]
-    return tuple(types)
-
-
-def _pickler():
-    """cpmp's pickler, refusing what lives only on this machine."""
-    if _cluster_pickler[0] is None:
-        import io
-
-        from . import _reduce
-
-        base = _reduce.pickler_class()
-        override = base.reducer_override
-
-        class ClusterPickler(base):
-            local_only = _local_only_types()
-
-            def reducer_override(self, obj):
-                if isinstance(obj, self.local_only):
-                    raise LocalOnlyError(_local_only_message(obj))
-                return override(obj)
-
-        def dumps(obj):
-            buf = io.BytesIO()
-            ClusterPickler(buf).dump(obj)
-            return buf.getvalue()
-
-        _cluster_pickler[0] = dumps
-    return _cluster_pickler[0]
-
-
-def _local_only_message(obj):
-    t = type(obj)
-    return "a %s.%s, which works only on this machine" % (t.__module__, t.__qualname__)
-
-
-def _is_local_only(exc):
-    # multiprocessing's own refusal of a lock or queue outside a spawn
-    return isinstance(exc, LocalOnlyError) or (
-        isinstance(exc, RuntimeError) and "through inheritance" in str(exc))
-
-
-def dumps_task(task, labelled, index=0):
-    """task, (func, args, kwargs), pickled for the workers.  labelled:
-    [(label, object)] of what it holds, to name the one a refusal comes
-    from ("argument 2"); index: its number in a map, for other errors,
-    which say where the culprit sits as they do locally (_diagnose)."""
-    dumps = _pickler()
-    try:
-        return dumps(task)
-    except Exception as exc:
-        if not _is_local_only(exc):
-            from . import _diagnose, _reduce
-
-            func, args, kwargs = task
-            _diagnose.annotate(exc, (0, index, func, args, kwargs), _reduce.pickler_class())
-            raise
-        for label, obj in labelled:
-            try:
-                dumps(obj)
-            except Exception as inner:
-                if _is_local_only(inner):
-                    raise LocalOnlyError("cpmp: %s holds %s: it cannot go to the Dask "
-                                         "cluster (run without --cluster)"
-                                         % (label, _what(inner))) from None
-        raise LocalOnlyError("cpmp: the task holds %s: it cannot go to the Dask cluster (run "
-                             "without --cluster)" % _what(exc)) from None
-
-
-def _what(exc):
-    if isinstance(exc, LocalOnlyError):
-        return str(exc)
-    return "an object that works only on this machine (%s)" % exc

@@ -15,7 +15,7 @@ import threading
 from concurrent.futures import _base
 from concurrent.futures import process as _cf_process
 
-from . import _cluster
+from . import _cluster, _cluster_send
 
 
 class ClusterExecutor(_cf_process.ProcessPoolExecutor):
@@ -49,7 +49,7 @@ class ClusterExecutor(_cf_process.ProcessPoolExecutor):
                 raise RuntimeError("cannot schedule new futures after interpreter shutdown")
             future = _base.Future()
             try:
-                blob = _cluster.dumps_task((fn, args, kwargs), _labels(fn, args, kwargs))
+                blob = _cluster_send.dumps_task((fn, args, kwargs), _labels(fn, args, kwargs))
                 task = self._conn.submit(self._space, "executor", blob, _name(fn), self._finished)
             except Exception as exc:
                 future.set_exception(exc)

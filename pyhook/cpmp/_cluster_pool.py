@@ -16,7 +16,7 @@ import threading
 import warnings
 from multiprocessing import pool as _mp_pool
 
-from . import _cluster
+from . import _cluster, _cluster_send
 
 _LocalPool = _mp_pool.Pool
 RUN, CLOSE, TERMINATE = _mp_pool.RUN, _mp_pool.CLOSE, _mp_pool.TERMINATE
@@ -94,7 +94,7 @@ class ClusterPool(_LocalPool):
     def _submit(self, result, index, func, args, kwds, labelled, slots=None):
         """Send one task; its outcome goes to result._set(index, ...)."""
         try:
-            blob = _cluster.dumps_task((func, args, kwds), labelled, index)
+            blob = _cluster_send.dumps_task((func, args, kwds), labelled, index)
             with self._lock:
                 if self._state == TERMINATE:
                     raise _cluster.ClusterError("the pool was terminated")

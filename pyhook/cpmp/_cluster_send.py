@@ -1,0 +1,102 @@
+"""What goes from the program to a Dask worker (see _cluster): a task
+pickled by cpmp's pickler, refusing what lives only on this machine."""
+
+import pickle
+import sys
+
+
+class LocalOnlyError(pickle.PicklingError):
+    """An argument holds an object that works only on this machine."""
+
+
+_cluster_pickler = [None]
+
+
+def _local_only_types():
+    import multiprocessing.connection
+    import multiprocessing.managers
+    import multiprocessing.process
+    import multiprocessing.queues
+    import multiprocessing.sharedctypes
+    import multiprocessing.synchronize as sync
+
+    types = [sync.SemLock, sync.Condition, sync.Event, sync.Barrier,
+             multiprocessing.queues.Queue, multiprocessing.queues.SimpleQueue,
+             multiprocessing.connection.Connection, multiprocessing.managers.BaseProxy,
+             multiprocessing.managers.BaseManager, multiprocessing.sharedctypes.SynchronizedBase,
+             multiprocessing.process.BaseProcess]
+    shared_memory = sys.modules.get("multiprocessing.shared_memory")
+    if shared_memory is not None:
+        types += [shared_memory.SharedMemory, shared_memory.ShareableList]
+    return tuple(types)
+
+
+def _pickler():
+    """cpmp's pickler, refusing what lives only on this machine."""
+    if _cluster_pickler[0] is None:
+        import io
+
+        from . import _reduce
+
+        base = _reduce.pickler_class()
+        override = base.reducer_override
+
+        class ClusterPickler(base):
+            local_only = _local_only_types()
+
+            def reducer_override(self, obj):
+                if isinstance(obj, self.local_only):
+                    raise LocalOnlyError(_local_only_message(obj))
+                return override(obj)
+
+        def dumps(obj):
+            buf = io.BytesIO()
+            ClusterPickler(buf).dump(obj)
+            return buf.getvalue()
+
+        _cluster_pickler[0] = dumps
+    return _cluster_pickler[0]
+
+
+def _local_only_message(obj):
+    t = type(obj)
+    return "a %s.%s, which works only on this machine" % (t.__module__, t.__qualname__)
+
+
+def _is_local_only(exc):
+    # multiprocessing's own refusal of a lock or queue outside a spawn
+    return isinstance(exc, LocalOnlyError) or (
+        isinstance(exc, RuntimeError) and "through inheritance" in str(exc))
+
+
+def dumps_task(task, labelled, index=0):
+    """task, (func, args, kwargs), pickled for the workers.  labelled:
+    [(label, object)] of what it holds, to name the one a refusal comes
+    from ("argument 2"); index: its number in a map, for other errors,
+    which say where the culprit sits as they do locally (_diagnose)."""
+    dumps = _pickler()
+    try:
+        return dumps(task)
+    except Exception as exc:
+        if not _is_local_only(exc):
+            from . import _diagnose, _reduce
+
+            func, args, kwargs = task
+            _diagnose.annotate(exc, (0, index, func, args, kwargs), _reduce.pickler_class())
+            raise
+        for label, obj in labelled:
+            try:
+                dumps(obj)
+            except Exception as inner:
+                if _is_local_only(inner):
+                    raise LocalOnlyError("cpmp: %s holds %s: it cannot go to the Dask "
+                                         "cluster (run without --cluster)"
+                                         % (label, _what(inner))) from None
+        raise LocalOnlyError("cpmp: the task holds %s: it cannot go to the Dask cluster (run "
+                             "without --cluster)" % _what(exc)) from None
+
+
+def _what(exc):
+    if isinstance(exc, LocalOnlyError):
+        return str(exc)
+    return "an object that works only on this machine (%s)" % exc
