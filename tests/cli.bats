@@ -101,6 +101,20 @@ exec(code)'
     run -2 --separate-stderr "$CPMP" run -Z
     assert_output ""
     assert_equal "${stderr_lines[0]}" "Unknown option: -Z"
+    for args in "run --cluster" "run --cluster= -c pass" "exec --cluster"; do
+        # shellcheck disable=SC2086  # the words of $args are the arguments
+        run -2 --separate-stderr "$CPMP" $args
+        assert_equal "$stderr" "cpmp: --cluster needs an address: tcp://HOST:PORT, local or local:N (see 'cpmp --help')"
+    done
+}
+
+@test "--cluster ADDRESS and --cluster=ADDRESS set CPMP_CLUSTER for the program and its children" {
+    run -0 "$CPMP" run --cluster tcp://10.1.2.3:8786 -c 'import os; print(os.environ["CPMP_CLUSTER"])'
+    assert_output "tcp://10.1.2.3:8786"
+    run -0 "$CPMP" exec --cluster=local:3 "$PYTHON" -c 'import os; print(os.environ["CPMP_CLUSTER"])'
+    assert_output "local:3"
+    run -0 "$CPMP" --help
+    assert_output --partial "--cluster ADDRESS  CPMP_CLUSTER=ADDRESS"
 }
 
 @test "CPMP_DISABLE=1 runs the program unpatched, so a lambda fails as under python3" {

@@ -302,3 +302,16 @@ PY
     run -1 "${T[@]}" "$CPMP" doctor --json --cluster tcp://127.0.0.1:1
     assert_line '  "ok": false'
 }
+
+@test "a worker on another Python is refused with the Python it needs (the check itself: no Dask here runs another Python)" {
+    run -0 "$PYTHON" -c '
+import sys
+sys.path.insert(0, sys.argv[1])
+from cpmp import _cluster_doctor as d
+here = dict(d._here(), python="3.11.2")
+for theirs in ("3.9.2", "3.11.7"):
+    report = dict(here, python=theirs)
+    print(d.problems_of("tcp://10.0.0.2:4000", report, here, "tcp://10.0.0.1:8786"))' "$CPMP_BUILD_ROOT/pyhook"
+    assert_line "['worker tcp://10.0.0.2:4000 runs cpython 3.9.2, this program cpython 3.11.2: code does not travel between them; start it with \`cpmp exec -- dask-worker tcp://10.0.0.1:8786\` under Python 3.11']"
+    assert_line "[]"
+}

@@ -28,6 +28,7 @@ import uuid
 from . import _cluster_send, _cluster_worker
 from ._settings import ENV_CLUSTER, ENV_QUIET, LOG_PREFIX, env_flag, install_fix
 
+_SHOWN = "CPMP_CLUSTER_DASHBOARD_SHOWN"  # for children: the link is printed already
 CONNECT_TIMEOUT = 10  # seconds to reach the scheduler
 WORKERS_TIMEOUT = 30  # seconds to wait for a first worker
 
@@ -92,7 +93,7 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 class _Connection:
     def __init__(self, address, check=True):
-        self.local = None
+        self.local, self.pid = None, os.getpid()
         from . import _cluster_local, _held
 
         n = _cluster_local.size(address)
@@ -147,8 +148,10 @@ class _Connection:
         return self.client.scheduler_info().get("workers", {})
 
     def _show_dashboard(self):
-        if env_flag(ENV_QUIET):
+        # Once per program: its children connect again, quietly.
+        if env_flag(ENV_QUIET) or os.environ.get(_SHOWN) == self.address:
             return
+        os.environ[_SHOWN] = self.address
         link = self.local.dashboard if self.local is not None else None
         if link is None and "dashboard" in self.client.scheduler_info().get("services", {}):
             link = self.client.dashboard_link
@@ -156,6 +159,8 @@ class _Connection:
             sys.stderr.write("%sDask dashboard: %s\n" % (LOG_PREFIX, link))
 
     def close(self):
+        if os.getpid() != self.pid:
+            return  # a forked child: the client and the cluster are the parent's
         client, self.client = getattr(self, "client", None), None
         # A client still trying to reach a lost scheduler is left to its
         # daemon thread: stopping it mid-retry only makes Dask print noise.

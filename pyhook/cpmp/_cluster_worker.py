@@ -36,20 +36,45 @@ class _Space:
         self.ready = threading.Lock()
 
 
+_worker_own = []  # the worker's own (__main__, __mp_main__, argv, cwd)
+
+
 def _install(space):
     """What a spawn child of the program has: its main module as __main__,
     its sys.argv, and its working directory where this machine has it."""
+    import os
+
+    if not _worker_own:
+        _worker_own.append((sys.modules.get("__main__"), sys.modules.get("__mp_main__"),
+                            list(sys.argv), os.getcwd()))
     sys.modules["__main__"] = sys.modules["__mp_main__"] = space.module
     program = space.program
     if "argv" in program:
         sys.argv[:] = program["argv"]
     if "dir" in program:
-        import os
-
         try:
             os.chdir(program["dir"])
         except OSError:
             pass
+
+
+def _uninstall():
+    """The worker's own main module, argv and directory again (lock held,
+    no task running): a finished program leaves nothing behind."""
+    import os
+
+    main, mp_main, argv, cwd = _worker_own[0]
+    for name, module in (("__main__", main), ("__mp_main__", mp_main)):
+        if module is None:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = module
+    sys.argv[:] = argv
+    try:
+        os.chdir(cwd)
+    except OSError:
+        pass
+    _active[0] = None
 
 
 def _main_module(space, program):
@@ -135,7 +160,9 @@ def _leave():
 def forget(key):
     """The client closed the pool: drop its space (client.run calls it)."""
     with _lock:
-        _spaces.pop(key, None)
+        space = _spaces.pop(key, None)
+        if space is not None and _active[0] is space and not _active[1] and _worker_own:
+            _uninstall()
 
 
 def _wrap(exc, flavour):
