@@ -202,12 +202,14 @@ print_quoted(const char *value)
 int
 cmd_env(int argc, char **argv)
 {
+    static const char *const settings[] = {CPMP_ENV_BY_VALUE, CPMP_ENV_CLUSTER, CPMP_ENV_DISABLE,
+                                           CPMP_ENV_QUIET, CPMP_ENV_TRACE};
     cpmp_layout layout;
     char *value;
+    size_t i;
 
-    (void)argv;
-    if (argc > 2) {
-        die("env takes no arguments (see 'cpmp --help')");
+    if (parse_options(argc - 2, argv + 2) != argc - 2) {
+        die("env takes only cpmp options (see 'cpmp --help')");
     }
     locate(&layout);
     require_preload(&layout);
@@ -221,5 +223,16 @@ cmd_env(int argc, char **argv)
     print_quoted(value);
     putchar('\n');
     free(value);
+    /* The settings the options gave (or the environment had), so that the
+     * processes that follow use them too. */
+    for (i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+        const char *set = getenv(settings[i]);
+
+        if (set != NULL) {
+            printf("export %s=", settings[i]);
+            print_quoted(set);
+            putchar('\n');
+        }
+    }
     return 0;
 }

@@ -15,7 +15,7 @@
     "usage: cpmp run [CPMP-OPTION...] [PYTHON-OPTION...] "                    \
     "[SCRIPT | -m MODULE | -c CODE | -] [ARG...]\n"                           \
     "       cpmp exec [CPMP-OPTION...] [--] COMMAND [ARG...]\n"              \
-    "       cpmp env\n"                                                      \
+    "       cpmp env [CPMP-OPTION...]\n"                                    \
     "       cpmp doctor [--json] [--python PYTHON]... | --cluster ADDRESS\n" \
     "       cpmp kernel install [--user | --prefix DIR] [--name NAME] "        \
     "[--display-name TEXT]\n"                                                \
@@ -35,7 +35,8 @@
     "  exec CMD ARGS  run any command with libcpmp_preload.so preloaded: every\n" \
     "                 CPython 3.8+ process under it is patched, children too\n" \
     "  env            print the `export LD_PRELOAD=...` line that does the same,\n" \
-    "                 for `eval \"$(cpmp env)\"`\n"                            \
+    "                 for `eval \"$(cpmp env)\"`, and an export line for each\n" \
+    "                 cpmp setting (from the options, or already set)\n"   \
     "  doctor         check that everything cpmp needs works, for real, in\n" \
     "                 fresh processes: versions, each multiprocessing binding\n" \
     "                 site, a lambda in a Pool with every start method, and\n" \

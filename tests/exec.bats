@@ -67,7 +67,17 @@ print(subprocess.run([sys.executable, sys.argv[1], "spawn", "grandchild"], captu
     run -2 --separate-stderr "$CPMP" exec
     assert_equal "$stderr" "cpmp: exec needs a command (see 'cpmp exec --help')"
     run -2 --separate-stderr "$CPMP" env extra
-    assert_equal "$stderr" "cpmp: env takes no arguments (see 'cpmp --help')"
+    assert_equal "$stderr" "cpmp: env takes only cpmp options (see 'cpmp --help')"
+}
+
+@test "cpmp env with options also exports those settings, for the processes that follow" {
+    run -0 "$CPMP" env --cluster tcp://10.1.2.3:8786 --by-value=json
+    assert_line --index 0 "export LD_PRELOAD='$CPMP_PRELOAD'"
+    assert_line "export CPMP_CLUSTER='tcp://10.1.2.3:8786'"
+    assert_line "export CPMP_BY_VALUE='json'"
+    eval "$output"
+    run -0 "${T[@]}" "$PYTHON" -c 'import os; print(os.environ["CPMP_CLUSTER"])'
+    assert_output "tcp://10.1.2.3:8786"
 }
 
 @test "cpmp exec puts the library first in LD_PRELOAD, keeps the others and never adds it twice" {
