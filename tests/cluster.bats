@@ -22,7 +22,8 @@ start_cluster() {
     done
     ADDR=$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["address"])' "$file")
     if [ $# -gt 0 ]; then
-        CPMP_TEST_WORKER=yes setsid "$@" "$ADDR" --nthreads 1 --no-dashboard \
+        [[ " $* " == *" --nthreads "* ]] || set -- "$@" --nthreads 1
+        CPMP_TEST_WORKER=yes setsid "$@" "$ADDR" --no-dashboard \
             --local-directory "$file.workers" > "$file.workers.log" 2>&1 3>&- &
         PIDS+=($!)
     fi
@@ -317,4 +318,26 @@ for theirs in ("3.9.2", "3.11.7"):
     print(d.problems_of("tcp://10.0.0.2:4000", report, here, "tcp://10.0.0.1:8786"))' "$CPMP_BUILD_ROOT/pyhook"
     assert_line "['worker tcp://10.0.0.2:4000 runs cpython 3.9.2, this program cpython 3.11.2: code does not travel between them; start it with \`cpmp exec -- dask-worker tcp://10.0.0.1:8786\` under Python 3.11']"
     assert_line "[]"
+}
+
+@test "a worker with four threads runs one task at a time, as a local pool's process does" {
+    cat > scratch.py <<'PY'
+import multiprocessing as mp, time
+SCRATCH = []  # not thread-safe: fine in a pool's process, one task at a time
+def task(x):
+    SCRATCH.append(x)
+    time.sleep(0.02)
+    mine = list(SCRATCH)
+    SCRATCH.clear()
+    return mine == [x]
+if __name__ == "__main__":
+    with mp.Pool(4) as pool:
+        print(all(pool.map(task, range(40), chunksize=1)))
+PY
+    start_cluster "$BATS_TEST_TMPDIR/s.json" "$CPMP" exec -- dask-worker --nthreads 4
+    wait_for_workers 1
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --cluster "$ADDR" scratch.py
+    assert_output "True"
+    run -0 "${T[@]}" "$CPMP" doctor --cluster "$ADDR"
+    assert_line --regexp "^note: tcp://127\.0\.0\.1:[0-9]+ runs several threads, and cpmp one task at a time"
 }

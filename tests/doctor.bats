@@ -117,7 +117,7 @@ PY
     run -2 --separate-stderr "$CPMP" doctor --frobnicate
     assert_equal "$stderr" "cpmp: doctor: unrecognized arguments: --frobnicate (see 'cpmp doctor --help')"
     run -0 "$CPMP" doctor --help
-    assert_line --index 0 "usage: cpmp doctor [-h] [--json] [--python PYTHON]"
+    assert_line --index 0 "usage: cpmp doctor [-h] [--json] [--python PYTHON] [--cluster ADDRESS]"
     run -2 --separate-stderr "$CPMP" doctor --python /etc/passwd
     assert_equal "$stderr" "cpmp: --python: '/etc/passwd' is not executable"
 }

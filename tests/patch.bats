@@ -131,12 +131,12 @@ for trace in ("", "1"):
         if subprocess.run([sys.executable, "-c", "import cpmp.%s" % n], env=env).returncode:
             failed.append((trace, n))
 print(len(names), failed)' "$CPMP_BUILD_ROOT/pyhook"
-    assert_output --regexp "^1[0-9] \[\]$"
+    assert_output --regexp "^2[0-9] \[\]$"
 }
 
 @test "one vocabulary: the version and every setting's name come from Meson, for C and Python alike" {
     pyhook 'from cpmp import _config, __version__; print(__version__, _config.SETTINGS, _config.LOG_PREFIX)'
-    assert_output "$CPMP_VERSION ('CPMP_BY_VALUE', 'CPMP_DISABLE', 'CPMP_QUIET', 'CPMP_TRACE') cpmp: "
+    assert_output "$CPMP_VERSION ('CPMP_BY_VALUE', 'CPMP_CLUSTER', 'CPMP_DISABLE', 'CPMP_QUIET', 'CPMP_TRACE') cpmp: "
     run -0 "$CPMP" --version
     assert_line --index 0 "cpmp $CPMP_VERSION"
 }

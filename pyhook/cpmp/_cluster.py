@@ -113,7 +113,8 @@ class _Connection:
         if problems:
             self.close()
             fatal(problems[0])
-        self.threads = sum(w.get("nthreads", 1) for w in workers.values()) or 1
+        # Worker processes: each runs one task at a time (_cluster_worker).
+        self.workers = len(workers) or 1
         import queue
 
         self._done_queue = queue.SimpleQueue()

@@ -106,6 +106,9 @@ def run(address):
         return result
     result["address"] = conn.address
     result["workers"] = worker_reports(conn.client)
+    info = conn.client.scheduler_info().get("workers", {})
+    for worker, report in result["workers"].items():
+        report["nthreads"] = info.get(worker, {}).get("nthreads")
     here = _here()
     for worker, report in sorted(result["workers"].items()):
         for line in problems_of(worker, report, here, conn.address):
@@ -146,6 +149,11 @@ def human(result):
     if result["round_trip"] is not None:
         out.append("  lambda round trip: %s" % ("ok" if result["round_trip"] else "fails"))
     out.append("")
+    threaded = sorted(w for w, r in result["workers"].items() if (r.get("nthreads") or 1) > 1)
+    if threaded:
+        out.append("note: %s run%s several threads, and cpmp one task at a time in each worker "
+                   "process, as a local pool does: start workers with --nthreads 1 --nworkers N "
+                   "to use N cores" % (", ".join(threaded), "" if len(threaded) > 1 else "s"))
     if result["ok"]:
         out.append("ok: the cluster runs this program's pools")
     for problem in result["problems"]:

@@ -36,7 +36,7 @@ class ClusterExecutor(_cf_process.ProcessPoolExecutor):
         self._pending = {}  # Dask future -> concurrent.futures.Future
         self._mp_context = mp_context
         self._conn = _cluster.connection()
-        self._max_workers = max_workers or self._conn.threads
+        self._max_workers = max_workers or self._conn.workers
         self._space = _cluster.Space(self._conn, initializer, initargs)
 
     def submit(self, fn, /, *args, **kwargs):

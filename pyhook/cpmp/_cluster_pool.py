@@ -76,7 +76,7 @@ class ClusterPool(_LocalPool):
 
         self._ctx = context or get_context()
         self._conn = _cluster.connection()
-        self._processes = processes or self._conn.threads
+        self._processes = processes or self._conn.workers
         self._maxtasksperchild = maxtasksperchild
         self._space = _cluster.Space(self._conn, initializer, initargs)
         self._cache = {}
@@ -154,7 +154,7 @@ class ClusterPool(_LocalPool):
         return result
 
     def _in_flight(self):
-        return max(4 * self._conn.threads, 16)
+        return max(4 * self._conn.workers, 16)
 
     # --- the API --------------------------------------------------------------
 

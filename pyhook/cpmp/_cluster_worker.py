@@ -10,8 +10,12 @@ as ``__mp_main__``, its main block skipped), then the pool's initializer --
 once per space in this process, before its first task, as a local worker
 process of that pool would.  While a task of a space runs, ``__main__`` and
 ``__mp_main__`` are that space's module, so references to the program's
-main module resolve to it and nowhere else; tasks of another space wait
-until none of this one runs (within one space they run at once).
+main module resolve to it and nowhere else.
+
+One task at a time per worker process, whatever Dask's thread count: a
+local pool's worker process runs its tasks one after the other, and task
+code that is not thread-safe (a module-level scratch buffer, a shared
+random generator) must not give another answer on the cluster.
 """
 
 import builtins
@@ -21,10 +25,11 @@ import threading
 from collections import OrderedDict
 from types import ModuleType
 
-_lock = threading.Condition()
+_running = threading.Lock()  # held for each task, and to change what is installed
+_spaces_lock = threading.Lock()
 _spaces = OrderedDict()  # space key -> _Space, most recent last
 _MAX_SPACES = 64  # pools the program forgot to close are dropped, oldest first
-_active = [None, 0, 0]  # the space installed, tasks running in it, waiting for another
+_active = [None]  # the space installed
 
 
 class _Space:
@@ -32,8 +37,7 @@ class _Space:
         self.key = key
         self.program = {}
         self.module = None
-        self.error = None  # (exception, traceback) of the main module or the initializer
-        self.ready = threading.Lock()
+        self.error = None  # what the main module or the initializer raised
 
 
 _worker_own = []  # the worker's own (__main__, __mp_main__, argv, cwd)
@@ -115,26 +119,19 @@ def _remember_source(path, source):
 
 def _prepare(space, program, initializer):
     """Make the space's main module and run its initializer, once."""
-    with space.ready:
-        if space.module is not None or space.error is not None:
-            return
-        try:
-            _main_module(space, program)
-            if initializer is not None:
-                func, args = pickle.loads(initializer)
-                func(*args)
-        except BaseException as exc:
-            space.module = space.module or ModuleType("__mp_main__")
-            space.error = exc
+    try:
+        _main_module(space, program)
+        if initializer is not None:
+            func, args = pickle.loads(initializer)
+            func(*args)
+    except BaseException as exc:
+        space.module = space.module or ModuleType("__mp_main__")
+        space.error = exc
 
 
 def _enter(key):
-    """Install the space's main module once no task of another space runs."""
-    with _lock:
-        while _active[0] is not None and _active[0].key != key and _active[1]:
-            _active[2] += 1
-            _lock.wait()
-            _active[2] -= 1
+    """The space, installed (_running held)."""
+    with _spaces_lock:
         space = _spaces.get(key)
         if space is None:
             space = _spaces[key] = _Space(key)
@@ -142,27 +139,24 @@ def _enter(key):
                 _spaces.popitem(last=False)
         else:
             _spaces.move_to_end(key)
-        if _active[0] is not space:
-            _active[0] = space
-            if space.module is not None:
-                _install(space)
-        _active[1] += 1
-        return space
-
-
-def _leave():
-    with _lock:
-        _active[1] -= 1
-        if not _active[1] and _active[2]:
-            _lock.notify_all()
+    if _active[0] is not space:
+        _active[0] = space
+        if space.module is not None:
+            _install(space)
+    return space
 
 
 def forget(key):
-    """The client closed the pool: drop its space (client.run calls it)."""
-    with _lock:
+    """The client closed the pool: drop its space (client.run calls it, on
+    the worker's event loop: never waits for a running task)."""
+    with _spaces_lock:
         space = _spaces.pop(key, None)
-        if space is not None and _active[0] is space and not _active[1] and _worker_own:
-            _uninstall()
+    if space is not None and _running.acquire(blocking=False):
+        try:
+            if _active[0] is space and _worker_own:
+                _uninstall()
+        finally:
+            _running.release()
 
 
 def _wrap(exc, flavour):
@@ -193,8 +187,8 @@ def run(program, space_key, initializer, flavour, task):
     pickled (True, result), (False, exception) or, when the space could not
     be prepared, (None, exception); never raises: Dask's own error path
     would change the exception the program sees."""
-    space = _enter(space_key)
-    try:
+    with _running:
+        space = _enter(space_key)
         if space.module is None and space.error is None:
             _prepare(space, program, initializer)
         if space.error is not None:
@@ -206,6 +200,4 @@ def run(program, space_key, initializer, flavour, task):
         except BaseException as exc:
             result = (False, _wrap(exc, flavour))
         return _send(result, flavour)
-    finally:
-        _leave()
 
