@@ -14,19 +14,11 @@ import statistics
 import subprocess
 import time
 
+from common import read_config
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOAD = os.path.join(HERE, "workloads", "cluster.py")
 TASKS = {"cpu": 200, "tiny": 100000}
-
-
-def read_config(build):
-    values = {}
-    with open(os.path.join(build, "tests", "config.bash")) as f:
-        for line in f:
-            if "=" in line and not line.startswith("#"):
-                key, _, value = line.strip().partition("=")
-                values[key] = value.strip("'")
-    return values
 
 
 def calibrate(py):

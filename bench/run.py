@@ -14,19 +14,11 @@ import subprocess
 import sys
 import time
 
+from common import read_config
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 MP = os.path.join(HERE, "workloads", "mp.py")
 HELLO = os.path.join(HERE, "workloads", "hello.py")
-
-
-def read_config(build):
-    values = {}
-    with open(os.path.join(build, "tests", "config.bash")) as f:
-        for line in f:
-            if "=" in line and not line.startswith("#"):
-                key, _, value = line.strip().partition("=")
-                values[key] = value.strip("'")
-    return values
 
 
 def run_wall(argv, env=None):
