@@ -63,7 +63,7 @@ class ClusterPool(_LocalPool):
 
     def __init__(self, processes=None, initializer=None, initargs=(), maxtasksperchild=None,
                  context=None):
-        self._state = _mp_pool.INIT
+        self._state = getattr(_mp_pool, "INIT", "INIT")
         self._pool = []
         if processes is not None and processes < 1:
             raise ValueError("Number of processes must be at least 1")
