@@ -254,7 +254,9 @@ def _finished(conn, future, done, data=None):
     status = future.status
     if status == "finished" or data is not None:
         try:
-            ok, value = pickle.loads(data if data is not None else future.result())
+            ok, value, out, err = pickle.loads(data if data is not None else future.result())
+            _forward(sys.stdout, out)
+            _forward(sys.stderr, err)
         except BaseException as exc:
             ok, value = None, exc
     elif status == "cancelled":
@@ -270,6 +272,20 @@ def _finished(conn, future, done, data=None):
         value.__cause__ = exc
     future.release()
     done(future, ok, value)
+
+
+def _forward(stream, data):
+    """What a task wrote, into this program's own stream."""
+    if not data or stream is None:
+        return
+    stream.flush()
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None:
+        buffer.write(data)
+        buffer.flush()
+    else:
+        stream.write(data.decode("utf-8", "replace"))
+        stream.flush()
 
 
 def cancel(future):

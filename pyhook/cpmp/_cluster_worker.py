@@ -169,35 +169,58 @@ def _wrap(exc, flavour):
     return ExceptionWithTraceback(exc, exc.__traceback__)
 
 
-def _send(result, flavour):
+def _send(result, flavour, output):
     from ._reduce import dumps
 
     try:
-        return dumps(result)
+        return dumps(result + output)
     except Exception as exc:
         if flavour == "pool" and result[0]:
             from multiprocessing.pool import MaybeEncodingError
 
-            return dumps((False, MaybeEncodingError(exc, result[1])))
-        return dumps((False, _wrap(exc, flavour)))
+            return dumps((False, MaybeEncodingError(exc, result[1])) + output)
+        return dumps((False, _wrap(exc, flavour)) + output)
+
+
+class _Captured:
+    """sys.stdout and sys.stderr of the task, kept to go back with its
+    result: what a task prints appears in the program's own output, as a
+    local pool worker's does (one task at a time, so swapping is safe)."""
+
+    def __enter__(self):
+        import io
+
+        self.saved = sys.stdout, sys.stderr
+        self.streams = [io.TextIOWrapper(io.BytesIO(), encoding="utf-8",
+                                         errors="backslashreplace", write_through=True)
+                        for _ in range(2)]
+        sys.stdout, sys.stderr = self.streams
+        return self
+
+    def __exit__(self, *exc):
+        sys.stdout, sys.stderr = self.saved
+        self.output = tuple(s.buffer.getvalue() for s in self.streams)
+        return False
 
 
 def run(program, space_key, initializer, flavour, task):
     """One task: pickled (func, args, kwargs) from the client.  Returns
     pickled (True, result), (False, exception) or, when the space could not
-    be prepared, (None, exception); never raises: Dask's own error path
-    would change the exception the program sees."""
-    with _running:
+    be prepared, (None, exception) -- each followed by what the task (and
+    the initializer) wrote to stdout and to stderr; never raises: Dask's
+    own error path would change the exception the program sees."""
+    with _running, _Captured() as captured:
         space = _enter(space_key)
         if space.module is None and space.error is None:
             _prepare(space, program, initializer)
         if space.error is not None:
             # None: not the task's own failure (an executor is broken by it)
-            return _send((None, _wrap(space.error, flavour)), flavour)
-        try:
-            func, args, kwargs = pickle.loads(task)
-            result = (True, func(*args, **kwargs))
-        except BaseException as exc:
-            result = (False, _wrap(exc, flavour))
-        return _send(result, flavour)
+            result = (None, _wrap(space.error, flavour))
+        else:
+            try:
+                func, args, kwargs = pickle.loads(task)
+                result = (True, func(*args, **kwargs))
+            except BaseException as exc:
+                result = (False, _wrap(exc, flavour))
+    return _send(result, flavour, captured.output)
 

@@ -31,6 +31,11 @@ def add_offset(x):
     return x + OFFSET
 
 
+def shout(x):
+    print("a task says", x, flush=True)
+    return x
+
+
 def show(label, value):
     print("%s: %r" % (label, value), flush=True)
 
@@ -52,6 +57,7 @@ def pool_api(method):
         show("imap", list(pool.imap(square, iter(range(7)), chunksize=2)))
         show("imap_unordered", sorted(pool.imap_unordered(lambda x: -x, range(5))))
         show("apply kwargs", pool.apply(dict, (), {"a": 1}))
+        show("apply printing", pool.apply(shout, ("hi",)))
         got = []
         done = threading.Event()
         r = pool.apply_async(square, (9,), callback=lambda v: (got.append(v), done.set()))
@@ -111,6 +117,7 @@ def executor_api(method):
         show("wait", (len(done), len(pending)))
         show("map", list(ex.map(square, range(8), timeout=60, chunksize=3)))
         show("map star", list(ex.map(pow, [2, 3], [3, 2])))
+        show("submit printing", ex.submit(shout, "there").result(60))
         f = ex.submit(fail_on, 3)
         show("exception", exception_line(f.exception(60)))
         seen = []
