@@ -206,6 +206,10 @@ if __name__ == "__main__":
         except Exception as exc:
             print(type(exc).__name__, str(exc).replace(PY_ADDR, "ADDR"), flush=True)
     print("within 20 s:", time.monotonic() - start < 20)
+    try:
+        mp.Pool(1)
+    except Exception as exc:
+        print(type(exc).__name__, str(exc).replace(PY_ADDR, "ADDR"), flush=True)
 PY
     sed -i "s|PY_ADDR|'$ADDR'|" lost.py
     "${T[@]}" "$CPMP" run --quiet --cluster "$ADDR" lost.py > out 2>&1 &
@@ -220,6 +224,7 @@ PY
     assert_line "ClusterError lost the Dask scheduler at ADDR: the task did not finish"
     assert_line --partial "BrokenProcessPool A process in the process pool was terminated abruptly"
     assert_line "within 20 s: True"
+    assert_line "ClusterError lost the Dask scheduler at ADDR: no new pool can start"
     refute_output --partial Traceback
 }
 

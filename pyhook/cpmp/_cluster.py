@@ -178,9 +178,8 @@ class _Connection:
         client = self.client
         return client is not None and client.status == "running"
 
-    def lost(self):
-        return ClusterError("lost the Dask scheduler at %s: the task did not finish"
-                            % self.address)
+    def lost(self, what="the task did not finish"):
+        return ClusterError("lost the Dask scheduler at %s: %s" % (self.address, what))
 
     def forget(self, space):
         """The pool is done: its workers may drop its main module copy."""
@@ -298,6 +297,8 @@ class Space:
     its main module and initializer."""
 
     def __init__(self, conn, initializer, initargs):
+        if not conn.running():
+            raise conn.lost("no new pool can start")
         self.key = uuid.uuid4().hex
         self.initializer = None
         if initializer is not None:
