@@ -181,8 +181,6 @@ if __name__ == "__main__":
 PY
     start_cluster "$BATS_TEST_TMPDIR/s.json" "$CPMP" exec -- dask-worker --nworkers 2
     wait_for_workers 2
-    # (stderr may have Dask's word that it computes again results the
-    # killed worker held)
     run -0 --separate-stderr "${T[@]}" "$CPMP" run --quiet --cluster "$ADDR" kill.py \
         "$BATS_TEST_TMPDIR/killed"
     assert_output "[0, 1, 4, 9, 16, 25, 36, 49]"
@@ -345,4 +343,35 @@ PY
     assert_output "True"
     run -0 "${T[@]}" "$CPMP" doctor --cluster "$ADDR"
     assert_line --regexp "^note: tcp://127\.0\.0\.1:[0-9]+ runs several threads, and cpmp one task at a time"
+}
+
+@test "a Pool(1) or ProcessPoolExecutor(1) keeps to one worker process and runs its tasks in order, as locally" {
+    cat > order.py <<'PY'
+import concurrent.futures as cf, multiprocessing as mp, os
+SEEN = []
+def note(x):
+    SEEN.append(x)
+    return list(SEEN), os.getpid()
+if __name__ == "__main__":
+    with cf.ProcessPoolExecutor(1) as ex:
+        got = [f.result() for f in [ex.submit(note, i) for i in range(10)]]
+        print([seen for seen, _ in got][-1], len({pid for _, pid in got}))
+        print(list(ex.map(note, range(10, 13)))[-1][0])
+    with mp.Pool(1) as pool:
+        got = pool.map(note, range(8), chunksize=1)
+        print(got[-1][0], len({pid for _, pid in got}))
+PY
+    run -0 "${T[@]}" "$CPMP" run order.py
+    local here=$output
+    assert_line "[0, 1, 2, 3, 4, 5, 6, 7] 1"
+    run -0 "${T[@]}" "$CPMP" run --quiet --cluster "$SHARED" order.py
+    assert_equal "$output" "$here"
+}
+
+@test "generated programs give on the cluster what the model says for spawn workers" {
+    # tests/differential.py's programs (fixed seed, 120 per start method),
+    # each pool's tasks on the cluster; a Process stays here.
+    run -0 "${T[@]}" "$PYTHON" "$BATS_TEST_DIRNAME/differential.py" "$CPMP" "$PYTHON" \
+        "$BATS_TEST_TMPDIR" 20261129 120 --cluster "$SHARED"
+    assert_output "360 programs on the cluster: all as the model says for spawn"
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Differential test of what a function sent by value sees (differential.bats).
 
-    differential.py CPMP PYTHON WORKDIR [SEED] [PER_METHOD]
+    differential.py CPMP PYTHON WORKDIR [SEED] [PER_METHOD] [--cluster ADDRESS]
 
 Generates small programs from a fixed seed: a lambda, closure, nested
 function, local class or main-block def that reads (or mutates) a global
@@ -17,6 +17,11 @@ compared with two oracles:
   python3's answer: globals bound at top level (read live in the worker,
   as a top-level def reads them), and main-block globals a forked worker
   holds (bound before the fork, never rebound).
+
+With --cluster, every case runs instead under `cpmp run --cluster ADDRESS`
+and is compared with the model's answer for a spawn worker (a cluster's
+workers hold nothing of the program); a Process stays on this machine,
+with its own start method (cluster.bats).
 
 Prints one line per disagreement and a summary; exits 1 if any.
 """
@@ -293,11 +298,42 @@ def describe(case):
                      "task_op", "chunksize"))
 
 
+def on_cluster(cpmp, workdir, cases, address):
+    """Every case on the cluster, against the model's spawn answer."""
+    bad = []
+    for method in METHODS:
+        mine = [c for c in cases if c["method"] == method]
+        path = os.path.join(workdir, "cluster_%s.py" % method)
+        with open(path, "w") as f:
+            f.write(program(mine, False))
+        got, proc = run([cpmp, "run", "--quiet", "--cluster", address], path, method)
+        for case in mine:
+            model = case if case["api"] == "process" else dict(case, method="spawn")
+            want = str(expected(model))
+            have = got.get(case["id"], "nothing (exit %d)" % proc.returncode)
+            if have != want:
+                bad.append("cluster #%d [%s]: printed %s, the model says %s"
+                           % (case["id"], describe(case), have, want))
+    for line in bad[:20]:
+        print(line)
+    print("%d programs on the cluster: %s" % (len(cases), "%d disagree" % len(bad) if bad
+                                              else "all as the model says for spawn"))
+    return 1 if bad else 0
+
+
 def main():
-    cpmp, python, workdir = sys.argv[1:4]
-    seed = int(sys.argv[4]) if len(sys.argv) > 4 else 20261129
-    per_method = int(sys.argv[5]) if len(sys.argv) > 5 else 100
+    args = sys.argv[1:]
+    address = None
+    if "--cluster" in args:
+        i = args.index("--cluster")
+        address = args[i + 1]
+        del args[i:i + 2]
+    cpmp, python, workdir = args[:3]
+    seed = int(args[3]) if len(args) > 3 else 20261129
+    per_method = int(args[4]) if len(args) > 4 else 100
     cases = generate(seed, per_method)
+    if address is not None:
+        return on_cluster(cpmp, workdir, cases, address)
     bad = []
     compared = 0
     for method in METHODS:

@@ -19,13 +19,15 @@ argument that holds it.  The worker side is _cluster_worker; the pool and
 executor built on this are _cluster_pool and _cluster_executor.
 """
 
+import itertools
 import os
 import pickle
 import sys
 import threading
 import uuid
+import weakref
 
-from . import _cluster_send, _cluster_worker
+from . import _cluster_space, _cluster_worker
 from ._settings import ENV_CLUSTER, ENV_QUIET, LOG_PREFIX, env_flag, install_fix
 
 _SHOWN = "CPMP_CLUSTER_DASHBOARD_SHOWN"  # for children: the link is printed already
@@ -104,7 +106,9 @@ class _Connection:
         self.address = address
         self.client = self._connect(distributed, address)
         import atexit
+        import logging
 
+        logging.getLogger("distributed.client").addFilter(_QuietGather)
         atexit.register(self.close)
         workers = self._wait_for_workers()
         from . import _cluster_doctor
@@ -119,7 +123,10 @@ class _Connection:
 
         self._done_queue = queue.SimpleQueue()
         threading.Thread(target=self._gather, name="cpmp-gather", daemon=True).start()
-        self.program = self.client.scatter(_program(), broadcast=True, hash=False)
+        self.program = self.client.scatter(pickle.dumps(_cluster_space.program()),
+                                           broadcast=True, hash=False)
+        self._pinned = weakref.WeakSet()  # spaces limited to some workers
+        self._order = itertools.count()
         # Children (spawned processes, preloaded ones) use the same cluster.
         os.environ[ENV_CLUSTER] = address
         _held.sending_off_machine()
@@ -190,19 +197,88 @@ class _Connection:
                 pass
 
     def submit(self, space, flavour, blob, name, done):
-        """Run a pickled task (see dumps_task) on the cluster; done(future,
+        """Run a pickled task (see _cluster_send) on the cluster; done(task,
         ok, value) is called once, from another thread: ok True with the
         result, False with the task's exception (its remote traceback as
         __cause__), None with why the pool cannot run it here (its
         initializer failed, the scheduler was lost, Dask gave up).
-        Returns the Dask future (cancel() it to drop the task)."""
+        Returns the Task (cancel() drops it)."""
+        task = _cluster_space.Task(space, flavour, blob, name, done)
+        with space.lock:
+            space.tasks.add(task)
+        try:
+            self._send(task)
+        except BaseException:
+            with space.lock:
+                space.tasks.discard(task)
+            raise
+        return task
+
+    def _send(self, task):
         if not self.running():
             raise self.lost()
-        key = "%s-%s" % (name, uuid.uuid4().hex)
-        future = self.client.submit(_cluster_worker.run, self.program, space.key,
-                                    space.initializer, flavour, blob, key=key, pure=False)
-        future.add_done_callback(lambda f: self._done_queue.put((f, done)))
-        return future
+        space = task.space
+        where = {}
+        if space.pins:
+            where = {"workers": list(space.pins), "allow_other_workers": False}
+        if task.order is None:
+            # First sent, first run, as from a local pool's queue (Dask
+            # would run the newest first): a pool of one process sees its
+            # tasks in order.
+            task.order = next(self._order)
+        initializer = space.initializer.key if space.initializer is not None else None
+        future = self.client.submit(_cluster_worker.run, self.program.key, space.key,
+                                    initializer, task.flavour, task.blob,
+                                    key="%s-%s" % (task.name, uuid.uuid4().hex), pure=False,
+                                    priority=-task.order, **where)
+        task.future = future
+        future.add_done_callback(lambda f: self._done_queue.put((task, f)))
+
+    def pick(self, n, exclude=()):
+        """n live workers for a pool of n processes (fewer if the cluster
+        has fewer), those serving the fewest pinned pools first."""
+        live = list(self.client.scheduler_info().get("workers", {}))
+        load = dict.fromkeys(live, 0)
+        for space in list(self._pinned):
+            for worker in space.pins or ():
+                if worker in load:
+                    load[worker] += 1
+        free = sorted((w for w in live if w not in exclude), key=lambda w: (load[w], w))
+        return free[:n]
+
+    def pin(self, space):
+        """Keep the space on its workers; when they go, on others."""
+        self._pinned.add(space)
+        if not getattr(self, "_watching", False):
+            self._watching = True
+            threading.Thread(target=self._watch, name="cpmp-watch", daemon=True).start()
+
+    def _watch(self):
+        """A pool's worker that dies is replaced, as a local pool replaces
+        a process; tasks that only dead workers could run are sent again."""
+        import time
+
+        while self.running():
+            time.sleep(1)
+            try:
+                live = set(self.client.scheduler_info().get("workers", {}))
+                for space in list(self._pinned):
+                    if live and not set(space.pins) <= live:
+                        self._repin(space, live)
+            except Exception:
+                pass  # the client is closing
+
+    def _repin(self, space, live):
+        alive = [w for w in space.pins if w in live]
+        space.pins = alive + self.pick(len(space.pins) - len(alive), exclude=alive)
+        if alive:
+            return  # what is queued runs on the live ones; new tasks use all
+        with space.lock:
+            stuck = [t for t in space.tasks if not t.cancelled]
+        for task in stuck:
+            old = task.future
+            self._send(task)
+            old.cancel()
 
     def _gather(self):
         """Fetch results many at a time: one round trip for every task that
@@ -217,14 +293,15 @@ class _Connection:
                     batch.append(self._done_queue.get_nowait())
             except queue.Empty:
                 pass
-            ready = [f for f, _ in batch if f.status == "finished"]
+            ready = [f for t, f in batch
+                     if f.status == "finished" and f is t.future and not t.cancelled]
             try:
                 data = dict(zip(ready, self.client.gather(ready))) if ready else {}
             except Exception:
                 data = {}  # each is asked again alone, and says why
-            for future, done in batch:
+            for task, future in batch:
                 try:
-                    _finished(self, future, done, data.get(future))
+                    _finished(self, task, future, data.get(future))
                 except Exception:
                     pass  # done() is cpmp's own, and sets its result first
 
@@ -249,7 +326,11 @@ def _reachable(address):
             fatal("cannot reach the Dask scheduler at %s: %s" % (address, exc.strerror or exc))
 
 
-def _finished(conn, future, done, data=None):
+def _finished(conn, task, future, data=None):
+    if task.cancelled or future is not task.future:
+        return  # dropped, or sent again (_repin)
+    with task.space.lock:
+        task.space.tasks.discard(task)
     status = future.status
     if status == "finished" or data is not None:
         try:
@@ -259,8 +340,6 @@ def _finished(conn, future, done, data=None):
         except BaseException as exc:
             ok, value = None, exc
     elif status == "cancelled":
-        if getattr(future, "cpmp_cancelled", False):
-            return
         ok, value = None, conn.lost()
     else:
         try:
@@ -270,7 +349,7 @@ def _finished(conn, future, done, data=None):
         ok, value = None, ClusterError("Dask could not run the task: %s" % _one_line(exc))
         value.__cause__ = exc
     future.release()
-    done(future, ok, value)
+    task.done(task, ok, value)
 
 
 def _forward(stream, data):
@@ -287,48 +366,25 @@ def _forward(stream, data):
         stream.flush()
 
 
-def cancel(future):
-    future.cpmp_cancelled = True
-    future.cancel()
+def cancel(task):
+    """Drop the task: its result, if it comes, is ignored.  A finished
+    one is left for the gatherer to let go (cancelling it under the
+    gatherer's feet only makes Dask compute it again)."""
+    task.cancelled = True
+    with task.space.lock:
+        task.space.tasks.discard(task)
+    if task.future is not None and task.future.status != "finished":
+        task.future.cancel()
 
 
-class Space:
-    """A pool's (or executor's) own copy of the program on the workers:
-    its main module and initializer."""
+class _QuietGather:
+    """Drops Dask's warning that it computes again a result it could not
+    fetch (a worker died, or the program dropped the task meanwhile): the
+    gatherer asks again, and the program gets its answer or its error."""
 
-    def __init__(self, conn, initializer, initargs):
-        if not conn.running():
-            raise conn.lost("no new pool can start")
-        self.key = uuid.uuid4().hex
-        self.initializer = None
-        if initializer is not None:
-            blob = _cluster_send.dumps_task((initializer, tuple(initargs)),
-                              [("the initializer", initializer)]
-                              + [("initargs[%d]" % i, a) for i, a in enumerate(initargs)])
-            self.initializer = conn.client.scatter(blob, broadcast=True, hash=False)
-
-
-def _program():
-    """How a worker re-makes the main module, as a spawn child would."""
-    from . import _policy
-
-    main = sys.modules.get("__main__")
-    program = {"sys_path": [p for p in sys.path if p], "argv": list(sys.argv),
-               "dir": os.getcwd()}
-    if main is None or not _policy._main_spawn_resolvable(main):
-        return program
-    name = getattr(getattr(main, "__spec__", None), "name", None)
-    if name is not None:
-        program["name"] = name
-        return program
-    path = os.path.abspath(main.__file__)
-    try:
-        with open(path, "rb") as f:
-            program["source"] = f.read()
-        program["path"] = path
-    except OSError:
-        pass
-    return program
+    @staticmethod
+    def filter(record):
+        return not str(record.msg).startswith("Couldn't gather")
 
 
 def task_name(func):

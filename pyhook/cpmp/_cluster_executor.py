@@ -15,7 +15,7 @@ import threading
 from concurrent.futures import _base
 from concurrent.futures import process as _cf_process
 
-from . import _cluster, _cluster_send
+from . import _cluster, _cluster_send, _cluster_space
 
 
 class ClusterExecutor(_cf_process.ProcessPoolExecutor):
@@ -33,11 +33,11 @@ class ClusterExecutor(_cf_process.ProcessPoolExecutor):
         self._shutdown_lock = threading.Condition()
         self._shutdown_thread = False
         self._broken = False
-        self._pending = {}  # Dask future -> concurrent.futures.Future
+        self._pending = {}  # _cluster_space.Task -> concurrent.futures.Future
         self._mp_context = mp_context
         self._conn = _cluster.connection()
         self._max_workers = max_workers or self._conn.workers
-        self._space = _cluster.Space(self._conn, initializer, initargs)
+        self._space = _cluster_space.Space(self._conn, initializer, initargs, max_workers)
 
     def submit(self, fn, /, *args, **kwargs):
         with self._shutdown_lock:

@@ -16,7 +16,7 @@ import threading
 import warnings
 from multiprocessing import pool as _mp_pool
 
-from . import _cluster, _cluster_send
+from . import _cluster, _cluster_send, _cluster_space
 
 _LocalPool = _mp_pool.Pool
 RUN, CLOSE, TERMINATE = _mp_pool.RUN, _mp_pool.CLOSE, _mp_pool.TERMINATE
@@ -78,10 +78,10 @@ class ClusterPool(_LocalPool):
         self._conn = _cluster.connection()
         self._processes = processes or self._conn.workers
         self._maxtasksperchild = maxtasksperchild
-        self._space = _cluster.Space(self._conn, initializer, initargs)
+        self._space = _cluster_space.Space(self._conn, initializer, initargs, processes)
         self._cache = {}
         self._lock = threading.Condition()
-        self._outstanding = {}  # Dask future -> (result, index, slots)
+        self._outstanding = {}  # _cluster_space.Task -> (result, index, slots)
         self._feeding = 0
         self._state = RUN
 
@@ -98,15 +98,15 @@ class ClusterPool(_LocalPool):
             with self._lock:
                 if self._state == TERMINATE:
                     raise _cluster.ClusterError("the pool was terminated")
-                future = self._conn.submit(self._space, "pool", blob, _cluster.task_name(labelled[0][1]),
-                                           self._finished)
-                self._outstanding[future] = (result, index, slots)
+                task = self._conn.submit(self._space, "pool", blob,
+                                         _cluster.task_name(labelled[0][1]), self._finished)
+                self._outstanding[task] = (result, index, slots)
         except Exception as exc:
             self._set(result, index, (False, exc), slots)
 
-    def _finished(self, future, ok, value):
+    def _finished(self, task, ok, value):
         with self._lock:
-            entry = self._outstanding.pop(future, None)
+            entry = self._outstanding.pop(task, None)
             if not self._outstanding:
                 self._lock.notify_all()
         if entry is not None:
@@ -154,7 +154,7 @@ class ClusterPool(_LocalPool):
         return result
 
     def _in_flight(self):
-        return max(4 * self._conn.workers, 16)
+        return max(4 * self._processes, 16)
 
     # --- the API --------------------------------------------------------------
 
@@ -210,8 +210,8 @@ class ClusterPool(_LocalPool):
             self._state = TERMINATE
             outstanding, self._outstanding = self._outstanding, {}
         error = _cluster.ClusterError("the pool was terminated before the task finished")
-        for future, (result, index, slots) in outstanding.items():
-            _cluster.cancel(future)
+        for task, (result, index, slots) in outstanding.items():
+            _cluster.cancel(task)
             self._set(result, index, (False, error), slots)
         self._forget()
 

@@ -117,12 +117,37 @@ def _remember_source(path, source):
         linecache.cache[path] = (len(text), None, text.splitlines(True), path)
 
 
+_fetched = OrderedDict()  # Dask key -> the program's description or an initializer
+
+
+def _fetch(key):
+    """What the client scattered under key.  Asked for by key, not as a
+    task's dependency: a dependency's replica that Dask moved away (its
+    memory manager keeps one) would hold a task back while a later one of
+    the same pool runs, and a pool's tasks start in the order they were
+    sent, as from a local pool's queue."""
+    value = _fetched.get(key, _fetched)
+    if value is _fetched:
+        from distributed import Future, get_client, get_worker
+
+        data = get_worker().data
+        if key in data:
+            value = data[key]
+        else:
+            client = get_client()
+            value = client.gather(Future(key, client))
+        _fetched[key] = value
+        while len(_fetched) > _MAX_SPACES:
+            _fetched.popitem(last=False)
+    return value
+
+
 def _prepare(space, program, initializer):
     """Make the space's main module and run its initializer, once."""
     try:
-        _main_module(space, program)
+        _main_module(space, pickle.loads(_fetch(program)))
         if initializer is not None:
-            func, args = pickle.loads(initializer)
+            func, args = pickle.loads(_fetch(initializer))
             func(*args)
     except BaseException as exc:
         space.module = space.module or ModuleType("__mp_main__")
@@ -204,7 +229,8 @@ class _Captured:
 
 
 def run(program, space_key, initializer, flavour, task):
-    """One task: pickled (func, args, kwargs) from the client.  Returns
+    """One task: pickled (func, args, kwargs) from the client; program and
+    initializer: keys of what the client scattered (see _fetch).  Returns
     pickled (True, result), (False, exception) or, when the space could not
     be prepared, (None, exception) -- each followed by what the task (and
     the initializer) wrote to stdout and to stderr; never raises: Dask's

@@ -1,0 +1,81 @@
+"""A pool's (or executor's) own part of the cluster (see _cluster): its
+copy of the program on the workers, its initializer, the worker processes
+it may use, and its tasks in flight.
+
+A pool of N processes uses at most N worker processes (its pins), as it
+uses N processes locally: what a task leaves in its process's globals is
+seen by the next task of that pool in that process, and a program whose
+Pool(1) keeps state gives the same answers.  A pool made without a number
+uses every worker.  A pinned worker that dies is replaced (_cluster's
+watch), as a local pool replaces a process.
+"""
+
+import os
+import sys
+import threading
+import uuid
+
+from . import _cluster_send
+
+
+class Task:
+    """One task in flight: what to send again if its workers die."""
+
+    __slots__ = ("space", "flavour", "blob", "name", "done", "future", "cancelled", "order")
+
+    def __init__(self, space, flavour, blob, name, done):
+        self.space, self.flavour, self.blob, self.name, self.done = (
+            space, flavour, blob, name, done)
+        self.future = None
+        self.cancelled = False
+        self.order = None
+
+
+class Space:
+    """processes: the pool's number of processes, or None for all."""
+
+    def __init__(self, conn, initializer, initargs, processes=None):
+        if not conn.running():
+            raise conn.lost("no new pool can start")
+        self.key = uuid.uuid4().hex
+        self.lock = threading.Lock()
+        self.tasks = set()
+        self.initializer = None
+        if initializer is not None:
+            blob = _cluster_send.dumps_task(
+                (initializer, tuple(initargs)), [("the initializer", initializer)]
+                + [("initargs[%d]" % i, a) for i, a in enumerate(initargs)])
+            self.initializer = conn.client.scatter(blob, broadcast=True, hash=False)
+        self.pins = None
+        if processes is not None:
+            self.pins = conn.pick(processes) or None
+            if self.pins:
+                conn.pin(self)
+
+
+def program():
+    """How a worker re-makes the main module, as a spawn child would."""
+    from . import _policy
+
+    main = sys.modules.get("__main__")
+    try:
+        here = os.getcwd()
+    except OSError:
+        here = None
+    made = {"sys_path": [p for p in sys.path if p], "argv": list(sys.argv)}
+    if here is not None:
+        made["dir"] = here
+    if main is None or not _policy._main_spawn_resolvable(main):
+        return made
+    name = getattr(getattr(main, "__spec__", None), "name", None)
+    if name is not None:
+        made["name"] = name
+        return made
+    path = os.path.abspath(main.__file__)
+    try:
+        with open(path, "rb") as f:
+            made["source"] = f.read()
+        made["path"] = path
+    except OSError:
+        pass
+    return made
