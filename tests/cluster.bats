@@ -187,6 +187,26 @@ PY
     [ -e "$BATS_TEST_TMPDIR/killed" ]
 }
 
+@test "a Pool(1) whose worker is killed moves to the worker that replaces it, and the result is right" {
+    cat > kill1.py <<'PY'
+import multiprocessing as mp, os, sys
+def task(x):
+    if x == 2 and not os.path.exists(sys.argv[1]):
+        open(sys.argv[1], "w").close()
+        os.kill(os.getpid(), 9)
+    return x * x
+if __name__ == "__main__":
+    with mp.Pool(1) as pool:
+        print(pool.map(task, range(5), chunksize=1))
+PY
+    start_cluster "$BATS_TEST_TMPDIR/s.json" "$CPMP" exec -- dask-worker --nworkers 1
+    wait_for_workers 1
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --quiet --cluster "$ADDR" kill1.py \
+        "$BATS_TEST_TMPDIR/killed"
+    assert_output "[0, 1, 4, 9, 16]"
+    [ -e "$BATS_TEST_TMPDIR/killed" ]
+}
+
 @test "the scheduler lost in the middle of a run: pending calls raise at once, no hang" {
     start_cluster "$BATS_TEST_TMPDIR/s.json" "$CPMP" exec -- dask-worker --nworkers 1
     wait_for_workers 1

@@ -123,8 +123,7 @@ class _Connection:
 
         self._done_queue = queue.SimpleQueue()
         threading.Thread(target=self._gather, name="cpmp-gather", daemon=True).start()
-        self.program = self.client.scatter(pickle.dumps(_cluster_space.program()),
-                                           broadcast=True, hash=False)
+        self.program = self.keep(pickle.dumps(_cluster_space.program()), "program")
         self._pinned = weakref.WeakSet()  # spaces limited to some workers
         self._order = itertools.count()
         # Children (spawned processes, preloaded ones) use the same cluster.
@@ -169,6 +168,8 @@ class _Connection:
     def close(self):
         if os.getpid() != self.pid:
             return  # a forked child: the client and the cluster are the parent's
+        if getattr(self, "program", None) is not None:
+            self.drop(self.program)
         client, self.client = getattr(self, "client", None), None
         # A client still trying to reach a lost scheduler is left to its
         # daemon thread: stopping it mid-retry only makes Dask print noise.
@@ -188,6 +189,25 @@ class _Connection:
     def lost(self, what="the task did not finish"):
         return ClusterError("lost the Dask scheduler at %s: %s" % (self.address, what))
 
+    def keep(self, data, what):
+        """Bytes every worker can fetch by the name returned, for the whole
+        run: kept by the scheduler (a Dask Variable), not by a worker that
+        may die with them (_cluster_worker._fetch)."""
+        import distributed
+
+        name = "cpmp-%s-%s" % (what, uuid.uuid4().hex)
+        distributed.Variable(name, client=self.client).set(data)
+        return name
+
+    def drop(self, name):
+        if name is not None and self.running():
+            import distributed
+
+            try:
+                distributed.Variable(name, client=self.client).delete()
+            except Exception:
+                pass
+
     def forget(self, space):
         """The pool is done: its workers may drop its main module copy."""
         if self.running():
@@ -195,6 +215,7 @@ class _Connection:
                 self.client.run(_cluster_worker.forget, space.key, on_error="ignore")
             except Exception:
                 pass
+            self.drop(space.initializer)
 
     def submit(self, space, flavour, blob, name, done):
         """Run a pickled task (see _cluster_send) on the cluster; done(task,
@@ -226,9 +247,8 @@ class _Connection:
             # would run the newest first): a pool of one process sees its
             # tasks in order.
             task.order = next(self._order)
-        initializer = space.initializer.key if space.initializer is not None else None
-        future = self.client.submit(_cluster_worker.run, self.program.key, space.key,
-                                    initializer, task.flavour, task.blob,
+        future = self.client.submit(_cluster_worker.run, self.program, space.key,
+                                    space.initializer, task.flavour, task.blob,
                                     key="%s-%s" % (task.name, uuid.uuid4().hex), pure=False,
                                     priority=-task.order, **where)
         task.future = future

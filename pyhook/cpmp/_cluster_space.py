@@ -45,7 +45,7 @@ class Space:
             blob = _cluster_send.dumps_task(
                 (initializer, tuple(initargs)), [("the initializer", initializer)]
                 + [("initargs[%d]" % i, a) for i, a in enumerate(initargs)])
-            self.initializer = conn.client.scatter(blob, broadcast=True, hash=False)
+            self.initializer = conn.keep(blob, "initializer")
         self.pins = None
         if processes is not None:
             self.pins = conn.pick(processes) or None

@@ -117,26 +117,22 @@ def _remember_source(path, source):
         linecache.cache[path] = (len(text), None, text.splitlines(True), path)
 
 
-_fetched = OrderedDict()  # Dask key -> the program's description or an initializer
+_fetched = OrderedDict()  # name -> the program's description or an initializer
+FETCH_TIMEOUT = 60  # seconds
 
 
-def _fetch(key):
-    """What the client scattered under key.  Asked for by key, not as a
-    task's dependency: a dependency's replica that Dask moved away (its
-    memory manager keeps one) would hold a task back while a later one of
-    the same pool runs, and a pool's tasks start in the order they were
-    sent, as from a local pool's queue."""
-    value = _fetched.get(key, _fetched)
+def _fetch(name):
+    """What the client keeps under name (_cluster's keep): on the
+    scheduler, so that no worker's death loses it; fetched once per
+    worker process, and not as a task's dependency, which would hold a
+    task back while a later one of the same pool runs (a pool's tasks
+    start in the order they were sent, as from a local pool's queue)."""
+    value = _fetched.get(name, _fetched)
     if value is _fetched:
-        from distributed import Future, get_client, get_worker
+        from distributed import Variable, get_client
 
-        data = get_worker().data
-        if key in data:
-            value = data[key]
-        else:
-            client = get_client()
-            value = client.gather(Future(key, client))
-        _fetched[key] = value
+        value = Variable(name, client=get_client()).get(timeout=FETCH_TIMEOUT)
+        _fetched[name] = value
         while len(_fetched) > _MAX_SPACES:
             _fetched.popitem(last=False)
     return value
