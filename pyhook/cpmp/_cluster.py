@@ -124,7 +124,7 @@ class _Connection:
         self._done_queue = queue.SimpleQueue()
         threading.Thread(target=self._gather, name="cpmp-gather", daemon=True).start()
         self.program = self.keep(pickle.dumps(_cluster_space.program()), "program")
-        self._pinned = weakref.WeakSet()  # spaces limited to some workers
+        self.pinned = weakref.WeakSet()  # spaces kept to some workers (_cluster_space)
         self._order = itertools.count()
         # Children (spawned processes, preloaded ones) use the same cluster.
         os.environ[ENV_CLUSTER] = address
@@ -228,14 +228,14 @@ class _Connection:
         with space.lock:
             space.tasks.add(task)
         try:
-            self._send(task)
+            self.send(task)
         except BaseException:
             with space.lock:
                 space.tasks.discard(task)
             raise
         return task
 
-    def _send(self, task):
+    def send(self, task):
         if not self.running():
             raise self.lost()
         space = task.space
@@ -253,52 +253,6 @@ class _Connection:
                                     priority=-task.order, **where)
         task.future = future
         future.add_done_callback(lambda f: self._done_queue.put((task, f)))
-
-    def pick(self, n, exclude=()):
-        """n live workers for a pool of n processes (fewer if the cluster
-        has fewer), those serving the fewest pinned pools first."""
-        live = list(self.client.scheduler_info().get("workers", {}))
-        load = dict.fromkeys(live, 0)
-        for space in list(self._pinned):
-            for worker in space.pins or ():
-                if worker in load:
-                    load[worker] += 1
-        free = sorted((w for w in live if w not in exclude), key=lambda w: (load[w], w))
-        return free[:n]
-
-    def pin(self, space):
-        """Keep the space on its workers; when they go, on others."""
-        self._pinned.add(space)
-        if not getattr(self, "_watching", False):
-            self._watching = True
-            threading.Thread(target=self._watch, name="cpmp-watch", daemon=True).start()
-
-    def _watch(self):
-        """A pool's worker that dies is replaced, as a local pool replaces
-        a process; tasks that only dead workers could run are sent again."""
-        import time
-
-        while self.running():
-            time.sleep(1)
-            try:
-                live = set(self.client.scheduler_info().get("workers", {}))
-                for space in list(self._pinned):
-                    if live and not set(space.pins) <= live:
-                        self._repin(space, live)
-            except Exception:
-                pass  # the client is closing
-
-    def _repin(self, space, live):
-        alive = [w for w in space.pins if w in live]
-        space.pins = alive + self.pick(len(space.pins) - len(alive), exclude=alive)
-        if alive:
-            return  # what is queued runs on the live ones; new tasks use all
-        with space.lock:
-            stuck = [t for t in space.tasks if not t.cancelled]
-        for task in stuck:
-            old = task.future
-            self._send(task)
-            old.cancel()
 
     def _gather(self):
         """Fetch results many at a time: one round trip for every task that
@@ -348,10 +302,22 @@ def _reachable(address):
 
 def _finished(conn, task, future, data=None):
     if task.cancelled or future is not task.future:
-        return  # dropped, or sent again (_repin)
+        return  # dropped, or sent again (_cluster_space._repin)
+    status = future.status
+    if data is None and status in ("lost", "pending"):
+        # Its result died with a worker before it was fetched: Dask
+        # computes it again; the gatherer hears of it when it is done.
+        def wait():
+            try:
+                future.result()
+            except BaseException:
+                pass  # _finished says why
+            conn._done_queue.put((task, future))
+
+        threading.Thread(target=wait, name="cpmp-lost", daemon=True).start()
+        return
     with task.space.lock:
         task.space.tasks.discard(task)
-    status = future.status
     if status == "finished" or data is not None:
         try:
             ok, value, out, err = pickle.loads(data if data is not None else future.result())

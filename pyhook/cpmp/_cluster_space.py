@@ -48,9 +48,9 @@ class Space:
             self.initializer = conn.keep(blob, "initializer")
         self.pins = None
         if processes is not None:
-            self.pins = conn.pick(processes) or None
+            self.pins = pick(conn, processes) or None
             if self.pins:
-                conn.pin(self)
+                _pin(conn, self)
 
 
 def program():
@@ -79,3 +79,55 @@ def program():
     except OSError:
         pass
     return made
+
+
+# --- the workers a pool keeps to ------------------------------------------------
+
+def pick(conn, n, exclude=()):
+    """n live workers for a pool of n processes (fewer if the cluster has
+    fewer), those serving the fewest pools first."""
+    live = list(conn.client.scheduler_info().get("workers", {}))
+    load = dict.fromkeys(live, 0)
+    for space in list(conn.pinned):
+        for worker in space.pins or ():
+            if worker in load:
+                load[worker] += 1
+    free = sorted((w for w in live if w not in exclude), key=lambda w: (load[w], w))
+    return free[:n]
+
+
+def _pin(conn, space):
+    """Keep the space on its workers; when they go, on others."""
+    conn.pinned.add(space)
+    if not getattr(conn, "watching", False):
+        conn.watching = True
+        threading.Thread(target=_watch, args=(conn,), name="cpmp-watch", daemon=True).start()
+
+
+def _watch(conn):
+    """A pool's worker that dies is replaced, as a local pool replaces a
+    process; tasks that only dead workers could run are sent again."""
+    import time
+
+    while conn.running():
+        time.sleep(1)
+        try:
+            live = set(conn.client.scheduler_info().get("workers", {}))
+            for space in list(conn.pinned):
+                if live and not set(space.pins) <= live:
+                    _repin(conn, space, live)
+        except Exception:
+            pass  # the client is closing
+
+
+def _repin(conn, space, live):
+    alive = [w for w in space.pins if w in live]
+    space.pins = alive + pick(conn, len(space.pins) - len(alive), exclude=alive)
+    if alive:
+        return  # what is queued runs on the live ones; new tasks use all
+    with space.lock:
+        stuck = [t for t in space.tasks if not t.cancelled]
+    for task in stuck:
+        old = task.future
+        conn.send(task)
+        old.cancel()
