@@ -166,7 +166,9 @@ PY
     assert_line "end"
 }
 
-@test "a worker killed in the middle of a task: Dask runs it again and the result is right" {
+# WORKERS PROCESSES: a Pool(PROCESSES) maps 8 items on a cluster of WORKERS
+# worker processes, the task of item 3 killing its worker the first time.
+map_killing_a_worker() {
     cat > kill.py <<'PY'
 import multiprocessing as mp, os, sys, time
 def task(x):
@@ -176,35 +178,23 @@ def task(x):
     time.sleep(0.1)
     return x * x
 if __name__ == "__main__":
-    with mp.Pool(2) as pool:
+    with mp.Pool(int(sys.argv[2])) as pool:
         print(pool.map(task, range(8), chunksize=1))
 PY
-    start_cluster "$BATS_TEST_TMPDIR/s.json" "$CPMP" exec -- dask-worker --nworkers 2
-    wait_for_workers 2
+    start_cluster "$BATS_TEST_TMPDIR/s.json" "$CPMP" exec -- dask-worker --nworkers "$1"
+    wait_for_workers "$1"
     run -0 --separate-stderr "${T[@]}" "$CPMP" run --quiet --cluster "$ADDR" kill.py \
-        "$BATS_TEST_TMPDIR/killed"
+        "$BATS_TEST_TMPDIR/killed" "$2"
     assert_output "[0, 1, 4, 9, 16, 25, 36, 49]"
     [ -e "$BATS_TEST_TMPDIR/killed" ]
 }
 
+@test "a worker killed in the middle of a task: Dask runs it again and the result is right" {
+    map_killing_a_worker 2 2
+}
+
 @test "a Pool(1) whose worker is killed moves to the worker that replaces it, and the result is right" {
-    cat > kill1.py <<'PY'
-import multiprocessing as mp, os, sys
-def task(x):
-    if x == 2 and not os.path.exists(sys.argv[1]):
-        open(sys.argv[1], "w").close()
-        os.kill(os.getpid(), 9)
-    return x * x
-if __name__ == "__main__":
-    with mp.Pool(1) as pool:
-        print(pool.map(task, range(5), chunksize=1))
-PY
-    start_cluster "$BATS_TEST_TMPDIR/s.json" "$CPMP" exec -- dask-worker --nworkers 1
-    wait_for_workers 1
-    run -0 --separate-stderr "${T[@]}" "$CPMP" run --quiet --cluster "$ADDR" kill1.py \
-        "$BATS_TEST_TMPDIR/killed"
-    assert_output "[0, 1, 4, 9, 16]"
-    [ -e "$BATS_TEST_TMPDIR/killed" ]
+    map_killing_a_worker 1 1
 }
 
 @test "the scheduler lost in the middle of a run: pending calls raise at once, no hang" {
