@@ -9,14 +9,14 @@ worker without cpmp, or with another Python, cloudpickle or cpmp, is
 refused in one line naming it, and the program exits 1 -- as it does when
 the scheduler cannot be reached.
 
-What goes to a worker is pickled here, by cpmp's pickler, into bytes Dask
-carries without looking inside: the semantics are cpmp's (see _policy),
-as for a spawn child -- the workers hold nothing of this process, so
-every held reference carries its value (_held.sending_off_machine).  An
-object that lives only on this machine (a multiprocessing Queue, Lock,
-Pipe, Manager proxy, shared memory...) is refused in one line naming the
-argument that holds it.  The worker side is _cluster_worker; the pool and
-executor built on this are _cluster_pool and _cluster_executor.
+What goes to a worker is pickled by cpmp's pickler (_cluster_send) into
+bytes Dask carries without looking inside: the semantics are cpmp's (see
+_policy), as for a spawn child -- the workers hold nothing of this process,
+so every held reference carries its value (_held.sending_off_machine).
+Results come back many at a time (_gather), with what the task printed.
+A pool's own part -- its initializer, the workers it keeps to, its tasks in
+flight -- is _cluster_space; the worker side is _cluster_worker; the pool
+and executor built on this are _cluster_pool and _cluster_executor.
 """
 
 import itertools
