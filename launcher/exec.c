@@ -202,8 +202,7 @@ print_quoted(const char *value)
 int
 cmd_env(int argc, char **argv)
 {
-    static const char *const settings[] = {CPMP_ENV_BY_VALUE, CPMP_ENV_CLUSTER, CPMP_ENV_DISABLE,
-                                           CPMP_ENV_QUIET, CPMP_ENV_TRACE};
+    static const char *const settings[] = {CPMP_ENV_ALL};
     cpmp_layout layout;
     char *value;
     size_t i;

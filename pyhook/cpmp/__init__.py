@@ -225,8 +225,10 @@ def _warn_unreachable():
 
 
 def _cluster_configured():
-    """Whether CPMP_CLUSTER is set, without importing os where it is not
-    loaded yet (the builtin posix module has the environment too)."""
+    """Whether CPMP_CLUSTER is set (the one test of it: _patch asks here
+    too), without importing os where it is not loaded yet (the builtin
+    posix module has the environment too), nor _config for the name,
+    which is _config.ENV_CLUSTER: start-up pays for neither."""
     os = sys.modules.get("os")
     if os is not None:
         return os.environ.get("CPMP_CLUSTER", "") != ""

@@ -151,9 +151,9 @@ _CLUSTER_TARGETS = {
 
 
 def _targets():
-    from ._settings import cluster_configured
+    from . import _cluster_configured
 
-    return dict(_TARGETS, **_CLUSTER_TARGETS) if cluster_configured() else _TARGETS
+    return dict(_TARGETS, **_CLUSTER_TARGETS) if _cluster_configured() else _TARGETS
 
 
 def _apply_loaded():

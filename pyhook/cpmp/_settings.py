@@ -8,7 +8,7 @@ from ._config import ENV_BY_VALUE, ENV_CLUSTER, ENV_DISABLE, ENV_QUIET, ENV_TRAC
     SETTINGS, VERSION
 
 __all__ = ["ENV_BY_VALUE", "ENV_CLUSTER", "ENV_DISABLE", "ENV_QUIET", "ENV_TRACE", "LOG_PREFIX",
-           "SETTINGS", "VERSION", "cluster_configured", "env_flag", "install_fix"]
+           "SETTINGS", "VERSION", "env_flag", "install_fix"]
 
 
 def env_flag(name):
@@ -17,13 +17,6 @@ def env_flag(name):
     import os
 
     return os.environ.get(name, "") not in ("", "0")
-
-
-def cluster_configured():
-    """Whether pools run on a Dask cluster (CPMP_CLUSTER, see _cluster)."""
-    import os
-
-    return os.environ.get(ENV_CLUSTER, "") != ""
 
 
 def install_fix(package="cloudpickle", prefix=None, base_prefix=None, executable=None):
