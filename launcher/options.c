@@ -45,15 +45,18 @@ check_modules(const char *what, const char *value)
 {
     const char *item = value, *comma;
 
-    do {
+    for (;;) {
         comma = strchr(item, ',');
         size_t len = comma != NULL ? (size_t)(comma - item) : strlen(item);
 
         if (!is_module_name(item, len)) {
             die("%s: '%.*s' is not a module name", what, (int)len, item);
         }
+        if (comma == NULL) {
+            break;
+        }
         item = comma + 1;
-    } while (comma != NULL);
+    }
 }
 
 /* Exit 2 unless CPMP_TRACE's value can be used: 0, 1 or a file that can
