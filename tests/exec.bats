@@ -223,7 +223,13 @@ if __name__ == "__main__":
 @test "a program built with AddressSanitizer runs under cpmp exec as without it" {
     command -v gcc > /dev/null || skip "no C compiler"
     printf '#include <stdio.h>\n#include <stdlib.h>\nint main(void) { char *p = malloc(4); p[0] = 7; printf("%%d %%s\\n", p[0], getenv("ASAN_OPTIONS")); free(p); return 3; }\n' > prog.c
-    gcc -fsanitize=address -o asan-prog prog.c
+    local cc=(gcc -fsanitize=address)
+    # A sanitized cpmp preloads its own ASan runtime; a process holds one.
+    if [[ $CPMP_SANITIZER_PRELOAD == *libclang_rt.* ]]; then
+        read -ra cc <<< "$CPMP_CC"
+        cc+=(-fsanitize=address -shared-libsan "-Wl,-rpath,${CPMP_SANITIZER_PRELOAD%/*}")
+    fi
+    "${cc[@]}" -o asan-prog prog.c
     run -3 env -u ASAN_OPTIONS "$CPMP" exec ./asan-prog
     assert_output "7 verify_asan_link_order=0"
     # An ASAN_OPTIONS of the user's is kept, the check added once.
