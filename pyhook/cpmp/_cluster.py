@@ -12,7 +12,7 @@ the scheduler cannot be reached.
 What goes to a worker is pickled by cpmp's pickler (_cluster_send) into
 bytes Dask carries without looking inside: the semantics are cpmp's (see
 _policy), as for a spawn child -- the workers hold nothing of this process,
-so every held reference carries its value (_held.sending_off_machine).
+and every held reference carries its value, as it always does (_held).
 Results come back many at a time (_gather), with what the task printed.
 A pool's own part -- its initializer, the workers it keeps to, its tasks in
 flight -- is _cluster_space; the worker side is _cluster_worker; the pool
@@ -96,7 +96,7 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 class _Connection:
     def __init__(self, address, check=True):
         self.local, self.pid = None, os.getpid()
-        from . import _cluster_local, _held
+        from . import _cluster_local
 
         n = _cluster_local.size(address)
         distributed = _import_distributed()
@@ -128,7 +128,6 @@ class _Connection:
         self._order = itertools.count()
         # Children (spawned processes, preloaded ones) use the same cluster.
         os.environ[ENV_CLUSTER] = address
-        _held.sending_off_machine()
         self._show_dashboard()
 
     @staticmethod

@@ -68,21 +68,24 @@ _names_cache = weakref.WeakKeyDictionary()
 
 def code_names(code):
     """(global names the code and code nested in it use, whether it writes
-    any global).  The first is what a function sent by value carries."""
+    any global, the global names code nested in it uses).  The first is
+    what a function sent by value carries; the last, what functions it
+    makes at run time (comprehensions before 3.12, generator expressions,
+    lambdas, defs, class bodies) look up in its globals."""
     names = _names_cache.get(code)
     if names is None:
         import dis
 
-        found, writes = set(), False
-        todo = [code]
+        found, nested, writes = set(), set(), False
+        todo = [(code, False)]
         while todo:
-            co = todo.pop()
+            co, inner = todo.pop()
             for ins in dis.get_instructions(co):
                 if ins.opname in _GLOBAL_OPS:
-                    found.add(ins.argval)
+                    (nested if inner else found).add(ins.argval)
                     writes = writes or ins.opname in _WRITE_OPS
-            todo.extend(c for c in co.co_consts if isinstance(c, CodeType))
-        names = _names_cache[code] = (frozenset(found), writes)
+            todo.extend((c, True) for c in co.co_consts if isinstance(c, CodeType))
+        names = _names_cache[code] = (frozenset(found | nested), writes, frozenset(nested))
     return names
 
 

@@ -68,8 +68,7 @@ def _annotate(exc, obj, pickler):
 
 def _apply_spawn(spawn):
     """Let programs read from stdin start spawn and forkserver children, let
-    children of another interpreter load what cpmp sends, and tell _held
-    that such a child starts.
+    and children of another interpreter load what cpmp sends.
 
     A program read from stdin has __main__.__file__ "<stdin>", which spawn
     tells every child to re-run as a script; the child dies on the missing
@@ -85,12 +84,8 @@ def _apply_spawn(spawn):
 
     original = spawn.get_preparation_data
 
-    from . import _held
-
     @functools.wraps(original)
     def get_preparation_data(name):
-        # A spawn or forkserver child is starting: it holds nothing of ours.
-        _held.started_non_fork_child()
         data = original(name)
         path = data.get("init_main_from_path")
         if path is not None and not os.path.isfile(path):

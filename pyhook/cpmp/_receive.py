@@ -105,18 +105,50 @@ class NotHeld(pickle.UnpicklingError):
     pass
 
 
+def _same_value(a, b):
+    """Whether immutable a and b are interchangeable: same types, equal,
+    and floats with the same sign and digits (0.0 == -0.0)."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is tuple or type(a) is frozenset:
+        if len(a) != len(b):
+            return False
+        if type(a) is frozenset:
+            return a == b and all(any(_same_value(x, y) for y in b) for x in a)
+        return all(_same_value(x, y) for x, y in zip(a, b))
+    if type(a) is float or type(a) is complex:
+        return repr(a) == repr(b)
+    return a == b
+
+
+def _checks_hold(obj, checks):
+    """Whether every main-module name the sender's definition reads is bound
+    here to what it is bound to in the sender (see _send._definition_checks)."""
+    module = sys.modules.get(getattr(obj, "__module__", None) or "")
+    if module is None:
+        return False
+    g = module_globals(module)
+    for name, how, want in checks:
+        have = g.get(name, _MISSING)
+        if have is _MISSING:
+            return False
+        if how == "key":
+            if have is not _held.resolve(want, _MISSING):
+                return False
+        elif how == "value" and not _same_value(have, want):
+            return False
+    return True
+
+
 def _held_value(entry, name="an object"):
     """What a held entry (key, checks, fallback) stands for here: this
-    process's own object when it holds it (and, for a function, every
-    main-module name the function reads is still bound to the object held
-    for it), else the fallback loaded, else NotHeld."""
+    process's own object when it holds it (and, for a definition, every
+    main-module name it reads is bound here as in the sender), else the
+    fallback loaded, else NotHeld."""
     key, checks, fallback = entry
     obj = _held.resolve(key, _MISSING)
-    if obj is not _MISSING and checks:
-        g = getattr(obj, "__globals__", None)
-        if g is None or any(g.get(name, _MISSING) is not _held.resolve(k, _MISSING)
-                            for name, k in checks):
-            obj = _MISSING
+    if obj is not _MISSING and checks and not _checks_hold(obj, checks):
+        obj = _MISSING
     if obj is not _MISSING:
         return obj
     if fallback is not None:
@@ -217,8 +249,7 @@ def _build(code, gname, ncells, names, held):
         # It writes module globals: those writes must land in the module.
         _inject(live, own)
         return FunctionType(code, live, None, None, closure), ("inject", live)
-    if _with_builtins is not None and not any(n in live for n in names) and not any(
-            n in live for n in own):
+    if _with_builtins is not None and _builtins_suffice(code, live, names, own):
         b = live.get("__builtins__", builtins)
         mine = dict(b if type(b) is dict else vars(b))
         mine.update(own)
@@ -228,6 +259,20 @@ def _build(code, gname, ncells, names, held):
     ns.live = live
     ns["__builtins__"] = live.get("__builtins__", builtins)
     return FunctionType(code, ns, None, None, closure), ("namespace", ns)
+
+
+def _builtins_suffice(code, live, names, own):
+    """Whether the sender's values can reach the function through a
+    builtins mapping of its own, keeping the fast global lookups: the
+    module binds none of them (globals come before builtins), and no code
+    nested in the function reads one (the functions it makes take the
+    module's own builtins)."""
+    nested = code_names(code)[2]
+    for group in (names, own):
+        for name in group:
+            if name in live or name in nested:
+                return False
+    return True
 
 
 def _inject(live, values):
@@ -285,8 +330,21 @@ def _give(func, how, shipped):
         ns = how[1]
         live = ns.live if how[0] == "namespace" else func.__globals__
         for name, value in shipped.items():
-            if live.get(name, _MISSING) is not value:
+            if not _is_live(live, name, value):
                 ns[name] = value
+
+
+def _is_live(live, name, value):
+    """Whether the module here binds name to value itself, or to an
+    immutable value that cannot be told from it: reading it live is then
+    reading the sender's value."""
+    have = live.get(name, _MISSING)
+    if have is value:
+        return True
+    return have is not _MISSING and type(have) in _ATOMS and _same_value(have, value)
+
+
+_ATOMS = frozenset((int, float, complex, str, bytes, bool, type(None), type(Ellipsis), range))
 
 
 def load_function(code_blob, rest):
@@ -297,7 +355,11 @@ def load_function(code_blob, rest):
     if not code.co_filename and gname is not None:
         code = load_code_in(code_blob, getattr(_receiver_module(gname), "__file__", None) or "")
     shipped = state.get("shipped")
-    func, how = _build(code, gname, ncells, tuple(shipped) if shipped else (), held)
+    names = ()
+    if shipped:
+        live = module_globals(_receiver_module(gname)) if gname is not None else {}
+        names = tuple(n for n, v in shipped.items() if not _is_live(live, n, v))
+    func, how = _build(code, gname, ncells, names, held)
     if "module" not in state:
         state["module"] = gname
     return _complete(func, how, state)

@@ -137,17 +137,10 @@ def _load_speedups():
         return None, "not built or not loadable (%s)" % exc
     try:
         _speedups.set_hooks(_send.reduce_function, _send.reduce_class, _resend.sent,
-                            _receive.EMPTY_CELL, _held_generation(), _resend.PINNED,
-                            _resend.ENTRY)
+                            _receive.EMPTY_CELL, _resend.PINNED, _resend.ENTRY)
     except (TypeError, ValueError) as exc:
         return None, "does not match this package (%s)" % exc
     return _speedups.reducer_override, None
-
-
-def _held_generation():
-    from . import _held
-
-    return _held.generation
 
 
 reducer_override, SPEEDUPS_PROBLEM = _load_speedups()
@@ -209,7 +202,8 @@ def dumps_by_value(obj):
                 if o is self.root:
                     if type(o) is FunctionType:
                         return _send.reduce_function_by_value(o)
-                    return _send.reduce_class_by_value(o)
+                    if isinstance(o, type):
+                        return _send.reduce_class_by_value(o)
                 return override(o)
 
         _by_value_class = ByValue

@@ -18,12 +18,11 @@ import sys
 import weakref
 from types import BuiltinFunctionType, FunctionType, ModuleType
 
-from . import _code, _held, _receive
+from . import _code, _receive
 
 # What an entry holds, in order (read by _speedups by these names).
 PINNED = ("__code__", "__name__", "__qualname__", "__module__", "__doc__", "__defaults__")
-ENTRY = ("ref",) + PINNED + ("kwdefaults", "annotations", "cells", "globals", "generation",
-                             "reduce")
+ENTRY = ("ref",) + PINNED + ("kwdefaults", "annotations", "cells", "globals", "reduce")
 
 sent = {}  # id(function) -> entry
 
@@ -65,12 +64,9 @@ def _cacheable(state, held):
     for field in ("kwdefaults", "annotations", "shipped"):
         if field in state and not _frozen(tuple((state[field] or {}).values())):
             return False
-    for key, checks, fallback in (held or {}).values():
-        # A held function's own globals are not pinned here; a fallback is
-        # a copy of the object as it is now.
-        if checks or (fallback is not None and not _frozen(_held.resolve(key))):
-            return False
-    return True
+    # A held object's fallback is a copy of it as it is now, and its checks
+    # depend on what the main module binds.
+    return not held
 
 
 def lookup(func):
@@ -83,15 +79,14 @@ def lookup(func):
     n = len(PINNED)
     if any(getattr(func, a) is not v for a, v in zip(PINNED, entry[1:1 + n])):
         return None
-    kwdefaults, annotations, cells, pairs, generation, reduce = entry[1 + n:]
-    if (func.__kwdefaults__ or None) != kwdefaults or (func.__annotations__ or None) != annotations:
+    kwdefaults, annotations, cells, pairs, reduce = entry[1 + n:]
+    if not _items_same(func.__kwdefaults__, kwdefaults) or \
+            not _items_same(func.__annotations__, annotations):
         return None
     if any(cell_value(c) is not v for c, v in zip(func.__closure__ or (), cells)):
         return None
     g = func.__globals__
     if any(g.get(k, _receive.EMPTY_CELL) is not v for k, v in pairs):
-        return None
-    if generation is not None and generation != _held.generation[0]:
         return None
     return reduce
 
@@ -103,35 +98,58 @@ def reduce(func, args, state):
         return (_receive.make_function, (code, gname, ncells, names, held), state,
                 None, None, _receive.set_function_state)
     rest = _compact_rest(func, gname, ncells, state, held)
+    names = read_names(func, gname)
     if rest is not None:
         result = (_receive.load_function, (_code_blob(code, gname), rest))
     else:
         from . import _reduce
 
         result = (_receive.load_pickled_function, (_reduce.dumps((args, state)),))
-    _remember(func, state, held, result)
+    _remember(func, state, names, result)
     return result
 
 
-def _remember(func, state, held, result):
+def read_names(func, gname):
+    """Every global name func's code reads that its receiver's module does
+    not bind itself, bound here now or not: the bytes stay right only while
+    each is bound to the same object (or still unbound)."""
+    from . import _policy
+
+    owned = _policy.module_owned(gname)
+    if owned is None:
+        return ()
+    return tuple(sorted(n for n in _code.code_names(func.__code__)[0] if n not in owned))
+
+
+def _remember(func, state, names, result):
     # The callback holds the dict itself: at interpreter exit, module
     # globals may already be None when the last functions die (seen on 3.10).
     forget = _forget(sent, id(func))
-    omitted = any(fallback is None for _, _, fallback in (held or {}).values())
     g = func.__globals__
-    pairs = tuple((name, g.get(name, _receive.EMPTY_CELL))
-                  for name in tuple(state.get("shipped") or ()) + tuple(held or ()))
+    pairs = tuple((name, g.get(name, _receive.EMPTY_CELL)) for name in names)
     sent[id(func)] = (
         weakref.ref(func, lambda ref: forget()),
         *(getattr(func, a) for a in PINNED),
-        # Copies: the function's own dicts can change in place.
-        func.__kwdefaults__ and dict(func.__kwdefaults__),
-        func.__annotations__ and dict(func.__annotations__),
+        # Their items: the function's own dicts can change in place.
+        _items(func.__kwdefaults__),
+        _items(func.__annotations__),
         state.get("cells", ()),
         pairs,
-        _held.generation[0] if omitted else None,
         result,
     )
+
+
+def _items(d):
+    return tuple(d.items()) if d else None
+
+
+def _items_same(d, items):
+    """Whether dict d holds exactly these (key, value) pairs, the very
+    objects in the same order (== would take 1 for True)."""
+    if not d:
+        return items is None
+    return items is not None and len(d) == len(items) and all(
+        k is k2 and v is v2 for (k, v), (k2, v2) in zip(d.items(), items))
 
 
 def _forget(cache, key):

@@ -9,6 +9,7 @@ itself.  Classes go by value through cloudpickle's class reducer.
 """
 
 import sys
+import weakref
 from types import FunctionType, ModuleType
 
 from . import _code, _held, _policy, _receive, _resend
@@ -60,16 +61,30 @@ def split_globals(func):
 # --- held references ---------------------------------------------------------
 
 _BY_NAME = (ModuleType,)
+# Values that are what they are equal to: a receiver whose binding is an
+# equal one behaves the same (see _receive._same_value).
+_IMMUTABLE = frozenset((int, float, complex, str, bytes, bool, type(None), type(Ellipsis),
+                        type(NotImplemented), range))
+
+
+def immutable(value):
+    t = type(value)
+    if t in _IMMUTABLE:
+        return True
+    if t is tuple or t is frozenset:
+        return all(immutable(v) for v in value)
+    return False
 
 
 def held_entry(value, reason=None):
     """(key, checks, fallback) when a forked receiver may hold value itself,
-    else None (it goes by value).  checks: for a function, (name, key) of
-    every main-module name it reads, which the receiver's copy must still
-    see bound to the held object; fallback: value pickled by value, or
-    None when every possible receiver holds it (_held.may_omit) or it
-    cannot be pickled (an inherited lock)."""
-    if isinstance(value, _BY_NAME):
+    else None (it goes by value).  checks: for a definition, what every
+    main-module name it reads (through the functions it reaches) must be
+    bound to in the receiver for its own copy to be the sender's (see
+    _definition_checks); fallback: value pickled by value, which always
+    travels, or None when it cannot be pickled at all (an inherited lock):
+    a receiver that does not hold it then gets the error naming it."""
+    if isinstance(value, _BY_NAME) or immutable(value):
         return None
     key = _held.key_of(value)
     if key is None:
@@ -80,12 +95,9 @@ def held_entry(value, reason=None):
             reason = _policy.by_value_reason(value, type(value) is FunctionType)
         if reason not in _policy.HOLDABLE:
             return None  # by reference or not found: the pickler decides
-        if type(value) is FunctionType:
-            checks = _held_checks(value, {id(value)})
-            if checks is None:
-                return None
-    if _held.may_omit(key) and all(_held.may_omit(k) for _, k in checks):
-        return key, checks, None
+        checks = _definition_checks(value)
+        if checks is None:
+            return None
     return key, checks, _fallback(value)
 
 
@@ -94,32 +106,85 @@ def _held_reduce(obj, entry):
     key, checks, fallback = entry
     if type(obj) is FunctionType:
         return _receive.load_held, (key, checks, fallback, obj.__qualname__)
-    if fallback is None and not _held.may_omit(key):
-        # No receiver may be without a class: it cannot be stubbed.
-        _reduce_fallback_error(obj)
     return _receive.load_held, (key, checks, fallback)
 
 
-def _held_checks(func, seen):
-    """(name, key) for every main-module name func reads (and the main
-    functions it reads read), or None when one of them is not held."""
-    _, values = sender_only(func)
-    if values is None:
-        return None
-    checks = []
-    for name, value in values.items():
-        key = _held.key_of(value)
-        if key is None:
-            return None
-        checks.append((name, key))
-        if type(value) is FunctionType and id(value) not in seen and \
-                getattr(value, "__module__", None) in _policy.MAIN_NAMES:
-            seen.add(id(value))
-            more = _held_checks(value, seen)
-            if more is None:
+def _reached_functions(obj, main_globals, seen):
+    """The functions of the main module that obj runs when called: itself,
+    the functions in its closure (a functools.wraps wrapper), a class's
+    methods, and the main-module functions and classes those read."""
+    todo = [obj]
+    while todo:
+        item = todo.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, type):
+            for attr in list(vars(item).values()):
+                attr = getattr(attr, "__func__", attr)  # classmethod, staticmethod
+                if isinstance(attr, property):
+                    todo.extend(f for f in (attr.fget, attr.fset, attr.fdel) if f is not None)
+                elif type(attr) is FunctionType:
+                    todo.append(attr)
+            continue
+        if type(item) is not FunctionType:
+            continue
+        for cell in item.__closure__ or ():
+            inner = _resend.cell_value(cell)
+            if type(inner) is FunctionType or isinstance(inner, type):
+                todo.append(inner)
+        if item.__globals__ is main_globals:
+            yield item
+
+
+def _definition_checks(obj):
+    """What a receiver's copy of the main-module definition obj needs to
+    behave as the sender's: (name, _KEY, key) or (name, _VALUE, value) for
+    every main-module name read by the functions it reaches, or None when
+    one of them cannot be held (an object created since the last fork).
+
+    A name bound to a held object is checked by key, to an immutable value
+    by value.  A list, dict or other object that takes no weak reference
+    cannot be told apart from the one the receiver inherited without
+    keeping it alive: the receiver need only bind the name, and reads its
+    own, as python3 reads it."""
+    module = sys.modules.get(getattr(obj, "__module__", None) or "")
+    if module is None:
+        return ()
+    main_globals = _receive.module_globals(module)
+    checks, done, seen = [], set(), set()
+    todo = [obj]
+    while todo:
+        for func in _reached_functions(todo.pop(), main_globals, seen):
+            _, values = sender_only(func)
+            for name, value in (values or {}).items():
+                if name in done:
+                    continue
+                done.add(name)
+                if immutable(value):
+                    checks.append((name, _VALUE, value))
+                    continue
+                key = _held.key_of(value)
+                if key is not None:
+                    checks.append((name, _KEY, key))
+                    if type(value) is FunctionType or isinstance(value, type):
+                        todo.append(value)
+                    continue
+                if isinstance(value, _BY_NAME):
+                    continue
+                try:
+                    weakref.ref(value)
+                except TypeError:
+                    # Read in the receiver, as python3 reads it, if bound there.
+                    checks.append((name, _BOUND, None))
+                    continue
                 return None
-            checks.extend(more)
     return tuple(checks)
+
+
+_KEY = "key"
+_VALUE = "value"
+_BOUND = "bound"
 
 
 def _fallback(value):
@@ -132,18 +197,6 @@ def _fallback(value):
         return _reduce.dumps_by_value(value)
     except Exception:
         return None
-
-
-def _reduce_fallback_error(cls):
-    from . import _reduce
-
-    try:
-        _reduce.dumps_by_value(cls)
-    except Exception as exc:
-        raise _pickling_error(
-            "cpmp: %s.%s can only go to processes forked after its definition, and one that "
-            "was not may receive it (%s: %s)" % (cls.__module__, cls.__qualname__,
-                                                  type(exc).__name__, exc)) from exc
 
 
 # --- functions ---------------------------------------------------------------

@@ -22,29 +22,42 @@ static PyObject *reduce_function; /* cpmp._send.reduce_function */
 static PyObject *reduce_class;    /* cpmp._send.reduce_class */
 static PyObject *sent;            /* cpmp._resend.sent: {id(func): entry} */
 static PyObject *empty_cell;      /* cpmp._receive.EMPTY_CELL */
-static PyObject *generation;      /* cpmp._held.generation: [int] */
 static PyObject *pinned_attrs;    /* cpmp._resend.PINNED: attribute names */
 static PyObject *str_builtins;
 static Py_ssize_t hits;           /* sends answered from the cache */
 
 /* Where each field of an entry is (from cpmp._resend.ENTRY). */
 static Py_ssize_t e_ref, e_pinned, e_kwdefaults, e_annotations, e_cells, e_globals,
-    e_generation, e_reduce, e_size;
+    e_reduce, e_size;
 
-/* Whether attribute `name` of func equals `want` (None: absent or empty). */
+/* Whether the dict attribute `name` of func holds exactly the (key, value)
+ * pairs `want`, by identity (None: absent or empty). */
 static int
-attr_equals(PyObject *func, const char *name, PyObject *want)
+attr_items_same(PyObject *func, const char *name, PyObject *want)
 {
     PyObject *have = PyObject_GetAttrString(func, name);
+    PyObject *key, *value;
+    Py_ssize_t pos = 0, i = 0;
     int result;
 
     if (have == NULL) {
         return -1;
     }
-    if (want == Py_None) {
-        result = have == Py_None || (PyDict_Check(have) && PyDict_Size(have) == 0);
+    if (have == Py_None || (PyDict_Check(have) && PyDict_Size(have) == 0)) {
+        result = want == Py_None;
+    } else if (want == Py_None || !PyDict_Check(have) || !PyTuple_Check(want)
+               || PyDict_Size(have) != PyTuple_Size(want)) {
+        result = 0;
     } else {
-        result = PyObject_RichCompareBool(have, want, Py_EQ);
+        /* Same keys and values, the very objects, in the same order: == would
+         * take 1 for True and give stale bytes. */
+        result = 1;
+        while (result && PyDict_Next(have, &pos, &key, &value)) {
+            PyObject *pair = PyTuple_GetItem(want, i++);
+
+            result = PyTuple_Check(pair) && PyTuple_Size(pair) == 2
+                     && PyTuple_GetItem(pair, 0) == key && PyTuple_GetItem(pair, 1) == value;
+        }
     }
     Py_DECREF(have);
     return result;
@@ -113,17 +126,6 @@ globals_match(PyObject *func, PyObject *pairs)
     return result;
 }
 
-/* 1 when the entry's held references are still valid (no spawn or
- * forkserver child started since it was made, if it omitted a fallback). */
-static int
-generation_matches(PyObject *recorded)
-{
-    if (recorded == Py_None) {
-        return 1;
-    }
-    return PyObject_RichCompareBool(recorded, PyList_GetItem(generation, 0), Py_EQ);
-}
-
 /* 1 when the entry was made from func and func's pinned attributes are
  * still the very objects recorded, 0 when not, -1 with an error set. */
 static int
@@ -183,19 +185,16 @@ cached_reduce(PyObject *func)
         Py_DECREF(dict);
     }
     if (ok == 1) {
-        ok = attr_equals(func, "__kwdefaults__", PyTuple_GetItem(entry, e_kwdefaults));
+        ok = attr_items_same(func, "__kwdefaults__", PyTuple_GetItem(entry, e_kwdefaults));
     }
     if (ok == 1) {
-        ok = attr_equals(func, "__annotations__", PyTuple_GetItem(entry, e_annotations));
+        ok = attr_items_same(func, "__annotations__", PyTuple_GetItem(entry, e_annotations));
     }
     if (ok == 1) {
         ok = cells_match(func, PyTuple_GetItem(entry, e_cells));
     }
     if (ok == 1) {
         ok = globals_match(func, PyTuple_GetItem(entry, e_globals));
-    }
-    if (ok == 1) {
-        ok = generation_matches(PyTuple_GetItem(entry, e_generation));
     }
     if (ok != 1) {
         return NULL; /* with the error set when ok < 0 */
@@ -262,17 +261,12 @@ field(PyObject *layout, const char *name)
 static PyObject *
 speedups_set_hooks(PyObject *module, PyObject *args)
 {
-    PyObject *rf, *rc, *cache, *empty, *gen, *pinned, *layout;
+    PyObject *rf, *rc, *cache, *empty, *pinned, *layout;
     Py_ssize_t i, n;
 
     (void)module;
-    if (!PyArg_ParseTuple(args, "OOO!OO!O!O!:set_hooks", &rf, &rc, &PyDict_Type, &cache,
-                          &empty, &PyList_Type, &gen, &PyTuple_Type, &pinned,
-                          &PyTuple_Type, &layout)) {
-        return NULL;
-    }
-    if (PyList_Size(gen) != 1) {
-        PyErr_SetString(PyExc_ValueError, "generation must be a list of one int");
+    if (!PyArg_ParseTuple(args, "OOO!OO!O!:set_hooks", &rf, &rc, &PyDict_Type, &cache,
+                          &empty, &PyTuple_Type, &pinned, &PyTuple_Type, &layout)) {
         return NULL;
     }
     if ((e_ref = field(layout, "ref")) < 0) {
@@ -292,7 +286,6 @@ speedups_set_hooks(PyObject *module, PyObject *args)
     if ((e_kwdefaults = field(layout, "kwdefaults")) < 0
         || (e_annotations = field(layout, "annotations")) < 0
         || (e_cells = field(layout, "cells")) < 0 || (e_globals = field(layout, "globals")) < 0
-        || (e_generation = field(layout, "generation")) < 0
         || (e_reduce = field(layout, "reduce")) < 0) {
         return NULL;
     }
@@ -301,7 +294,6 @@ speedups_set_hooks(PyObject *module, PyObject *args)
     replace(&reduce_class, rc);
     replace(&sent, cache);
     replace(&empty_cell, empty);
-    replace(&generation, gen);
     replace(&pinned_attrs, pinned);
     Py_RETURN_NONE;
 }
@@ -360,8 +352,7 @@ static PyMethodDef speedups_methods[] = {
      "reducer_override(obj): a reduce tuple for a function or class that must "
      "go by value, else NotImplemented."},
     {"set_hooks", speedups_set_hooks, METH_VARARGS,
-     "set_hooks(reduce_function, reduce_class, sent, EMPTY_CELL, generation, "
-     "PINNED, ENTRY)"},
+     "set_hooks(reduce_function, reduce_class, sent, EMPTY_CELL, PINNED, ENTRY)"},
     {"function_with_builtins", speedups_function_with_builtins, METH_VARARGS,
      "function_with_builtins(code, globals, builtins, closure)"},
     {"hits", speedups_hits, METH_NOARGS,
