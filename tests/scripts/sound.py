@@ -1,0 +1,157 @@
+"""Programs that broke the last design (issue "Sound by construction"),
+each printing what python3 with top-level defs, or cloudpickle, gives.
+
+    sound.py CASE METHOD
+"""
+
+import functools
+import multiprocessing as mp
+import sys
+from collections import OrderedDict, namedtuple
+
+
+def noop():
+    pass
+
+
+def ident(x):
+    return x
+
+
+def main_f():
+    import __main__
+
+    return __main__.f
+
+
+def deco(func):
+    @functools.wraps(func)
+    def wrapper(*args):
+        return func(*args)
+    return wrapper
+
+
+if __name__ == "__main__":
+    case, method = sys.argv[1], sys.argv[2]
+    ctx = mp.get_context(method)
+
+    if case == "nested":
+        # Names shipped with a lambda, read by code nested in it.
+        dir, type = "/data", "train"
+        k = 5
+        with ctx.Pool(1) as p:
+            print(p.apply(lambda ns: [f"{dir}/{type}/{n}" for n in ns], (["a"],)),
+                  p.apply(lambda: list(x + k for x in range(2))),
+                  p.apply(lambda: (lambda y: y + k)(1)),
+                  p.apply(lambda: sorted({x: k for x in "ab"}.items())))
+
+    elif case == "decorated":
+        # A functools.wraps def and a method of a main-block class read k.
+        k = 100
+
+        @deco
+        def work(x):
+            return x + k
+
+        class C:
+            def m(self, x):
+                return x + k
+
+        with ctx.Pool(1) as p:
+            out = []
+            for k in range(3):
+                out.append((p.apply(work, (0,)), p.apply(C().m, (0,))))
+            print(out)
+
+    elif case == "unbound-then-bound":
+        with ctx.Pool(1) as p:
+            f = lambda x: x + late  # noqa: E731, F821
+            try:
+                p.apply(f, (1,))
+            except NameError as exc:
+                print("NameError:", exc)
+            late = 10
+            print(p.apply(f, (1,)))
+            late = 20
+            print(p.apply(f, (1,)))
+
+    elif case == "file-in-dict":
+        # Nothing sent by value: the dict dies at del, its file is flushed.
+        path = sys.argv[3]
+        log = {"out": open(path, "w")}
+        log["out"].write("hello\n")
+        proc = ctx.Process(target=noop)
+        proc.start()
+        proc.join()
+        del log
+        with open(path) as f:
+            print(repr(f.read()))
+
+    elif case == "later-workers":
+        # Workers started after the tasks were queued (maxtasksperchild).
+        data = [1]
+        with ctx.Pool(1, maxtasksperchild=1) as p:
+            data = [2, 3]
+
+            class Late:
+                def __init__(self, v):
+                    self.v = v
+            results = [p.apply_async(lambda: sum(data)) for _ in range(3)]
+            late = [p.apply_async(ident, (Late(i),)) for i in range(3)]
+            print([r.get(timeout=30) for r in results], [r.get(timeout=30).v for r in late])
+
+    elif case == "fallbacks":
+        # Objects with a weak reference, held by no spawned worker.
+        import numpy
+
+        class Inst:
+            def __init__(self):
+                self.v = 7
+        Point = namedtuple("Point", "x y")
+        inst, arr, pt, od = Inst(), numpy.arange(3), Point(1, 2), OrderedDict(a=1)
+        fork = mp.get_context("fork").Process(target=noop)
+        fork.start()
+        fork.join()
+        with ctx.Pool(1) as p:
+            print(p.apply(lambda: (inst.v, int(arr.sum()), pt.y, od["a"])))
+
+    elif case == "flags":
+        flag, none, small, word = True, 1, 7, "on"
+
+        def f(x):
+            return (x, flag, none, small, word)
+        with ctx.Pool(1) as p:
+            flag, none, small, word = False, None, 3, "off"
+            print(p.map(f, [1]))
+
+    elif case == "lazy-global":
+        cache = None
+
+        def get():
+            global cache
+            if cache is None:
+                cache = [10, 20, 30]
+            return cache
+
+        def work(x):
+            return get()[x]
+        with ctx.Pool(1) as p:
+            print(p.map(work, range(3)))
+
+    elif case == "redefined":
+        def f():
+            return "old"
+        manager = ctx.Manager()
+        with ctx.Pool(1) as p:
+            def f():  # noqa: F811
+                return "new"
+            if method == "fork":  # a spawned worker has no f of its own
+                old = p.apply(main_f)
+                print(old(), f())
+
+            def h(x):
+                return x + 1
+            d = manager.dict()
+            d["h"] = h
+            print(d["h"](1))
+        manager.shutdown()

@@ -1,0 +1,67 @@
+#!/usr/bin/env bats
+# Programs that broke the held-reference design before it was rebuilt
+# (weak pins only, a fallback in every message): each prints what python3
+# with top-level defs, or cloudpickle, gives.
+
+load test_helper
+
+sound() { # CASE ANSWER, under every start method
+    local method
+    for method in fork spawn forkserver; do
+        run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/sound.py" "$1" "$method"
+        assert_output "$2"
+    done
+}
+
+@test "code nested in a lambda sees the names sent with it, shadowed builtins too" {
+    sound nested "['/data/train/a'] [5, 6] 6 [('a', 5), ('b', 5)]"
+}
+
+@test "a functools.wraps def and a main-block class's method read a rebound global's new value" {
+    sound decorated "[(0, 0), (1, 1), (2, 2)]"
+}
+
+@test "a lambda first sent while a global was unbound sees it once it is bound" {
+    sound unbound-then-bound "NameError: name 'late' is not defined
+11
+21"
+}
+
+@test "a program that sends nothing by value keeps its objects' lives: a file in a dict is flushed at del" {
+    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/sound.py" file-in-dict fork "$BATS_TEST_TMPDIR/out"
+    assert_output "'hello\n'"
+    run -0 "${T[@]}" "$PYTHON" "$SCRIPTS/sound.py" file-in-dict fork "$BATS_TEST_TMPDIR/out"
+    assert_output "'hello\n'"
+}
+
+@test "workers a pool starts later rebuild tasks queued before they were forked" {
+    sound later-workers "[5, 5, 5] [0, 1, 2]"
+}
+
+@test "instances, numpy arrays, named tuples and OrderedDicts reach workers that do not hold them" {
+    sound fallbacks "(7, 3, 2, 1)"
+}
+
+@test "a main-block def reads flags rebound to False, None, a small int or a short string" {
+    sound flags "[(1, False, None, 3, 'off')]"
+    run -0 "${T[@]}" "$CPMP" run -c "$(sed -n '/^import/,/^if __name__/p' "$SCRIPTS/sound.py" | head -n -1)
+import sys
+flag = True
+def f(x): return (x, flag)
+with mp.get_context('fork').Pool(1) as p:
+    flag = False
+    print(p.map(f, [1]))"
+    assert_output "[(1, False)]"
+}
+
+@test "a main-block def whose helper initialises a global lazily in the worker works, as under python3" {
+    sound lazy-global "[10, 20, 30]"
+}
+
+@test "an inherited def the parent redefined comes back as the worker's, and a Manager's server gets a def it lacks" {
+    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/sound.py" redefined fork
+    assert_output "old new
+2"
+    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/sound.py" redefined spawn
+    assert_output "2"
+}
