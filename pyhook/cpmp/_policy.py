@@ -12,11 +12,21 @@ of cpmp's semantic model.  Every other module asks this one.
    builtin types) go as cloudpickle sends them.
 
 2. A main-module definition (point 1) that a forked receiver already holds
-   -- it was forked after the definition, which is unchanged since, and so
-   is every main-module name the definition reads -- goes as a reference
-   to the receiver's own object (see _held): identity, ``isinstance`` and
-   ``is`` keep working, exactly as the standard pickler's by-reference send
-   does under fork.  Anyone else gets it by value.
+   -- it was forked after the definition, which is unchanged since -- goes
+   as a reference to the receiver's own object (see _held): identity,
+   ``isinstance`` and ``is`` keep working, exactly as the standard
+   pickler's by-reference send does under fork.  The receiver's copy then
+   reads the receiver's globals, so it is used only where every
+   main-module name the functions it reaches read (its own, those in its
+   closure, a class's methods) is bound there as in the sender: the same
+   held object, or an equal immutable value.  A name bound to a list, dict
+   or other object that takes no weak reference cannot be told from the
+   one the receiver inherited without keeping it alive; the receiver need
+   only bind it, and reads its own, as python3 does.  Anyone else gets the
+   definition by value: the value always travels with the reference, so
+   every reader -- workers started later, siblings, ``os.fork`` children,
+   a Manager's server, spawned processes, the sender itself -- can rebuild
+   every message.
 
 3. A function sent by value reads its module's globals like this:
 
@@ -27,12 +37,13 @@ of cpmp's semantic model.  Every other module asks this one.
      start method;
    * any other name it reads (bound in the main block, in ``-c`` code, in a
      notebook cell, or at run time) arrives with the sender's value at the
-     time of that send, every send -- unless the receiver already holds
-     that very object (see _held), which is then used: locks, shared values
-     and open files inherited through fork keep working, and nothing large
-     is copied again.  Those names never overwrite anything in the
+     time of that send, every send -- unless it is an object that takes a
+     weak reference and the receiver holds that very object (see _held),
+     which is then used: locks, shared values and open files inherited
+     through fork keep working.  A list, dict or number always arrives as
+     the sender's value.  Those names never overwrite anything in the
      receiver's module: each received function sees them in its own
-     namespace (see _receive).
+     namespace, and so does the code nested in it (see _receive).
 
 4. Each received function is built afresh: its own cells, defaults and
    namespace, as a fresh unpickle gives.  Receivers cache only code
