@@ -48,9 +48,18 @@ subprocess.run([sys.executable, sys.argv[1], "spawn"], check=True)' "$SCRIPTS/tr
     assert_equal "$stderr" ""
     CPMP_TRACE=0 run -0 --separate-stderr "${T[@]}" "$CPMP" run "$SCRIPTS/trace.py" fork
     assert_equal "$stderr" ""
-    # Not even imported when off.
-    run -0 "${T[@]}" "$CPMP" run -c 'import multiprocessing.reduction, sys; print("cpmp._trace" in sys.modules)'
-    assert_output "False"
+    # Not even imported when off, and the same check sees it when on: the
+    # package is loaded under a name of its own (__cpmp__), asked of it.
+    local check='import multiprocessing.reduction, sys, cpmp
+print(cpmp.__name__, cpmp.__name__ + "._trace" in sys.modules)'
+    run -0 "${T[@]}" "$CPMP" run -c "$check"
+    assert_output "__cpmp__ False"
+    CPMP_TRACE=0 run -0 "${T[@]}" "$CPMP" exec "$PYTHON" -c "$check"
+    assert_output "__cpmp__ False"
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --trace -c "$check"
+    assert_output "__cpmp__ True"
+    CPMP_TRACE=1 run -0 --separate-stderr "${T[@]}" "$CPMP" exec "$PYTHON" -c "$check"
+    assert_output "__cpmp__ True"
     run -2 --separate-stderr "$CPMP" run --trace="$BATS_TEST_TMPDIR/no/such/dir" -c pass
     assert_equal "$stderr" "cpmp: --trace: cannot write to '$BATS_TEST_TMPDIR/no/such/dir': No such file or directory"
     CPMP_TRACE=/proc/nope run -2 --separate-stderr "$CPMP" exec true
