@@ -77,9 +77,10 @@ check_flags(void)
     }
 }
 
-/* Exit 2 unless CPMP_TRACE's value can be used: 0, 1 or a file that can
- * be appended to (created if need be).  Returns the value to export: a
- * relative path made absolute, since children may change directory. */
+/* Exit 2 unless CPMP_TRACE's value can be used: a boolean (on is stderr)
+ * or a file that can be appended to (created if need be).  Returns the
+ * value to export: a relative path made absolute, since children may
+ * change directory. */
 static char *
 check_trace(const char *what, const char *value)
 {
@@ -87,7 +88,7 @@ check_trace(const char *what, const char *value)
     char *path;
     int fd;
 
-    if (value[0] == '\0' || strcmp(value, "0") == 0 || strcmp(value, "1") == 0) {
+    if (cpmp_parse_bool(value) >= 0) {
         return strdup(value);
     }
     fd = open(value, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);

@@ -68,6 +68,28 @@ print(cpmp.__name__, cpmp.__name__ + "._trace" in sys.modules)'
     assert_equal "$stderr" "cpmp: --trace=FILE needs a file name (see 'cpmp --help')"
 }
 
+@test "CPMP_TRACE=yes, true or on traces to stderr and no, false or off is off, in cpmp run and a preloaded program, without making a file" {
+    # A directory of its own: bats keeps its stderr files in BATS_TEST_TMPDIR.
+    mkdir "$BATS_TEST_TMPDIR/work"
+    cd "$BATS_TEST_TMPDIR/work" || return
+    local value
+    for value in yes TRUE On; do
+        CPMP_TRACE=$value run -0 --separate-stderr "${T[@]}" "$CPMP" run "$SCRIPTS/trace.py" fork
+        assert_regex "$stderr" "^cpmp trace: pid [0-9]+ parent: lambda "
+        CPMP_TRACE=$value LD_PRELOAD="$CPMP_PRELOAD" run -0 --separate-stderr "${T[@]}" "$PYTHON" "$SCRIPTS/trace.py" spawn
+        assert_regex "$stderr" "^cpmp trace: pid [0-9]+ parent: lambda "
+        assert_regex "$stderr" "cpmp trace: pid [0-9]+ worker SpawnPoolWorker-1: exit: "
+    done
+    for value in no FALSE Off; do
+        CPMP_TRACE=$value run -0 --separate-stderr "${T[@]}" "$CPMP" run "$SCRIPTS/trace.py" fork
+        assert_equal "$stderr" ""
+        CPMP_TRACE=$value LD_PRELOAD="$CPMP_PRELOAD" run -0 --separate-stderr "${T[@]}" "$PYTHON" "$SCRIPTS/trace.py" spawn
+        assert_equal "$stderr" ""
+    done
+    run -0 ls -A
+    assert_output ""
+}
+
 @test "a preloaded program that cannot open its trace file traces to stderr, with one warning line for the whole program" {
     # spawn: the worker is a new preloaded interpreter, which must not warn again.
     CPMP_TRACE=/proc/nope LD_PRELOAD="$CPMP_PRELOAD" run -0 --separate-stderr "${T[@]}" "$PYTHON" -c 'import multiprocessing as mp
