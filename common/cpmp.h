@@ -40,8 +40,14 @@ int cpmp_find_layout(const char *self, cpmp_layout *layout);
  * fit. */
 int cpmp_dirname(const char *path, char *out, size_t size);
 
-/* True when the environment variable is set to something other than ""
- * or "0". */
+/* 1 for 1/true/yes/on, 0 for 0/false/no/off or "" or NULL (unset), in any
+ * ASCII case; -1 for anything else (CPMP_BOOLEAN_VALUES lists them).  The
+ * rule of parse_bool in cpmp/_settings.py: the two must agree. */
+int cpmp_parse_bool(const char *value);
+
+/* Whether the boolean environment variable is on; a value that is not a
+ * boolean counts as off (the launcher refuses it before; a preloaded
+ * process warns from Python and ignores it). */
 int cpmp_env_flag(const char *name);
 
 /* The few C API functions that arming the patch needs.  The launcher links

@@ -148,11 +148,3 @@ cpmp_find_layout(const char *self, cpmp_layout *layout)
     /* A package refused is not replaced by another: say why instead. */
     return layout->problem[0] == '\0' ? layout_try(CPMP_PKGLIBDIR, &installed, layout) : -1;
 }
-
-int
-cpmp_env_flag(const char *name)
-{
-    const char *value = getenv(name);
-
-    return value != NULL && value[0] != '\0' && strcmp(value, "0") != 0;
-}

@@ -59,9 +59,28 @@ check_modules(const char *what, const char *value)
     }
 }
 
-/* Exit 2 unless CPMP_TRACE's value can be used: 0, 1 or a file that can
- * be appended to (created if need be).  Returns the value to export: a
- * relative path made absolute, since children may change directory. */
+/* Exit 2 unless every boolean variable holds a boolean: a preloaded
+ * process could only warn and ignore it (issue 19: CPMP_DISABLE=false
+ * disabled cpmp). */
+static void
+check_flags(void)
+{
+    static const char *const flags[] = {CPMP_ENV_FLAGS};
+    size_t i;
+
+    for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        const char *value = getenv(flags[i]);
+
+        if (cpmp_parse_bool(value) < 0) {
+            die("%s: '%s' is not one of %s", flags[i], value, CPMP_BOOLEAN_VALUES);
+        }
+    }
+}
+
+/* Exit 2 unless CPMP_TRACE's value can be used: a boolean (on is stderr)
+ * or a file that can be appended to (created if need be).  Returns the
+ * value to export: a relative path made absolute, since children may
+ * change directory. */
 static char *
 check_trace(const char *what, const char *value)
 {
@@ -69,7 +88,7 @@ check_trace(const char *what, const char *value)
     char *path;
     int fd;
 
-    if (value[0] == '\0' || strcmp(value, "0") == 0 || strcmp(value, "1") == 0) {
+    if (cpmp_parse_bool(value) >= 0) {
         return strdup(value);
     }
     fd = open(value, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
@@ -165,5 +184,6 @@ parse_options(int argc, char **argv)
         }
         i++;
     }
+    check_flags();
     return i;
 }

@@ -123,6 +123,31 @@ exec(code)'
     assert_output --partial "Can't pickle local object"
 }
 
+@test "CPMP_DISABLE is a boolean: false, no, off and 0 leave cpmp on, and true, yes and on in any case turn it off" {
+    local value
+    for value in false No OFF 0 ''; do
+        CPMP_DISABLE=$value run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/capabilities.py" spawn lambda
+        assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
+    done
+    for value in true YES On 1; do
+        CPMP_DISABLE=$value run -1 "${T[@]}" "$CPMP" exec "$PYTHON" "$SCRIPTS/capabilities.py" spawn lambda
+        assert_output --partial "Can't pickle local object"
+    done
+}
+
+@test "a boolean variable holding anything else stops cpmp run, exec and env with one line naming it and the accepted values" {
+    CPMP_DISABLE=maybe run -2 --separate-stderr "$CPMP" run -c 'print("ran")'
+    assert_output ""
+    assert_equal "$stderr" "cpmp: CPMP_DISABLE: 'maybe' is not one of 1/0, true/false, yes/no, on/off"
+    CPMP_QUIET=2 run -2 --separate-stderr "$CPMP" exec true
+    assert_equal "$stderr" "cpmp: CPMP_QUIET: '2' is not one of 1/0, true/false, yes/no, on/off"
+    CPMP_QUIET=' yes' run -2 --separate-stderr "$CPMP" env
+    assert_equal "$stderr" "cpmp: CPMP_QUIET: ' yes' is not one of 1/0, true/false, yes/no, on/off"
+    # The option replaces the variable, so there is nothing to refuse.
+    CPMP_DISABLE=maybe run -0 "$CPMP" run --disable -c 'import os; print(os.environ["CPMP_DISABLE"])'
+    assert_output "1"
+}
+
 @test "without cloudpickle a lambda still works and a local class fails with one clear line" {
     # -S: no site-packages, so no cloudpickle.  Functions never need it.
     run -0 --separate-stderr "${T[@]}" "$CPMP" run -S "$SCRIPTS/capabilities.py" spawn lambda

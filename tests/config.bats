@@ -47,6 +47,68 @@ print(subprocess.run([sys.executable, "-c", "import os; print(os.environ[\"CPMP_
     assert_equal "$stderr" "cpmp: CPMP_BY_VALUE: 'bad-name' is not a module name, ignored"
 }
 
+@test "the launcher, the preload library and the Python package read a boolean the same way" {
+    # Each value, and what it is: true, false or not a boolean.
+    local table='1 true
+0 false
+true true
+false false
+yes true
+no false
+on true
+off false
+TRUE true
+False false
+yEs true
+NO false
+On true
+OFF false
+2 bad
+-1 bad
+y bad
+n bad
+enable bad
+yes! bad
+01 bad
+none bad'
+    local value want got
+    while read -r value want; do
+        # C in the launcher: refuses (2) what is not a boolean.
+        run --separate-stderr env CPMP_DISABLE="$value" "$CPMP" exec true
+        got="exec $status"
+        # C in the preload library: stays out when true, ignores the rest.
+        run -0 --separate-stderr env CPMP_DISABLE="$value" LD_PRELOAD="$CPMP_PRELOAD" "$PYTHON" -c 'import sys; print("__cpmp__" in sys.modules)'
+        got+=", preload acts $output"
+        run -0 env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" "$PYTHON" -c 'import sys
+from cpmp._settings import parse_bool
+print(parse_bool(sys.argv[1]))' "$value"
+        got+=", Python $output"
+        case $want in
+            true) assert_equal "$value: $got" "$value: exec 0, preload acts False, Python True" ;;
+            false) assert_equal "$value: $got" "$value: exec 0, preload acts True, Python False" ;;
+            bad) assert_equal "$value: $got" "$value: exec 2, preload acts True, Python None" ;;
+        esac
+    done <<< "$table"
+    # Empty is unset; blanks are not trimmed; non-ASCII letters are not folded.
+    run -0 env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" "$PYTHON" -c 'from cpmp._settings import parse_bool as p
+print([p(v) for v in ("", " 1", "yes ", "\u0130", "\u0131", "n\u00f8")])'
+    assert_output "[False, None, None, None, None, None]"
+}
+
+@test "a preloaded program with a CPMP_DISABLE or CPMP_QUIET that is not a boolean runs patched, with one warning line each for the whole program" {
+    # spawn: every worker is a new preloaded interpreter, which must not warn again.
+    CPMP_DISABLE=false LD_PRELOAD="$CPMP_PRELOAD" run -0 --separate-stderr "${T[@]}" "$PYTHON" "$SCRIPTS/capabilities.py" spawn lambda
+    assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
+    assert_equal "$stderr" ""
+    CPMP_DISABLE=maybe CPMP_QUIET=2 LD_PRELOAD="$CPMP_PRELOAD" run -0 --separate-stderr "${T[@]}" "$PYTHON" "$SCRIPTS/capabilities.py" spawn lambda
+    assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
+    assert_equal "$stderr" "cpmp: CPMP_DISABLE: 'maybe' is not one of 1/0, true/false, yes/no, on/off, ignored
+cpmp: CPMP_QUIET: '2' is not one of 1/0, true/false, yes/no, on/off, ignored"
+    # A valid CPMP_QUIET silences it.
+    CPMP_DISABLE=maybe CPMP_QUIET=yes LD_PRELOAD="$CPMP_PRELOAD" run -0 --separate-stderr "${T[@]}" "$PYTHON" "$SCRIPTS/capabilities.py" spawn lambda
+    assert_equal "$stderr" ""
+}
+
 @test "cpmp --help and the man page document every setting" {
     run -0 "$CPMP" --help
     local setting

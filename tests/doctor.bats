@@ -17,6 +17,8 @@ setup() {
     assert_line --regexp '^  cloudpickle +[0-9.]+ \(/'
     assert_line --regexp '^  start methods +fork \(default\), spawn, forkserver$'
     assert_equal "$(grep -c '^  binding sites   8/8 patched$' <<< "$output")" 2
+    assert_line --regexp '^  package .* \(C fast path: yes\)$'
+    assert_equal "$(grep -c '^  fast pickler    yes$' <<< "$output")" 2
     assert_equal "$(grep -c '^  Pool lambdas    fork ok, spawn ok, forkserver ok$' <<< "$output")" 2
     assert_line '  preload acts    yes'
     assert_line --index -1 "ok: everything cpmp needs works"
@@ -30,12 +32,26 @@ r = json.loads(sys.argv[1])
 print(r["ok"], r["problems"], r["cpmp"]["version"], r["cpmp"]["speedups"])
 for report in [r["embedded"]] + r["preloaded"]:
     print(all(report["sites"].values()), len(report["sites"]), sorted(report["pool"].items()),
-          report["default_start_method"], report["cloudpickle"] is not None)
+          report["default_start_method"], report["cloudpickle"] is not None, report["speedups"])
 print(r["preloaded"][0]["preload_acts"], r["preloaded"][0]["executable"])' "$output"
     assert_output "True [] $CPMP_VERSION True
-True 8 [('fork', 'ok'), ('forkserver', 'ok'), ('spawn', 'ok')] fork True
-True 8 [('fork', 'ok'), ('forkserver', 'ok'), ('spawn', 'ok')] fork True
+True 8 [('fork', 'ok'), ('forkserver', 'ok'), ('spawn', 'ok')] fork True True
+True 8 [('fork', 'ok'), ('forkserver', 'ok'), ('spawn', 'ok')] fork True True
 True $(realpath "$PYTHON")"
+}
+
+@test "a C fast path that cannot be loaded is reported, with why, in every interpreter" {
+    # An installed copy whose _speedups is not a shared object any more.
+    meson install -C "$CPMP_BUILD_ROOT" --no-rebuild --quiet --destdir "$BATS_TEST_TMPDIR/inst" > /dev/null
+    find "$BATS_TEST_TMPDIR/inst" -name '_speedups*.so' -exec sh -c 'echo junk > "$1"' _ {} \;
+    local cpmp_bin
+    cpmp_bin=$(find "$BATS_TEST_TMPDIR/inst" -path '*/bin/cpmp')
+    # Slower, not broken: lambdas still work, so no problem line.
+    run -0 --separate-stderr "${T[@]}" "$cpmp_bin" doctor
+    assert_line --regexp '^  package .* \(C fast path: no: not built or not loadable \(.*_speedups.*: file too short\)\)$'
+    assert_equal "$(grep -c '^  fast pickler    no: the pure-Python path (slower): not built or not loadable (.*_speedups.*: file too short)$' <<< "$output")" 2
+    refute_line '  fast pickler    yes'
+    assert_equal "$(grep -c '^  Pool lambdas    fork ok, spawn ok, forkserver ok$' <<< "$output")" 2
 }
 
 @test "an interpreter without cloudpickle is one problem line with the install command, exit 1" {

@@ -48,15 +48,46 @@ subprocess.run([sys.executable, sys.argv[1], "spawn"], check=True)' "$SCRIPTS/tr
     assert_equal "$stderr" ""
     CPMP_TRACE=0 run -0 --separate-stderr "${T[@]}" "$CPMP" run "$SCRIPTS/trace.py" fork
     assert_equal "$stderr" ""
-    # Not even imported when off.
-    run -0 "${T[@]}" "$CPMP" run -c 'import multiprocessing.reduction, sys; print("cpmp._trace" in sys.modules)'
-    assert_output "False"
+    # Not even imported when off, and the same check sees it when on: the
+    # package is loaded under a name of its own (__cpmp__), asked of it.
+    local check='import multiprocessing.reduction, sys, cpmp
+print(cpmp.__name__, cpmp.__name__ + "._trace" in sys.modules)'
+    run -0 "${T[@]}" "$CPMP" run -c "$check"
+    assert_output "__cpmp__ False"
+    CPMP_TRACE=0 run -0 "${T[@]}" "$CPMP" exec "$PYTHON" -c "$check"
+    assert_output "__cpmp__ False"
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --trace -c "$check"
+    assert_output "__cpmp__ True"
+    CPMP_TRACE=1 run -0 --separate-stderr "${T[@]}" "$CPMP" exec "$PYTHON" -c "$check"
+    assert_output "__cpmp__ True"
     run -2 --separate-stderr "$CPMP" run --trace="$BATS_TEST_TMPDIR/no/such/dir" -c pass
     assert_equal "$stderr" "cpmp: --trace: cannot write to '$BATS_TEST_TMPDIR/no/such/dir': No such file or directory"
     CPMP_TRACE=/proc/nope run -2 --separate-stderr "$CPMP" exec true
     assert_equal "$stderr" "cpmp: CPMP_TRACE: cannot write to '/proc/nope': No such file or directory"
     run -2 --separate-stderr "$CPMP" run --trace= -c pass
     assert_equal "$stderr" "cpmp: --trace=FILE needs a file name (see 'cpmp --help')"
+}
+
+@test "CPMP_TRACE=yes, true or on traces to stderr and no, false or off is off, in cpmp run and a preloaded program, without making a file" {
+    # A directory of its own: bats keeps its stderr files in BATS_TEST_TMPDIR.
+    mkdir "$BATS_TEST_TMPDIR/work"
+    cd "$BATS_TEST_TMPDIR/work" || return
+    local value
+    for value in yes TRUE On; do
+        CPMP_TRACE=$value run -0 --separate-stderr "${T[@]}" "$CPMP" run "$SCRIPTS/trace.py" fork
+        assert_regex "$stderr" "^cpmp trace: pid [0-9]+ parent: lambda "
+        CPMP_TRACE=$value LD_PRELOAD="$CPMP_PRELOAD" run -0 --separate-stderr "${T[@]}" "$PYTHON" "$SCRIPTS/trace.py" spawn
+        assert_regex "$stderr" "^cpmp trace: pid [0-9]+ parent: lambda "
+        assert_regex "$stderr" "cpmp trace: pid [0-9]+ worker SpawnPoolWorker-1: exit: "
+    done
+    for value in no FALSE Off; do
+        CPMP_TRACE=$value run -0 --separate-stderr "${T[@]}" "$CPMP" run "$SCRIPTS/trace.py" fork
+        assert_equal "$stderr" ""
+        CPMP_TRACE=$value LD_PRELOAD="$CPMP_PRELOAD" run -0 --separate-stderr "${T[@]}" "$PYTHON" "$SCRIPTS/trace.py" spawn
+        assert_equal "$stderr" ""
+    done
+    run -0 ls -A
+    assert_output ""
 }
 
 @test "a preloaded program that cannot open its trace file traces to stderr, with one warning line for the whole program" {

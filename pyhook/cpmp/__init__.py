@@ -291,6 +291,11 @@ def _activate():
         sys.meta_path.append(_Alias(top=True))
     if any(isinstance(f, _ArmedFinder) for f in sys.meta_path):
         return
+    # A preloaded process cannot refuse a bad CPMP_DISABLE or CPMP_QUIET
+    # as cpmp run does: it says so once and ignores it.
+    from . import _settings
+
+    _settings.check_flags()
     global _TARGETS
     if _cluster_configured():
         _TARGETS = _TARGETS + _CLUSTER_TARGETS

@@ -62,7 +62,10 @@ cpmp = sys.modules.get("__cpmp__") or sys.modules.get("cpmp")
 r["cpmp"] = cpmp and os.path.dirname(cpmp.__file__)
 if cpmp is not None:
     r["sites"] = dict(cpmp._patch.binding_sites())
-    r["speedups"] = getattr(sys.modules.get("cpmp._reduce"), "SPEEDUPS_PROBLEM", "") is None
+    # By the package's own name: cpmp run and cpmp exec load it as __cpmp__.
+    reduce = sys.modules.get(cpmp.__name__ + "._reduce")
+    r["speedups_problem"] = getattr(reduce, "SPEEDUPS_PROBLEM", "cpmp._reduce not loaded")
+    r["speedups"] = r["speedups_problem"] is None
 if sys.version_info >= (3, 8):
     r["pool"] = {}
     for method in r["start_methods"]:
@@ -301,8 +304,9 @@ def _interpreter_rows(out, report):
         bad = [site for site, ok in sites.items() if not ok]
         _row(out, "binding sites", "%d/%d patched%s" % (len(sites) - len(bad), len(sites),
                                                         ": not " + ", ".join(bad) if bad else ""))
-        if report.get("speedups") is False:
-            _row(out, "fast pickler", "no: the pure-Python path (slower)")
+        if report.get("speedups") is not None:
+            _row(out, "fast pickler", "yes" if report["speedups"] else
+                 "no: the pure-Python path (slower): %s" % report.get("speedups_problem"))
     if "pool" in report and sites is not None:
         _row(out, "Pool lambdas", ", ".join("%s %s" % (m, "ok" if r == "ok" else "fails")
                                             for m, r in report["pool"].items()))

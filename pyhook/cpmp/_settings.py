@@ -4,19 +4,66 @@ module can import it."""
 
 import sys
 
-from ._config import ENV_BY_VALUE, ENV_CLUSTER, ENV_DISABLE, ENV_QUIET, ENV_TRACE, LOG_PREFIX, \
-    SETTINGS, VERSION
+from ._config import BOOLEAN_VALUES, ENV_BY_VALUE, ENV_CLUSTER, ENV_DISABLE, ENV_QUIET, \
+    ENV_TRACE, FLAGS, LOG_PREFIX, SETTINGS, VERSION
 
-__all__ = ["ENV_BY_VALUE", "ENV_CLUSTER", "ENV_DISABLE", "ENV_QUIET", "ENV_TRACE", "LOG_PREFIX",
-           "SETTINGS", "VERSION", "env_flag", "install_fix"]
+__all__ = ["BOOLEAN_VALUES", "ENV_BY_VALUE", "ENV_CLUSTER", "ENV_DISABLE", "ENV_QUIET",
+           "ENV_TRACE", "FLAGS", "LOG_PREFIX", "SETTINGS", "VERSION", "check_flags", "env_flag",
+           "install_fix", "parse_bool", "trace_target"]
+
+_ON = ("1", "true", "yes", "on")
+_OFF = ("0", "false", "no", "off")
+
+
+def parse_bool(value):
+    """True for 1/true/yes/on, False for 0/false/no/off or "" (unset), in
+    any ASCII case; None for anything else.  The rule of cpmp_parse_bool in
+    common/flag.c: the two must agree (ASCII only, as C compares)."""
+    if not value:
+        return False
+    lower = value.lower() if value.isascii() else value
+    if lower in _ON:
+        return True
+    if lower in _OFF:
+        return False
+    return None
+
+
+def trace_target(value):
+    """Where a CPMP_TRACE value sends the trace: None (off), 2 (stderr) or
+    the file name it is when it is not a boolean."""
+    on = parse_bool(value)
+    if on is None:
+        return value
+    return 2 if on else None
 
 
 def env_flag(name):
-    """Whether the variable is set to anything but "" or "0" (the rule of
-    cpmp_env_flag in common/layout.c, for the same variables)."""
+    """Whether the setting is on.  A boolean that is not one counts as off
+    (check_flags says so once); CPMP_TRACE is on for a file name too."""
     import os
 
-    return os.environ.get(name, "") not in ("", "0")
+    value = os.environ.get(name, "")
+    if name == ENV_TRACE:
+        return trace_target(value) is not None
+    return parse_bool(value) is True
+
+
+def check_flags():
+    """Warn once for the program about each boolean variable that holds
+    something else, and clear it: it is ignored, and the processes the
+    program starts get it cleaned (cpmp run and cpmp exec refuse it)."""
+    import os
+
+    bad = [name for name in FLAGS if parse_bool(os.environ.get(name, "")) is None]
+    if not bad:
+        return
+    quiet = env_flag(ENV_QUIET)
+    for name in bad:
+        if not quiet:
+            sys.stderr.write("%s%s: %r is not one of %s, ignored\n"
+                             % (LOG_PREFIX, name, os.environ[name], BOOLEAN_VALUES))
+        os.environ[name] = ""
 
 
 def install_fix(package="cloudpickle", prefix=None, base_prefix=None, executable=None):

@@ -1,12 +1,13 @@
 """CPMP_TRACE: what each process sent by value, and what it cost.
 
-CPMP_TRACE=1 writes to stderr, any other value except 0 is a file that
-every process appends to.  One line the first time a process sends an
-object by value (kind, qualified name, where it is defined, its pickled
-size), with the process's running totals, so a worker that is killed at
-the end still leaves them; one line of totals when a process exits.
+CPMP_TRACE=1 (or true, yes, on) writes to stderr, 0 (false, no, off) or
+empty is off, and any other value is a file that every process appends
+to.  One line the first time a process sends an object by value (kind,
+qualified name, where it is defined, its pickled size), with the
+process's running totals, so a worker that is killed at the end still
+leaves them; one line of totals when a process exits.
 
-Only imported when CPMP_TRACE is set: with tracing off, the pickler runs
+Only imported when CPMP_TRACE is on: with tracing off, the pickler runs
 without a single extra instruction (_reduce decides at import).
 """
 
@@ -15,15 +16,12 @@ import sys
 from types import FunctionType
 
 from . import _policy
-from ._settings import ENV_TRACE, LOG_PREFIX, env_flag as _env_flag
+from ._settings import ENV_TRACE, LOG_PREFIX, trace_target as _trace_target
 
 
 def target():
     """Where CPMP_TRACE sends the trace: None (off), 2 (stderr) or a path."""
-    if not _env_flag(ENV_TRACE):
-        return None
-    value = os.environ[ENV_TRACE]
-    return 2 if value == "1" else value
+    return _trace_target(os.environ.get(ENV_TRACE, ""))
 
 
 def kind(obj):
