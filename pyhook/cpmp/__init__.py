@@ -90,24 +90,27 @@ class patched:
         return False
 
 
-def dumps(obj, reducers=None, protocol=None):
+def dumps(obj, reducers=None, protocol=None, buffer_callback=None):
     """Pickle obj with cpmp's pickler: multiprocessing's ForkingPickler
     with exactly what the patch adds, whether or not it is applied.
 
     reducers, {type: reducer}, add reducers for this call only (as
-    copyreg.pickle would, but not globally).  Returns bytes; loads() (the
+    copyreg.pickle would, but not globally).  buffer_callback is pickle's
+    (protocol 5 out-of-band buffers).  Returns bytes; loads() (the
     standard pickle.loads) reads them in any process that can import cpmp.
+    Too deep an object raises pickle.PicklingError, as cloudpickle.dumps
+    does (and RecursionError, as pickle.dumps does: it is both).
     """
     from . import _reduce
 
-    return _reduce.dumps(obj, reducers, protocol)
+    return _reduce.dumps(obj, reducers, protocol, buffer_callback)
 
 
-def dump(obj, file, reducers=None, protocol=None):
+def dump(obj, file, reducers=None, protocol=None, buffer_callback=None):
     """Like dumps(), writing to the binary file object file."""
     from . import _reduce
 
-    _reduce.pickler_class()(file, protocol, reducers).dump(obj)
+    _reduce.dump(obj, file, reducers, protocol, buffer_callback)
 
 
 def loads(data, **kwargs):

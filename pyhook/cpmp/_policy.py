@@ -284,6 +284,25 @@ def _importable(modname):
     return found
 
 
+def _which_module(obj, qualname):
+    """The module pickle.whichmodule finds obj in, or None -- searching as
+    it does, but past a sys.modules entry whose attribute lookup raises
+    something else than AttributeError (which would stop pickle's, and
+    which cloudpickle also steps past)."""
+    for modname, module in sys.modules.copy().items():
+        if modname in MAIN_NAMES or module is None:
+            continue
+        found = module
+        try:
+            for part in qualname.split("."):
+                found = getattr(found, part)
+        except Exception:
+            continue
+        if found is obj:
+            return modname
+    return None
+
+
 # Reasons a main-module definition goes by value, unless a receiver holds it.
 MAIN_BLOCK = "of the main block"
 MAIN_UNIMPORTABLE = "of a main module workers cannot import"
@@ -301,6 +320,10 @@ def by_value_reason(obj, is_function):
     if is_function and "<" in qualname:  # <lambda>, <locals>
         return "defined inside a function"
     modname = getattr(obj, "__module__", None)
+    if modname is None:
+        # The standard pickler searches sys.modules for it (exec'd code
+        # without __name__) and fails where none has it.
+        return None if _which_module(obj, qualname) else "not found under its name"
     if not isinstance(modname, str):
         return None
     if by_value_module(modname):

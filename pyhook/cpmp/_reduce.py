@@ -8,13 +8,15 @@ import: with tracing off the pickler calls it directly.
 
 import abc
 import io
+import operator
+import pickle
 import sys
 import weakref
 from collections import OrderedDict
-from types import CellType, CodeType, FunctionType, GetSetDescriptorType, MappingProxyType, \
-    ModuleType
+from types import CellType, ClassMethodDescriptorType, CodeType, FunctionType, \
+    GetSetDescriptorType, MappingProxyType, ModuleType
 
-from . import _code, _receive, _resend, _send
+from . import _code, _policy, _receive, _resend, _send
 from ._settings import ENV_TRACE, env_flag
 
 
@@ -36,10 +38,57 @@ def _reduce_cell(cell):
 
 def _reduce_module(module):
     name = module.__name__
-    if sys.modules.get(name) is module:
+    if sys.modules.get(name) is module and not _policy.by_value_module(name):
         return _receive.import_module, (name,)
     state = {k: v for k, v in vars(module).items() if k != "__builtins__"}
     return _receive.make_module, (name, state)
+
+
+def _module_subclasses():
+    """(subclass, _reduce_module) for each subclass of ModuleType the
+    standard pickler refuses (py's ApiModule, importlib's _LazyModule): it
+    has no pickling method of its own, so adding it changes nothing that
+    worked.  The dispatch table is keyed by exact type; a walk of the
+    subclasses costs well under a microsecond."""
+    found, todo = [], [ModuleType]
+    while todo:
+        for sub in type.__subclasses__(todo.pop()):
+            todo.append(sub)
+            if all(getattr(sub, name, None) is getattr(ModuleType, name, None)
+                   for name in _PICKLING_METHODS):
+                found.append((sub, _reduce_module))
+    return tuple(found)
+
+
+_PICKLING_METHODS = ("__reduce_ex__", "__reduce__", "__getstate__", "__getnewargs__",
+                     "__getnewargs_ex__")
+
+
+class _TypeDict:
+    """Pickles as its class's own __dict__ (getattr(cls, "__dict__"))."""
+
+    __slots__ = ("cls",)
+
+    def __init__(self, cls):
+        self.cls = cls
+
+    def __reduce__(self):
+        return getattr, (self.cls, "__dict__")
+
+
+def _reduce_classmethod_descriptor(obj):
+    """float.__dict__["fromhex"] as the very descriptor, looked up in its
+    class's __dict__ (CPython 3.10.8 dropped the reducer that gave the bound
+    method instead, python/cpython#95196; cloudpickle 2.2 has none)."""
+    return operator.getitem, (_TypeDict(obj.__objclass__), obj.__name__)
+
+
+def _cloudpickle_reducer(name):
+    """cloudpickle's own reducer called name, imported when first used."""
+    def reduce(obj):
+        return _send.cloudpickle_attr(name)(obj)
+    reduce.__name__ = name
+    return reduce
 
 
 def _reduce_wrapper(obj):
@@ -67,8 +116,6 @@ def _reduce_typevar(tv):
     bytes), else as cloudpickle sends it (a TypeVar local to a function)."""
     module = sys.modules.get(tv.__module__)
     if module is not None and getattr(module, tv.__name__, None) is tv:
-        from . import _policy
-
         if not _policy.by_value_module(tv.__module__):
             return tv.__name__
     return _send.cloudpickle_attr("_make_typevar"), _send.cloudpickle_attr("_decompose_typevar")(tv)
@@ -77,10 +124,11 @@ def _reduce_typevar(tv):
 def extra_reducers():
     """EXTRA_REDUCERS, and typing.TypeVar's when typing is loaded (never
     imported for it: a program without typing has no TypeVar to send)."""
+    extra = EXTRA_REDUCERS + _module_subclasses()
     typing = sys.modules.get("typing")
     if typing is None:
-        return EXTRA_REDUCERS
-    return EXTRA_REDUCERS + ((typing.TypeVar, _reduce_typevar),)
+        return extra
+    return extra + ((typing.TypeVar, _reduce_typevar),)
 
 
 def _view_reducer(kind, ordered):
@@ -93,7 +141,9 @@ def _view_reducer(kind, ordered):
 _d, _od = {}, OrderedDict()
 # Only types the standard pickler cannot send at all: adding them changes
 # nothing that worked before.  (cloudpickle's reducers for the same types,
-# written here so that sending none of them never imports cloudpickle.)
+# written here so that sending none of them never imports cloudpickle; the
+# ones called through _cloudpickle_reducer import it when first used.)
+# Not open files: they do not travel (README), as without cpmp.
 EXTRA_REDUCERS = (
     (CodeType, _reduce_code),
     (CellType, _reduce_cell),
@@ -107,6 +157,7 @@ EXTRA_REDUCERS = (
     (MappingProxyType, _reduce_mappingproxy),
     (GetSetDescriptorType, _reduce_getset),
     (memoryview, _reduce_memoryview),
+    (weakref.WeakSet, _cloudpickle_reducer("_weakset_reduce")),
     (type(_d.keys()), _view_reducer("keys", False)),
     (type(_d.values()), _view_reducer("values", False)),
     (type(_d.items()), _view_reducer("items", False)),
@@ -115,6 +166,8 @@ EXTRA_REDUCERS = (
     (type(_od.items()), _view_reducer("items", True)),
 )
 del _d, _od
+if "__reduce__" not in vars(ClassMethodDescriptorType):  # CPython >= 3.10.8
+    EXTRA_REDUCERS += ((ClassMethodDescriptorType, _reduce_classmethod_descriptor),)
 
 
 # --- the override ------------------------------------------------------------
@@ -167,8 +220,11 @@ def pickler_class():
         import multiprocessing.reduction
         __import__("typing")  # so that extra_reducers() has TypeVar
         class Pickler(multiprocessing.reduction.ForkingPickler):
-            def __init__(self, file, protocol=None, reducers=None):
-                super().__init__(file, protocol)
+            def __init__(self, file, protocol=None, reducers=None, buffer_callback=None):
+                if buffer_callback is None:
+                    super().__init__(file, protocol)
+                else:  # ForkingPickler passes on positional arguments only
+                    super().__init__(file, protocol, True, buffer_callback)
                 for typ, reducer in extra_reducers():
                     self.dispatch_table.setdefault(typ, reducer)
                 if reducers:
@@ -180,9 +236,24 @@ def pickler_class():
     return _pickler_class
 
 
-def dumps(obj, reducers=None, protocol=None):
+def dump(obj, file, reducers=None, protocol=None, buffer_callback=None):
+    """cpmp.dump: a too deep object raises a PicklingError that says
+    "recursion", as cloudpickle's does -- and is still a RecursionError,
+    as without cpmp."""
+    try:
+        pickler_class()(file, protocol, reducers, buffer_callback).dump(obj)
+    except RecursionError as exc:
+        raise _DeepRecursion("cpmp: could not pickle the object: excessively deep "
+                             "recursion required (%s)" % exc) from exc
+
+
+class _DeepRecursion(pickle.PicklingError, RecursionError):
+    pass
+
+
+def dumps(obj, reducers=None, protocol=None, buffer_callback=None):
     buf = io.BytesIO()
-    pickler_class()(buf, protocol, reducers).dump(obj)
+    dump(obj, buf, reducers, protocol, buffer_callback)
     return buf.getvalue()
 
 
