@@ -34,3 +34,56 @@ load test_helper
         refute_line --partial "ASAN_OPTIONS="
     fi
 }
+
+# --- --trace=FILE and CPMP_TRACE=FILE ---
+
+preloaded() { # runs a stock python3 with the library preloaded
+    LD_PRELOAD="${CPMP_SANITIZER_PRELOAD:+$CPMP_SANITIZER_PRELOAD:}$CPMP_PRELOAD" "${T[@]}" "$@"
+}
+
+@test "--trace=FILE refuses a symbolic link with exit 2, and a preloaded process runs untraced" {
+    cd "$BATS_TEST_TMPDIR" || return
+    echo "root only" > target
+    ln -s target trace.log
+    run -2 --separate-stderr "$CPMP" run --trace=trace.log -c 'print("ran")'
+    assert_output ""
+    assert_equal "$stderr" "cpmp: --trace: refusing 'trace.log': it is a symbolic link"
+    CPMP_TRACE=trace.log run -0 --separate-stderr preloaded "$PYTHON" "$SCRIPTS/trace.py" spawn
+    assert_output $'55\n[1, 2, 3] Point'
+    assert_equal "$stderr" "cpmp: CPMP_TRACE: refusing 'trace.log': it is a symbolic link, not tracing"
+    assert_equal "$(cat target)" "root only"
+}
+
+@test "--trace=FILE refuses a file with a second hard link, and a preloaded process runs untraced" {
+    cd "$BATS_TEST_TMPDIR" || return
+    echo "root only" > target
+    ln target trace.log
+    run -2 --separate-stderr "$CPMP" run --trace=trace.log -c 'print("ran")'
+    assert_equal "$stderr" "cpmp: --trace: refusing 'trace.log': it has 2 hard links"
+    CPMP_TRACE=trace.log run -0 --separate-stderr preloaded "$PYTHON" "$SCRIPTS/trace.py" fork
+    assert_output $'55\n[1, 2, 3] Point'
+    assert_equal "$stderr" "cpmp: CPMP_TRACE: refusing 'trace.log': it has 2 hard links, not tracing"
+    assert_equal "$(cat target)" "root only"
+}
+
+@test "CPMP_TRACE=FILE refuses a file of another user's, in cpmp run and in a preloaded process" {
+    [ "$(id -u)" = 0 ] || skip "needs root to give a file to nobody"
+    cd "$BATS_TEST_TMPDIR" || return
+    : > trace.log
+    chown nobody trace.log
+    CPMP_TRACE=trace.log run -2 --separate-stderr "$CPMP" run -c 'print("ran")'
+    assert_equal "$stderr" "cpmp: CPMP_TRACE: refusing 'trace.log': it belongs to another user (uid $(id -u nobody))"
+    CPMP_TRACE=trace.log run -0 --separate-stderr preloaded "$PYTHON" "$SCRIPTS/trace.py" fork
+    assert_output $'55\n[1, 2, 3] Point'
+    assert_equal "$stderr" "cpmp: CPMP_TRACE: refusing 'trace.log': it belongs to another user (uid $(id -u nobody)), not tracing"
+    [ ! -s trace.log ]
+}
+
+@test "a trace file cpmp creates is readable by its owner only" {
+    cd "$BATS_TEST_TMPDIR" || return
+    run -0 "${T[@]}" "$CPMP" run --trace=run.log "$SCRIPTS/trace.py" fork
+    CPMP_TRACE=preloaded.log run -0 preloaded "$PYTHON" "$SCRIPTS/trace.py" fork
+    run -0 stat -c '%a %n' run.log preloaded.log
+    assert_output $'600 run.log\n600 preloaded.log'
+    grep -q '^cpmp trace: pid [0-9]* parent: exit: ' preloaded.log
+}
