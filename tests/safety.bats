@@ -87,3 +87,49 @@ preloaded() { # runs a stock python3 with the library preloaded
     assert_output $'600 run.log\n600 preloaded.log'
     grep -q '^cpmp trace: pid [0-9]* parent: exit: ' preloaded.log
 }
+
+# --- cpmp kernel uninstall ---
+
+jupyter_here() { # a per-test Jupyter directory holding cpmp's kernel and another one
+    "$PYTHON" -c 'import ipykernel, jupyter_client' 2> /dev/null \
+        || skip "Debian's python3-ipykernel and python3-jupyter-client are not installed"
+    export JUPYTER_DATA_DIR="$BATS_TEST_TMPDIR/jupyter" HOME="$BATS_TEST_TMPDIR/home"
+    mkdir -p "$HOME" "$JUPYTER_DATA_DIR/kernels/other" "$JUPYTER_DATA_DIR/runtime"
+    printf '{"argv": ["python3", "-m", "ipykernel_launcher", "-f", "{connection_file}"], "display_name": "other", "language": "python"}\n' \
+        > "$JUPYTER_DATA_DIR/kernels/other/kernel.json"
+    run -0 "$CPMP" kernel install --user
+}
+
+@test "kernel uninstall refuses the names '.' and '..', which would remove every kernel or Jupyter's directory" {
+    jupyter_here
+    local name where
+    for name in .. . .hidden -x; do
+        for where in "" --user "--prefix=$JUPYTER_DATA_DIR/x/y"; do
+            # shellcheck disable=SC2086  # $where is one word or none
+            run -2 --separate-stderr "$CPMP" kernel uninstall $where "--name=$name"
+            assert_equal "$stderr" "cpmp: --name: '$name' is not a kernel name (a letter or digit, then letters, digits, '.', '_', '-')"
+        done
+    done
+    [ -f "$JUPYTER_DATA_DIR/kernels/cpmp/kernel.json" ]
+    [ -f "$JUPYTER_DATA_DIR/kernels/other/kernel.json" ]
+    [ -d "$JUPYTER_DATA_DIR/runtime" ]
+}
+
+@test "kernel uninstall removes only a kernel that cpmp installed" {
+    jupyter_here
+    local where
+    for where in "" --user; do
+        # shellcheck disable=SC2086
+        run -1 --separate-stderr "$CPMP" kernel uninstall $where --name other
+        assert_equal "$stderr" "cpmp: refusing to remove $JUPYTER_DATA_DIR/kernels/other: it holds no kernel.json written by cpmp"
+    done
+    [ -f "$JUPYTER_DATA_DIR/kernels/other/kernel.json" ]
+    # A directory without any kernel.json is no kernel of cpmp's either.
+    mkdir -p "$JUPYTER_DATA_DIR/kernels/empty"
+    run -1 --separate-stderr "$CPMP" kernel uninstall --user --name empty
+    assert_equal "$stderr" "cpmp: refusing to remove $JUPYTER_DATA_DIR/kernels/empty: it holds no kernel.json written by cpmp"
+    [ -d "$JUPYTER_DATA_DIR/kernels/empty" ]
+    run -0 "$CPMP" kernel uninstall --name cpmp
+    assert_output "removed kernel 'cpmp' from $JUPYTER_DATA_DIR/kernels/cpmp"
+    [ ! -e "$JUPYTER_DATA_DIR/kernels/cpmp" ]
+}
