@@ -133,3 +133,36 @@ jupyter_here() { # a per-test Jupyter directory holding cpmp's kernel and anothe
     assert_output "removed kernel 'cpmp' from $JUPYTER_DATA_DIR/kernels/cpmp"
     [ ! -e "$JUPYTER_DATA_DIR/kernels/cpmp" ]
 }
+
+# --- python3's options, as the preload library reads them ---
+
+dev_mode_is() { # EXPECTED PYTHON-OPTION...: the stock python3 under cpmp exec, with a spawn Pool
+    local expected=$1
+    shift
+    run -0 --separate-stderr "${T[@]}" "$CPMP" exec /usr/bin/python3 "$@" -c 'import sys, multiprocessing as mp
+if __name__ == "__main__":
+    with mp.get_context("spawn").Pool(1) as p:
+        print(sys.flags.dev_mode, p.map(lambda x: x + 1, [1]))'
+    assert_output "$expected [2]"
+    assert_equal "$stderr" ""
+}
+
+@test "the preload library finds dev mode in every spelling python3 accepts, and exits cleanly" {
+    [ -x /usr/bin/python3 ] || skip "no Debian python3"
+    dev_mode_is True -X dev=1
+    dev_mode_is True -Xdev=0
+    dev_mode_is True -X dev
+    dev_mode_is True -bX dev
+    dev_mode_is True -EXdev
+    dev_mode_is True --check-hash-based-pycs default -X dev
+    dev_mode_is True -W default -X dev
+    PYTHONDEVMODE=0 dev_mode_is True
+}
+
+@test "the preload library reads a python3 command line over 8 KiB to its end" {
+    [ -x /usr/bin/python3 ] || skip "no Debian python3"
+    local pad
+    pad=$(head -c 9000 /dev/zero | tr '\0' x)
+    dev_mode_is True -X "pad=$pad" -X dev
+    dev_mode_is False -X "pad=$pad"
+}
