@@ -166,3 +166,65 @@ if __name__ == "__main__":
     dev_mode_is True -X "pad=$pad" -X dev
     dev_mode_is False -X "pad=$pad"
 }
+
+# --- the package trust check ---
+
+installed_copy() { # sets cpmp_bin, lib and pkg of an install under $BATS_TEST_TMPDIR/inst
+    meson install -C "$CPMP_BUILD_ROOT" --no-rebuild --quiet --destdir "$BATS_TEST_TMPDIR/inst" > /dev/null
+    cpmp_bin=$(find "$BATS_TEST_TMPDIR/inst" -path '*/bin/cpmp')
+    lib=$(find "$BATS_TEST_TMPDIR/inst" -name libcpmp_preload.so)
+    pkg=$(dirname "$(find "$BATS_TEST_TMPDIR/inst" -path '*/cpmp/cpmp/__init__.py')")
+}
+
+refused() { # PATH WHY: the launcher and the preload library both refuse the package for PATH
+    run -2 --separate-stderr "${T[@]}" "$cpmp_bin" run -c 'print("ran")'
+    assert_output ""
+    assert_equal "$stderr" "cpmp: refusing the cpmp package in $1: $2"
+    LD_PRELOAD="${CPMP_SANITIZER_PRELOAD:+$CPMP_SANITIZER_PRELOAD:}$lib" run -0 --separate-stderr "${T[@]}" "$PYTHON" -c 'print("ran")'
+    assert_output "ran"
+    assert_equal "$stderr" "cpmp: not active, running unpatched: refusing the cpmp package in $1: $2"
+}
+
+@test "a world-writable module beside __init__.py makes the package refused" {
+    local cpmp_bin lib pkg
+    installed_copy
+    chmod o+w "$pkg/_trace.py"
+    refused "$pkg/_trace.py" "other users can write to it"
+    chmod o-w "$pkg/_trace.py"
+    [ "$(id -u)" = 0 ] || return 0
+    chown nobody "$pkg/_patch.py"
+    refused "$pkg/_patch.py" "it belongs to another user (uid $(id -u nobody))"
+}
+
+@test "a world-writable byte-compiled module or extension in the package makes it refused" {
+    local cpmp_bin lib pkg pyc so
+    installed_copy
+    pyc=$(find "$pkg/__pycache__" -name '_state.*.pyc' | head -1)
+    [ -n "$pyc" ] || fail "the install holds no byte code"
+    chmod o+w "$pyc"
+    refused "$pyc" "other users can write to it"
+    chmod o-w "$pyc"
+    chmod o+w "$pkg/__pycache__"
+    refused "$pkg/__pycache__" "other users can write to it"
+    chmod o-w "$pkg/__pycache__"
+    so=$(find "$pkg" -name '*.so' | head -1)
+    if [ -n "$so" ]; then
+        chmod o+w "$so"
+        refused "$so" "other users can write to it"
+        chmod o-w "$so"
+    fi
+    run -0 "${T[@]}" "$cpmp_bin" run -c 'print("ran")'
+    assert_output "ran"
+}
+
+@test "a directory above the package that others can write to makes it refused, unless it is sticky" {
+    local cpmp_bin lib pkg above
+    installed_copy
+    above=$(dirname "$(dirname "$(dirname "$pkg")")")
+    chmod o+w "$above"
+    refused "$above" "other users can write to it"
+    # As /tmp: the sticky bit keeps others from renaming what leads to the package.
+    chmod +t "$above"
+    run -0 "${T[@]}" "$cpmp_bin" run -c 'print("ran")'
+    assert_output "ran"
+}
