@@ -2,6 +2,7 @@
  * directory (proxychains-ng CVE-2015-3887 loaded a library from ".").  */
 #include "cpmp.h"
 
+#include <dirent.h> /* the package's files, each checked */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,9 +35,11 @@ join(char *out, size_t size, const char *base, const char *rel)
 
 /* 0 when only root or this user can change path (a directory or file),
  * else -1 with layout->problem set: the checks ld.so and sudo make of
- * what they load. */
+ * what they load.  sticky_ok: a directory above the package, where the
+ * sticky bit (/tmp) keeps others from renaming the entry that leads to
+ * it, which is itself checked. */
 static int
-trusted(const char *path, cpmp_layout *layout)
+trusted(const char *path, int sticky_ok, cpmp_layout *layout)
 {
     struct stat st;
 
@@ -49,6 +52,9 @@ trusted(const char *path, cpmp_layout *layout)
                  path, (unsigned)st.st_uid);
         return -1;
     }
+    if (sticky_ok && S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX) != 0) {
+        return 0;
+    }
     /* Group-writable only for this user's own group (a umask of 002). */
     if ((st.st_mode & S_IWOTH) != 0
         || ((st.st_mode & S_IWGRP) != 0 && st.st_gid != 0 && st.st_gid != getegid())) {
@@ -57,6 +63,94 @@ trusted(const char *path, cpmp_layout *layout)
         return -1;
     }
     return 0;
+}
+
+/* Every directory from dir up to the root (issue 20: a writable one
+ * above the package lets its contents be swapped). */
+static int
+trusted_ancestors(const char *dir, cpmp_layout *layout)
+{
+    char path[4096];
+    char *slash;
+
+    if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
+        return -1;
+    }
+    for (;;) {
+        if (trusted(path[0] != '\0' ? path : "/", 1, layout) < 0) {
+            return -1;
+        }
+        slash = strrchr(path, '/');
+        if (slash == NULL || path[0] == '\0') {
+            return 0;
+        }
+        *slash = '\0';
+    }
+}
+
+/* What Python may import from a package directory: sources, byte code
+ * (in __pycache__) and extension modules. */
+static int
+importable(const char *name)
+{
+    static const char *const suffixes[] = {".py", ".pyc", ".so"};
+    size_t len = strlen(name), i;
+
+    for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        size_t n = strlen(suffixes[i]);
+
+        if (len > n && strcmp(name + len - n, suffixes[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The package directory path (a buffer of size bytes, restored on
+ * return), every directory in it and every file it can import (issue 20:
+ * a world-writable sibling module or __pycache__ .pyc was imported). */
+static int
+trusted_tree(char *path, size_t size, int depth, cpmp_layout *layout)
+{
+    size_t len = strlen(path);
+    struct dirent *entry;
+    struct stat st;
+    DIR *dir;
+    int result = 0;
+
+    if (trusted(path, 0, layout) < 0) {
+        return -1;
+    }
+    if (depth > 8) {
+        snprintf(layout->problem, sizeof(layout->problem),
+                 "refusing the cpmp package in %s: its directories nest too deep", path);
+        return -1;
+    }
+    dir = opendir(path);
+    if (dir == NULL) {
+        return 0; /* unreadable: nothing in it can be imported either */
+    }
+    while (result == 0 && (entry = readdir(dir)) != NULL) {
+        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) {
+            continue;
+        }
+        if (len + 1 + strlen(entry->d_name) >= size) {
+            snprintf(layout->problem, sizeof(layout->problem),
+                     "refusing the cpmp package in %s: a path in it is too long", path);
+            result = -1;
+            break;
+        }
+        path[len] = '/';
+        strcpy(path + len + 1, entry->d_name);
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            result = trusted_tree(path, size, depth + 1, layout);
+        } else if (importable(entry->d_name)) {
+            result = trusted(path, 0, layout);
+        }
+        path[len] = '\0';
+    }
+    closedir(dir);
+    return result;
 }
 
 static int
@@ -79,16 +173,13 @@ layout_try(const char *given, const layout_shape *shape, cpmp_layout *layout)
     if (access(marker, R_OK) != 0) {
         return -1;
     }
-    /* The package, the directory holding it and its first module. */
-    if (trusted(marker, layout) < 0) {
+    /* The package and what it can import, then every directory above it. */
+    *strrchr(marker, '/') = '\0';
+    if (trusted_tree(marker, sizeof(marker), 0, layout) < 0) {
         return -1;
     }
     *strrchr(marker, '/') = '\0';
-    if (trusted(marker, layout) < 0) {
-        return -1;
-    }
-    *strrchr(marker, '/') = '\0';
-    if (trusted(marker, layout) < 0) {
+    if (trusted_ancestors(marker, layout) < 0) {
         return -1;
     }
     if (join(layout->pydir, sizeof(layout->pydir), base, shape->pydir) < 0

@@ -118,19 +118,51 @@ require_preload(const cpmp_layout *layout)
     "status is COMMAND's; 127 when it is not found, 126 when it cannot be\n"  \
     "executed.  cpmp options: see 'cpmp --help'.\n"
 
-/* A program built with AddressSanitizer aborts when a preloaded library
- * comes before its runtime ("ASan runtime does not come first in initial
- * library list").  The preload library intercepts nothing ASan does, so
- * tell ASan not to check, unless the user decided that already; other
- * programs never read ASAN_OPTIONS. */
+/* A sanitized build preloads its runtime ahead of the library, and a
+ * program built with AddressSanitizer then aborts ("ASan runtime does not
+ * come first in initial library list").  The preload library intercepts
+ * nothing ASan does, so tell ASan not to check, unless the user decided
+ * that already.  A build without sanitizers leaves every process's
+ * environment as it was (issue 20). */
 static void
 allow_asan_programs(void)
 {
     const char *old = getenv("ASAN_OPTIONS");
 
+    if (CPMP_SANITIZER_PRELOAD[0] == '\0') {
+        return;
+    }
     if (old == NULL || strstr(old, "verify_asan_link_order") == NULL) {
         append_env("ASAN_OPTIONS", ':', "verify_asan_link_order=0");
     }
+}
+
+/* Run the very file whose set-ID bits were checked: execvp would search
+ * PATH a second time, and could find another (issue 20).  argv[0] stays
+ * as the user wrote it.  A file without a #! line runs under /bin/sh, as
+ * execvp and the shell do (ENOEXEC). */
+static int
+exec_resolved(const char *resolved, int argc, char **argv)
+{
+    char **sh_argv;
+    int i;
+
+    execv(resolved, argv);
+    if (errno == ENOEXEC) {
+        sh_argv = malloc(((size_t)argc + 2) * sizeof(*sh_argv));
+        if (sh_argv == NULL) {
+            die("%s", strerror(ENOMEM));
+        }
+        sh_argv[0] = argv[0];
+        sh_argv[1] = (char *)resolved;
+        for (i = 1; i <= argc; i++) {
+            sh_argv[i + 1] = argv[i];
+        }
+        execv("/bin/sh", sh_argv);
+        errno = ENOEXEC;
+    }
+    fprintf(stderr, CPMP_LOG_PREFIX "%s: %s\n", argv[0], strerror(errno));
+    return errno == ENOENT ? 127 : 126;
 }
 
 /* cpmp exec [CPMP-OPTION...] [--] COMMAND [ARG...] */
@@ -179,9 +211,7 @@ cmd_exec(int argc, char **argv)
     }
     free(value);
     allow_asan_programs();
-    execvp(argv[0], argv);
-    fprintf(stderr, CPMP_LOG_PREFIX "%s: %s\n", argv[0], strerror(errno));
-    return errno == ENOENT ? 127 : 126;
+    return exec_resolved(resolved, argc, argv);
 }
 
 /* Print value as one shell word in single quotes. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h> /* fstat() of the trace file */
 #include <unistd.h>
 
 #include "launcher.h"
@@ -78,24 +79,41 @@ check_flags(void)
 }
 
 /* Exit 2 unless CPMP_TRACE's value can be used: a boolean (on is stderr)
- * or a file that can be appended to (created if need be).  Returns the
- * value to export: a relative path made absolute, since children may
- * change directory. */
+ * or a file of this user's that can be appended to (created 0600 if need
+ * be).  A shared directory must not let another user point root's trace
+ * at a file of root's (issue 20): no symbolic link (O_NOFOLLOW), no file
+ * of another user's, none with a second hard link.  Returns the value to
+ * export: a relative path made absolute, since children may change
+ * directory. */
 static char *
 check_trace(const char *what, const char *value)
 {
     char cwd[PATH_MAX];
     char *path;
+    struct stat st;
     int fd;
 
     if (cpmp_parse_bool(value) >= 0) {
         return strdup(value);
     }
-    fd = open(value, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    fd = open(value, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == ELOOP) {
+        die("%s: refusing '%s': it is a symbolic link", what, value);
+    }
     if (fd < 0) {
         die("%s: cannot write to '%s': %s", what, value, strerror(errno));
     }
+    if (fstat(fd, &st) != 0) {
+        die("%s: cannot write to '%s': %s", what, value, strerror(errno));
+    }
     close(fd);
+    if (st.st_uid != geteuid()) {
+        die("%s: refusing '%s': it belongs to another user (uid %u)", what, value,
+            (unsigned)st.st_uid);
+    }
+    if (st.st_nlink > 1) {
+        die("%s: refusing '%s': it has %u hard links", what, value, (unsigned)st.st_nlink);
+    }
     if (value[0] == '/') {
         return strdup(value);
     }

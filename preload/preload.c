@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/auxv.h> /* getauxval(AT_SECURE): setuid/setgid processes */
 
+#include "cmdline.h"
 #include "cpmp.h"
 
 typedef int (*audit_hook_fn)(const char *event, PyObject *args, void *data);
@@ -117,59 +118,19 @@ audit_hook(const char *event, PyObject *args, void *data)
  * Python will, from its command line and environment, and put the same
  * hooks on first: both sides then agree. */
 
-/* Python's own options before the program (what its getopt reads):
- * whether they ignore the environment (-E, -I) and ask for dev mode. */
-static void
-read_options(const char *args, size_t size, int *ignore_env, int *dev)
-{
-    const char *arg = args + strlen(args) + 1; /* after argv[0] */
-
-    for (; arg < args + size; arg += strlen(arg) + 1) {
-        const char *c;
-
-        if (arg[0] != '-' || arg[1] == '\0' || strcmp(arg, "--") == 0) {
-            return; /* the script, stdin, or the end of the options */
-        }
-        for (c = arg + 1; *c != '\0'; c++) {
-            if (*c == 'E' || *c == 'I') {
-                *ignore_env = 1;
-            } else if (*c == 'c' || *c == 'm') {
-                return; /* the rest is the program's */
-            } else if (*c == 'X' || *c == 'W') {
-                const char *value = c[1] != '\0' ? c + 1 : arg + strlen(arg) + 1;
-
-                if (c[1] == '\0') {
-                    arg = value; /* the option's value is the next word */
-                    if (arg >= args + size) {
-                        return;
-                    }
-                }
-                if (*c == 'X' && strcmp(value, "dev") == 0) {
-                    *dev = 1;
-                }
-                break;
-            }
-        }
-    }
-}
-
 static int
 debug_allocators(void)
 {
-    static char args[8192];
-    size_t size = 0;
-    int ignore_env = 0, dev = 0;
+    cmdline_preconfig pre = {0, 0};
     const char *malloc_env, *dev_env;
-    FILE *f = fopen("/proc/self/cmdline", "rb");
+    int ignore_env, dev;
 
-    if (f != NULL) {
-        size = fread(args, 1, sizeof(args) - 1, f);
-        fclose(f);
+    /* Unreadable: as without options (Python reads its argv, not this). */
+    if (cmdline_read_self(&pre) < 0) {
+        pre.ignore_env = pre.dev = 0;
     }
-    args[size] = '\0';
-    if (size > 0) {
-        read_options(args, size, &ignore_env, &dev);
-    }
+    ignore_env = pre.ignore_env;
+    dev = pre.dev;
     malloc_env = ignore_env ? NULL : getenv("PYTHONMALLOC");
     dev_env = ignore_env ? NULL : getenv("PYTHONDEVMODE");
     if (malloc_env != NULL && malloc_env[0] != '\0') {

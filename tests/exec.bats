@@ -230,6 +230,13 @@ if __name__ == "__main__":
         cc+=(-fsanitize=address -shared-libsan "-Wl,-rpath,${CPMP_SANITIZER_PRELOAD%/*}")
     fi
     "${cc[@]}" -o asan-prog prog.c
+    if [ -z "$CPMP_SANITIZER_PRELOAD" ]; then
+        # A build without sanitizers adds no ASAN_OPTIONS: the user's own
+        # lets ASan accept a library preloaded ahead of its runtime.
+        ASAN_OPTIONS=verify_asan_link_order=0 run -3 "$CPMP" exec ./asan-prog
+        assert_output "7 verify_asan_link_order=0"
+        return
+    fi
     run -3 env -u ASAN_OPTIONS "$CPMP" exec ./asan-prog
     assert_output "7 verify_asan_link_order=0"
     # An ASAN_OPTIONS of the user's is kept, the check added once.

@@ -87,7 +87,7 @@ status: ok"
     run -2 --separate-stderr "$CPMP" kernel
     assert_equal "$stderr" "cpmp: kernel: needs 'install' or 'uninstall' (see 'cpmp kernel --help')"
     run -2 --separate-stderr "$CPMP" kernel install --name 'my kernel'
-    assert_equal "$stderr" "cpmp: --name: 'my kernel' is not a kernel name (letters, digits, '.', '_', '-')"
+    assert_equal "$stderr" "cpmp: --name: 'my kernel' is not a kernel name (a letter or digit, then letters, digits, '.', '_', '-')"
     run -2 --separate-stderr "$CPMP" kernel install --user --prefix /tmp
     assert_equal "$stderr" "cpmp: kernel install: argument --prefix: not allowed with argument --user (see 'cpmp kernel install --help')"
     run -2 --separate-stderr "$CPMP" kernel uninstall --display-name x

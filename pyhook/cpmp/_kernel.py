@@ -18,6 +18,12 @@ import tempfile
 from ._cli import Parser, Usage
 
 DEFAULT_NAME = "cpmp"
+# A kernel name is one directory under kernels/: never "." or "..", which
+# uninstall would turn into the whole Jupyter directory (issue 20).
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# What follows the launcher in the argv of every kernel.json cpmp writes:
+# how uninstall tells cpmp's kernels from any other.
+KERNEL_ARGV = ["run", "-m", "ipykernel_launcher", "-f", "{connection_file}"]
 
 
 class Failure(Exception):
@@ -40,9 +46,9 @@ def _parse(args):
     options = vars(parser.parse_args(args))
     if options["action"] is None:
         raise Usage("kernel: needs 'install' or 'uninstall' (see 'cpmp kernel --help')")
-    if not re.fullmatch(r"[A-Za-z0-9._-]+", options["name"]):
-        raise Usage("--name: '%s' is not a kernel name (letters, digits, '.', '_', '-')"
-                    % options["name"])
+    if not NAME.fullmatch(options["name"]):
+        raise Usage("--name: '%s' is not a kernel name (a letter or digit, then letters, "
+                    "digits, '.', '_', '-')" % options["name"])
     return options.pop("action"), options
 
 
@@ -69,7 +75,7 @@ def _manager():
 def install(launcher, options):
     manager, resources = _manager()
     spec = {
-        "argv": [launcher, "run", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "argv": [launcher] + KERNEL_ARGV,
         "display_name": options["display_name"] or "Python %d.%d (cpmp)" % sys.version_info[:2],
         "language": "python",
         "metadata": {"debugger": True},
@@ -96,6 +102,19 @@ def install(launcher, options):
     return "installed kernel '%s' (%s) in %s" % (options["name"], spec["display_name"], path)
 
 
+def _is_cpmp_kernel(path):
+    """Whether the directory holds a kernel.json that install wrote."""
+    try:
+        with open(os.path.join(path, "kernel.json")) as f:
+            spec = json.load(f)
+    except (OSError, ValueError):
+        return False
+    argv = spec.get("argv") if isinstance(spec, dict) else None
+    return (isinstance(argv, list) and len(argv) == len(KERNEL_ARGV) + 1
+            and isinstance(argv[0], str) and argv[1:] == KERNEL_ARGV
+            and spec.get("language") == "python")
+
+
 def uninstall(options):
     """Remove the kernel: from where --prefix or --user say, as install put
     it there, else from wherever Jupyter finds it."""
@@ -103,7 +122,7 @@ def uninstall(options):
     name = options["name"]
     try:
         if options["prefix"] is None and not options["user"]:
-            path = manager.remove_kernel_spec(name)
+            path = manager.find_kernel_specs()[name]
         else:
             if options["prefix"] is not None:
                 base = os.path.join(options["prefix"], "share", "jupyter")
@@ -114,7 +133,10 @@ def uninstall(options):
             path = os.path.join(base, "kernels", name)
             if not os.path.isdir(path):
                 raise KeyError(name)
-            shutil.rmtree(path)
+        if not _is_cpmp_kernel(path):
+            raise Failure("refusing to remove %s: it holds no kernel.json written by cpmp"
+                          % path)
+        shutil.rmtree(path)
     except KeyError:
         raise Failure("no kernel named '%s' is installed" % name) from None
     except OSError as exc:

@@ -57,6 +57,36 @@ def _count(n, noun):
     return "%d %s%s" % (n, noun, "" if n == 1 else "s")
 
 
+class _Refused(Exception):
+    """A trace file that another user could have pointed somewhere."""
+
+
+def _open(path):
+    """The trace file, for appending: created 0600, and refused when it is
+    a symbolic link, another user's, or has a second hard link, which a
+    shared directory would let someone else aim at a file of ours (the
+    launcher's --trace makes the same checks)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
+                     | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        import errno
+
+        if exc.errno == errno.ELOOP:
+            raise _Refused("it is a symbolic link") from None
+        raise
+    st = os.fstat(fd)
+    why = None
+    if st.st_uid != os.geteuid():
+        why = "it belongs to another user (uid %d)" % st.st_uid
+    elif st.st_nlink > 1:
+        why = "it has %d hard links" % st.st_nlink
+    if why is not None:
+        os.close(fd)
+        raise _Refused(why)
+    return fd
+
+
 class _Sent:
     """One definition a process has sent by value (the closures one def
     makes count as one), and its size when last sent."""
@@ -79,6 +109,21 @@ class _Tracer:
         self.pid = None
         self.finalizer = None
         self.busy = False
+        if where not in (None, 2):
+            self._check()
+
+    def _check(self):
+        """Refuse a trace file another user could have aimed, once, before
+        the program starts a process: it runs untraced, and so do its
+        children (which read the variable)."""
+        try:
+            os.close(_open(self.where))
+        except _Refused as exc:
+            _warn("refusing %r: %s, not tracing" % (self.where, exc))
+            self.where = None
+            os.environ[ENV_TRACE] = "0"
+        except OSError:
+            pass  # said by write(), which traces to stderr instead
 
     def _ready(self):
         if self.pid != os.getpid():
@@ -105,7 +150,7 @@ class _Tracer:
         """One line of the trace.  Tracing never changes what the program
         does: when the trace cannot be written (a full disk, a closed or
         broken stderr), it says so once, on stderr if it can, and stops."""
-        if self.fd == -1:
+        if self.fd == -1 or self.where is None:
             return
         line = ("cpmp trace: %s: %s\n" % (self.role(), text)).encode("utf-8", "replace")
         if self.fd is None:
@@ -113,7 +158,11 @@ class _Tracer:
                 self.fd = 2
             else:
                 try:
-                    self.fd = os.open(self.where, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                    self.fd = _open(self.where)
+                except _Refused as exc:  # replaced since _check()
+                    _warn("refusing %r: %s, not tracing" % (self.where, exc))
+                    self.where = None
+                    return
                 except OSError as exc:
                     _warn("cannot write to %r (%s), tracing to stderr" % (self.where, exc.strerror))
                     self.fd = 2
