@@ -341,10 +341,12 @@ def _is_live(live, name, value):
     have = live.get(name, _MISSING)
     if have is value:
         return True
-    return have is not _MISSING and type(have) in _ATOMS and _same_value(have, value)
+    return have is not _MISSING and type(have) in _VALUE_TYPES and _same_value(have, value)
 
 
-_ATOMS = frozenset((int, float, complex, str, bytes, bool, type(None), type(Ellipsis), range))
+# What _resend.VALUE_TYPES holds (_resend imports this module).
+_VALUE_TYPES = frozenset((int, float, complex, str, bytes, bool, type(None), type(Ellipsis),
+                          type(NotImplemented), range))
 
 
 def load_function(code_blob, rest):

@@ -34,13 +34,25 @@ def cell_value(cell):
         return _receive.EMPTY_CELL
 
 
-_ATOMS = frozenset((int, float, complex, str, bytes, bool, type(None), type(Ellipsis),
-                    range, BuiltinFunctionType))
+# Values that are what they are equal to (see _receive.same_value).
+VALUE_TYPES = frozenset((int, float, complex, str, bytes, bool, type(None), type(Ellipsis),
+                         type(NotImplemented), range))
+
+
+def immutable(value):
+    """Whether value is a number, string, bytes or the like, or a tuple or
+    frozenset of them: what a receiver holding an equal one can use."""
+    t = type(value)
+    if t in VALUE_TYPES:
+        return True
+    if t is tuple or t is frozenset:
+        return all(immutable(v) for v in value)
+    return False
 
 
 def _frozen(value):
     t = type(value)
-    if t in _ATOMS:
+    if t in VALUE_TYPES or t is BuiltinFunctionType:
         return True
     if t is tuple or t is frozenset:
         return all(_frozen(v) for v in value)

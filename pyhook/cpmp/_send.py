@@ -61,19 +61,7 @@ def split_globals(func):
 # --- held references ---------------------------------------------------------
 
 _BY_NAME = (ModuleType,)
-# Values that are what they are equal to: a receiver whose binding is an
-# equal one behaves the same (see _receive._same_value).
-_IMMUTABLE = frozenset((int, float, complex, str, bytes, bool, type(None), type(Ellipsis),
-                        type(NotImplemented), range))
-
-
-def immutable(value):
-    t = type(value)
-    if t in _IMMUTABLE:
-        return True
-    if t is tuple or t is frozenset:
-        return all(immutable(v) for v in value)
-    return False
+immutable = _resend.immutable
 
 
 def held_entry(value, reason=None):
