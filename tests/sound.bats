@@ -34,10 +34,6 @@ sound() { # CASE ANSWER, under every start method
     assert_output "'hello\n'"
 }
 
-@test "workers a pool starts later rebuild tasks queued before they were forked" {
-    sound later-workers "[5, 5, 5] [0, 1, 2]"
-}
-
 @test "instances, numpy arrays, named tuples and OrderedDicts reach workers that do not hold them" {
     sound fallbacks "(7, 3, 2, 1)"
 }

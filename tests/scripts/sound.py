@@ -87,19 +87,6 @@ if __name__ == "__main__":
         with open(path) as f:
             print(repr(f.read()))
 
-    elif case == "later-workers":
-        # Workers started after the tasks were queued (maxtasksperchild).
-        data = [1]
-        with ctx.Pool(1, maxtasksperchild=1) as p:
-            data = [2, 3]
-
-            class Late:
-                def __init__(self, v):
-                    self.v = v
-            results = [p.apply_async(lambda: sum(data)) for _ in range(3)]
-            late = [p.apply_async(ident, (Late(i),)) for i in range(3)]
-            print([r.get(timeout=30) for r in results], [r.get(timeout=30).v for r in late])
-
     elif case == "fallbacks":
         # Objects with a weak reference, held by no spawned worker.
         import numpy
