@@ -105,3 +105,54 @@ def resolve(key, default=None):
         return default
     value = ref()
     return default if value is None else value
+
+
+# --- is the receiver's binding the sender's? -----------------------------------
+
+# Values that are what they are equal to.
+VALUE_TYPES = frozenset((int, float, complex, str, bytes, bool, type(None), type(Ellipsis),
+                         type(NotImplemented), range))
+_MISSING = object()
+
+
+def same_value(a, b):
+    """Whether immutable a and b are interchangeable: same types, equal,
+    and floats with the same sign and digits (0.0 == -0.0)."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is tuple or type(a) is frozenset:
+        if len(a) != len(b):
+            return False
+        if type(a) is frozenset:
+            return a == b and all(any(same_value(x, y) for y in b) for x in a)
+        return all(same_value(x, y) for x, y in zip(a, b))
+    if type(a) is float or type(a) is complex:
+        return repr(a) == repr(b)
+    return a == b
+
+
+def checks_hold(g, checks):
+    """Whether every main-module name a sender's definition reads is bound
+    in g as in the sender (see _send._definition_checks): (name, "key",
+    key) to the object held under key, (name, "value", v) to a value the
+    same as v, (name, "bound", None) to anything."""
+    for name, how, want in checks:
+        have = g.get(name, _MISSING)
+        if have is _MISSING:
+            return False
+        if how == "key":
+            if have is not resolve(want, _MISSING):
+                return False
+        elif how == "value" and not same_value(have, want):
+            return False
+    return True
+
+
+def is_live(live, name, value):
+    """Whether module dict live binds name to value itself, or to an
+    immutable value that cannot be told from it: reading it live is then
+    reading the sender's value."""
+    have = live.get(name, _MISSING)
+    if have is value:
+        return True
+    return have is not _MISSING and type(have) in VALUE_TYPES and same_value(have, value)

@@ -86,8 +86,6 @@ def module_globals(module):
     return real
 
 
-
-
 def namespace_of(func):
     """(the module dict func reads live, {name: value} it sees instead) for
     a function this module built; (func.__globals__, None) for any other."""
@@ -105,41 +103,6 @@ class NotHeld(pickle.UnpicklingError):
     pass
 
 
-def _same_value(a, b):
-    """Whether immutable a and b are interchangeable: same types, equal,
-    and floats with the same sign and digits (0.0 == -0.0)."""
-    if type(a) is not type(b):
-        return False
-    if type(a) is tuple or type(a) is frozenset:
-        if len(a) != len(b):
-            return False
-        if type(a) is frozenset:
-            return a == b and all(any(_same_value(x, y) for y in b) for x in a)
-        return all(_same_value(x, y) for x, y in zip(a, b))
-    if type(a) is float or type(a) is complex:
-        return repr(a) == repr(b)
-    return a == b
-
-
-def _checks_hold(obj, checks):
-    """Whether every main-module name the sender's definition reads is bound
-    here to what it is bound to in the sender (see _send._definition_checks)."""
-    module = sys.modules.get(getattr(obj, "__module__", None) or "")
-    if module is None:
-        return False
-    g = module_globals(module)
-    for name, how, want in checks:
-        have = g.get(name, _MISSING)
-        if have is _MISSING:
-            return False
-        if how == "key":
-            if have is not _held.resolve(want, _MISSING):
-                return False
-        elif how == "value" and not _same_value(have, want):
-            return False
-    return True
-
-
 def _held_value(entry, name="an object"):
     """What a held entry (key, checks, fallback) stands for here: this
     process's own object when it holds it (and, for a definition, every
@@ -147,8 +110,10 @@ def _held_value(entry, name="an object"):
     fallback loaded, else NotHeld."""
     key, checks, fallback = entry
     obj = _held.resolve(key, _MISSING)
-    if obj is not _MISSING and checks and not _checks_hold(obj, checks):
-        obj = _MISSING
+    if obj is not _MISSING and checks:
+        module = sys.modules.get(getattr(obj, "__module__", None) or "")
+        if module is None or not _held.checks_hold(module_globals(module), checks):
+            obj = _MISSING
     if obj is not _MISSING:
         return obj
     if fallback is not None:
@@ -330,23 +295,8 @@ def _give(func, how, shipped):
         ns = how[1]
         live = ns.live if how[0] == "namespace" else func.__globals__
         for name, value in shipped.items():
-            if not _is_live(live, name, value):
+            if not _held.is_live(live, name, value):
                 ns[name] = value
-
-
-def _is_live(live, name, value):
-    """Whether the module here binds name to value itself, or to an
-    immutable value that cannot be told from it: reading it live is then
-    reading the sender's value."""
-    have = live.get(name, _MISSING)
-    if have is value:
-        return True
-    return have is not _MISSING and type(have) in _VALUE_TYPES and _same_value(have, value)
-
-
-# What _resend.VALUE_TYPES holds (_resend imports this module).
-_VALUE_TYPES = frozenset((int, float, complex, str, bytes, bool, type(None), type(Ellipsis),
-                          type(NotImplemented), range))
 
 
 def load_function(code_blob, rest):
@@ -360,7 +310,7 @@ def load_function(code_blob, rest):
     names = ()
     if shipped:
         live = module_globals(_receiver_module(gname)) if gname is not None else {}
-        names = tuple(n for n, v in shipped.items() if not _is_live(live, n, v))
+        names = tuple(n for n, v in shipped.items() if not _held.is_live(live, n, v))
     func, how = _build(code, gname, ncells, names, held)
     if "module" not in state:
         state["module"] = gname

@@ -18,7 +18,7 @@ import sys
 import weakref
 from types import BuiltinFunctionType, FunctionType, ModuleType
 
-from . import _code, _receive
+from . import _code, _held, _receive
 
 # What an entry holds, in order (read by _speedups by these names).
 PINNED = ("__code__", "__name__", "__qualname__", "__module__", "__doc__", "__defaults__")
@@ -34,9 +34,7 @@ def cell_value(cell):
         return _receive.EMPTY_CELL
 
 
-# Values that are what they are equal to (see _receive.same_value).
-VALUE_TYPES = frozenset((int, float, complex, str, bytes, bool, type(None), type(Ellipsis),
-                         type(NotImplemented), range))
+VALUE_TYPES = _held.VALUE_TYPES
 
 
 def immutable(value):
