@@ -8,6 +8,8 @@ import sys
 import weakref
 from types import CodeType
 
+from . import _mutation
+
 # The Python a payload's code was compiled by: marshal and bytecode are
 # only valid in that version.
 TAG = bytes((0xC9, sys.version_info[0], sys.version_info[1]))
@@ -84,7 +86,8 @@ def code_names(code):
                 if ins.opname in _GLOBAL_OPS:
                     (nested if inner else found).add(ins.argval)
                     writes = writes or ins.opname in _WRITE_OPS
-            todo.extend((c, True) for c in co.co_consts if isinstance(c, CodeType))
+            if _mutation.ACTIVE != "skip-nested":
+                todo.extend((c, True) for c in co.co_consts if isinstance(c, CodeType))
         names = _names_cache[code] = (frozenset(found | nested), writes, frozenset(nested))
     return names
 

@@ -58,6 +58,7 @@ of cpmp's semantic model.  Every other module asks this one.
 
 import sys
 
+from . import _mutation
 from ._settings import ENV_BY_VALUE, ENV_QUIET, LOG_PREFIX, env_flag
 
 MAIN_NAMES = ("__main__", "__mp_main__")
@@ -204,7 +205,7 @@ def module_owned(gname):
     """The names the receiver's copy of module gname binds by itself (read
     live there), or None for "all of them" (its source is unknown: trust
     the module, as the standard pickler does)."""
-    if gname is None:
+    if gname is None or _mutation.ACTIVE == "ignore-live-globals":
         return frozenset()
     module = sys.modules[gname]
     if gname in MAIN_NAMES:

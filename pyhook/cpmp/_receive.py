@@ -22,7 +22,7 @@ import weakref
 from collections import OrderedDict
 from types import CellType, FunctionType, ModuleType
 
-from . import _held
+from . import _held, _mutation
 from ._code import code_names, load_code, load_code_in
 
 
@@ -302,6 +302,8 @@ def _give(func, how, shipped):
 def load_function(code_blob, rest):
     """A function sent as marshal bytes: its code, and (module, number of
     cells, state, held globals) -- see _resend.compact."""
+    if (code_blob, rest) in _mutation.REUSED:
+        return _mutation.REUSED[(code_blob, rest)]
     gname, ncells, state, held = marshal.loads(rest)
     code = load_code(code_blob)
     if not code.co_filename and gname is not None:
@@ -314,7 +316,7 @@ def load_function(code_blob, rest):
     func, how = _build(code, gname, ncells, names, held)
     if "module" not in state:
         state["module"] = gname
-    return _complete(func, how, state)
+    return _mutation.received((code_blob, rest), _complete(func, how, state))
 
 
 def load_pickled_function(blob):

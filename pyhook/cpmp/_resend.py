@@ -14,11 +14,12 @@ The receiver builds a fresh function from the bytes every time.
 """
 
 import marshal
+import operator
 import sys
 import weakref
 from types import BuiltinFunctionType, FunctionType, ModuleType
 
-from . import _code, _held, _receive
+from . import _code, _held, _mutation, _receive
 
 # What an entry holds, in order (read by _speedups by these names).
 PINNED = ("__code__", "__name__", "__qualname__", "__module__", "__doc__", "__defaults__")
@@ -93,10 +94,14 @@ def lookup(func):
     if not _items_same(func.__kwdefaults__, kwdefaults) or \
             not _items_same(func.__annotations__, annotations):
         return None
-    if any(cell_value(c) is not v for c, v in zip(func.__closure__ or (), cells)):
+    if _mutation.ACTIVE == "cache-by-eq":
+        same = operator.eq
+    else:
+        same = operator.is_
+    if any(not same(cell_value(c), v) for c, v in zip(func.__closure__ or (), cells)):
         return None
     g = func.__globals__
-    if any(g.get(k, _receive.EMPTY_CELL) is not v for k, v in pairs):
+    if any(not same(g.get(k, _receive.EMPTY_CELL), v) for k, v in pairs):
         return None
     return reduce
 
@@ -136,6 +141,8 @@ def _remember(func, state, names, result):
     # globals may already be None when the last functions die (seen on 3.10).
     forget = _forget(sent, id(func))
     g = func.__globals__
+    if _mutation.ACTIVE == "freeze-first":
+        names = ()
     pairs = tuple((name, g.get(name, _receive.EMPTY_CELL)) for name in names)
     sent[id(func)] = (
         weakref.ref(func, lambda ref: forget()),

@@ -12,7 +12,7 @@ import sys
 import weakref
 from types import FunctionType, ModuleType
 
-from . import _code, _held, _policy, _receive, _resend
+from . import _code, _held, _mutation, _policy, _receive, _resend
 
 
 def _module_name(g):
@@ -181,6 +181,8 @@ def _fallback(value):
     gets a function that raises when called (see _receive)."""
     from . import _reduce
 
+    if _mutation.ACTIVE == "no-fallback":
+        return None
     try:
         return _reduce.dumps_by_value(value)
     except Exception:

@@ -1,0 +1,33 @@
+"""Test-only: plants one classic bug in the pickling core, so that the
+differential test can show it catches each (tests/differential.bats).
+
+CPMP_TEST_MUTATION names the bug; unset or empty (always, outside that
+test), nothing changes.  A mutation also keeps the C fast path out, so the
+pure-Python path it plants its bug in is the one that runs.
+
+    ignore-live-globals  a function sent by value gets the sender's value of
+                         every global, also those its module binds itself
+    reuse-received       a receiver reuses the function it built for the same
+                         payload instead of building a fresh one
+    no-fallback          a held reference never carries the value
+    cache-by-eq          the resend cache compares what it pinned with ==
+    skip-nested          the names code nested in a function reads are missed
+    freeze-first         the resend cache ignores rebound globals
+"""
+
+import os
+
+MUTATIONS = ("ignore-live-globals", "reuse-received", "no-fallback", "cache-by-eq",
+             "skip-nested", "freeze-first")
+ACTIVE = os.environ.get("CPMP_TEST_MUTATION", "")
+if ACTIVE and ACTIVE not in MUTATIONS:
+    raise ImportError("CPMP_TEST_MUTATION=%r is none of %s" % (ACTIVE, ", ".join(MUTATIONS)))
+
+# reuse-received: what a receiver built, by payload.
+REUSED = {}
+
+
+def received(payload, func):
+    if ACTIVE == "reuse-received":
+        REUSED[payload] = func
+    return func
