@@ -12,11 +12,12 @@ __module__ None, with a faulty sys.modules entry: as with cloudpickle
 ModuleType subclass: as with cloudpickle
 module registered by value: as with cloudpickle
 WeakSet: as with cloudpickle
+submodule used in a closure: as with cloudpickle
 classmethod descriptor: as expected (cloudpickle 2.2 cannot send it)
 too deep recursion: as with cloudpickle
 out-of-band buffer, dumps: as with cloudpickle
 out-of-band buffer, dump: as with cloudpickle
-9 cases, 0 differ
+10 cases, 0 differ
 OUT
 }
 
@@ -32,4 +33,35 @@ for dump in (cpmp.dumps, lambda obj: cpmp.dump(obj, open("/dev/null", "wb"))):
     except pickle.PicklingError as exc:
         print(isinstance(exc, RecursionError), "recursion" in str(exc))'
     assert_output $'True True\nTrue True'
+}
+
+@test "a ModuleType subclass made after the patch goes through a spawn Pool, as a module" {
+    run -0 "${T[@]}" "$CPMP" run -c '
+import multiprocessing as mp, types
+class Api(types.ModuleType):
+    pass
+m = Api("made_at_run_time")
+m.value = 7
+with mp.get_context("spawn").Pool(1) as p:
+    print(p.apply(lambda: (type(m).__name__, m.__name__, m.value)))'
+    assert_output "('module', 'made_at_run_time', 7)"  # a module, as cloudpickle sends it
+}
+
+@test "a function sent again after its module is registered or unregistered by value goes as it now must" {
+    mkdir -p "$BATS_TEST_TMPDIR/mods"
+    printf 'def f():\n    return 42\n' > "$BATS_TEST_TMPDIR/mods/regmod.py"
+    run -0 "${T[@]}" "$CPMP" run -c '
+import sys, pickle, cpmp, cloudpickle
+sys.path.insert(0, sys.argv[1])
+import regmod
+def by_ref(obj):
+    return b"regmod" in cpmp.dumps(obj) and b"return" not in cpmp.dumps(obj) and len(cpmp.dumps(obj)) < 60
+g = lambda: regmod.f()
+out = [by_ref(regmod.f)]
+cpmp.register_by_value(regmod)
+out.append(by_ref(regmod.f))
+cpmp.unregister_by_value(regmod)
+out.append(by_ref(regmod.f))
+print(out)' "$BATS_TEST_TMPDIR/mods"
+    assert_output "[True, False, True]"
 }

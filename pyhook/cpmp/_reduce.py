@@ -7,6 +7,7 @@ import: with tracing off the pickler calls it directly.
 """
 
 import abc
+import copyreg
 import io
 import operator
 import pickle
@@ -44,20 +45,19 @@ def _reduce_module(module):
     return _receive.make_module, (name, state)
 
 
-def _module_subclasses():
-    """(subclass, _reduce_module) for each subclass of ModuleType the
-    standard pickler refuses (py's ApiModule, importlib's _LazyModule): it
-    has no pickling method of its own, so adding it changes nothing that
-    worked.  The dispatch table is keyed by exact type; a walk of the
-    subclasses costs well under a microsecond."""
-    found, todo = [], [ModuleType]
-    while todo:
-        for sub in type.__subclasses__(todo.pop()):
-            todo.append(sub)
-            if all(getattr(sub, name, None) is getattr(ModuleType, name, None)
-                   for name in _PICKLING_METHODS):
-                found.append((sub, _reduce_module))
-    return tuple(found)
+def reduce_module_subclass(module):
+    """A module of a subclass of ModuleType (py's ApiModule, importlib's
+    _LazyModule), made at any time, as a module -- unless its type has a
+    pickling method or a reducer of its own, which then decides as without
+    cpmp."""
+    t = type(module)
+    if t in copyreg.dispatch_table or any(getattr(t, name, None) is not getattr(ModuleType, name, None)
+                                          for name in _PICKLING_METHODS):
+        return NotImplemented
+    forking = sys.modules.get("multiprocessing.reduction")
+    if forking is not None and t in forking.ForkingPickler._extra_reducers:
+        return NotImplemented
+    return _reduce_module(module)
 
 
 _PICKLING_METHODS = ("__reduce_ex__", "__reduce__", "__getstate__", "__getnewargs__",
@@ -124,7 +124,7 @@ def _reduce_typevar(tv):
 def extra_reducers():
     """EXTRA_REDUCERS, and typing.TypeVar's when typing is loaded (never
     imported for it: a program without typing has no TypeVar to send)."""
-    extra = EXTRA_REDUCERS + _module_subclasses()
+    extra = EXTRA_REDUCERS
     typing = sys.modules.get("typing")
     if typing is None:
         return extra
@@ -179,6 +179,8 @@ def _py_reducer_override(obj):
         return _send.reduce_function(obj)
     if issubclass(t, type):
         return _send.reduce_class(obj)
+    if isinstance(obj, ModuleType) and t is not ModuleType:
+        return reduce_module_subclass(obj)
     return NotImplemented
 
 
@@ -193,7 +195,8 @@ def _load_speedups():
     except ImportError as exc:
         return None, "not built or not loadable (%s)" % exc
     try:
-        _speedups.set_hooks(_send.reduce_function, _send.reduce_class, _resend.sent,
+        _speedups.set_hooks(_send.reduce_function, _send.reduce_class, reduce_module_subclass,
+                            _resend.sent,
                             _receive.EMPTY_CELL, _resend.PINNED, _resend.ENTRY)
     except (TypeError, ValueError) as exc:
         return None, "does not match this package (%s)" % exc

@@ -85,7 +85,7 @@ def lookup(func):
     the same bytes (compared by identity), else None.  The pure-Python twin
     of _speedups.cached_reduce."""
     entry = sent.get(id(func))
-    if entry is None or entry[0]() is not func or func.__dict__:
+    if entry is None or entry[0]() is not func or func.__dict__ or not registry_empty():
         return None
     n = len(PINNED)
     if any(getattr(func, a) is not v for a, v in zip(PINNED, entry[1:1 + n])):
@@ -109,7 +109,7 @@ def lookup(func):
 def reduce(func, args, state):
     """The reduce tuple for func sent by value, cached when it can be."""
     code, gname, ncells, names, held = args
-    if type(func.__globals__) is not dict or not _cacheable(state, held):
+    if type(func.__globals__) is not dict or not _cacheable(state, held) or not registry_empty():
         return (_receive.make_function, (code, gname, ncells, names, held), state,
                 None, None, _receive.set_function_state)
     rest = _compact_rest(func, gname, ncells, state, held)
@@ -122,6 +122,16 @@ def reduce(func, args, state):
         result = (_receive.load_pickled_function, (_reduce.dumps((args, state)),))
     _remember(func, state, names, result)
     return result
+
+
+def registry_empty():
+    """Whether no module is registered to go by value: a registration
+    changes what a function sent again is, so nothing is cached or reused
+    while one is (the C fast path asks the same)."""
+    from . import _policy
+
+    cp = sys.modules.get("cloudpickle.cloudpickle")
+    return not getattr(cp, "_PICKLE_BY_VALUE_MODULES", None) and not _policy.BY_VALUE_NAMES
 
 
 def read_names(func, gname):

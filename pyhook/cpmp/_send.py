@@ -213,9 +213,9 @@ def function_parts(func):
         state["cells"] = tuple(_resend.cell_value(c) for c in closure)
     if shipped:
         state["shipped"] = shipped
-        imports = _submodule_imports(code, shipped)
-        if imports:
-            state["imports"] = imports
+    imports = _submodule_imports(code, tuple((shipped or {}).values()) + state.get("cells", ()))
+    if imports:
+        state["imports"] = imports
     type_params = getattr(func, "__type_params__", ())
     if type_params:
         state["type_params"] = type_params
@@ -230,15 +230,16 @@ def _code_attr_names(code):
     return found
 
 
-def _submodule_imports(code, shipped):
-    """Loaded submodules of shipped packages that the code reaches into.
+def _submodule_imports(code, values):
+    """Loaded submodules of the packages among values (shipped globals, cell
+    contents) that the code reaches into.
 
-    A function that uses xml.etree through a global `xml` needs xml.etree
-    imported in the receiver too.
+    A function that uses xml.etree through a global or a closure's `xml`
+    needs xml.etree imported in the receiver too.
     """
     imports = []
     attrs = None
-    for value in shipped.values():
+    for value in values:
         if type(value) is not ModuleType or not hasattr(value, "__path__"):
             continue
         prefix = value.__name__ + "."

@@ -105,6 +105,17 @@ def weak_set():
     return [weakref.WeakSet([a, b]), a, b, c]
 
 
+def submodule_closure():
+    """A closure over a package whose submodule the code reaches into,
+    which a fresh child has not imported (test_submodule_closure)."""
+    import xml.etree.ElementTree  # noqa: F401 (loaded here, not in the child)
+    import xml
+
+    def f():
+        return xml.etree.ElementTree.__name__
+    return f
+
+
 def behave(obj):
     """What the loaded object does, as plain data."""
     if isinstance(obj, types.ModuleType):
@@ -168,6 +179,7 @@ def cases(scratch):
         "ModuleType subclass": (dynamic_module(), "dumps", none),
         "module registered by value": (by_value_module(scratch), "dumps", none),
         "WeakSet": (weak_set(), "dumps", none),
+        "submodule used in a closure": (submodule_closure(), "dumps", none),
         "classmethod descriptor": (float.__dict__["fromhex"], "dumps", none),
         "too deep recursion": (Deep(), "dumps", none),
         "out-of-band buffer, dumps": (pickle.PickleBuffer(bytearray(b"0123")), "buffers", none),

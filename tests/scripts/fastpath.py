@@ -66,6 +66,6 @@ if __name__ == "__main__":
     broken = tuple(f for f in _resend.ENTRY if f != "cells")
     try:
         _speedups.set_hooks(_reduce._send.reduce_function, _reduce._send.reduce_class,
-                            {}, None, _resend.PINNED, broken)
+                            _reduce.reduce_module_subclass, {}, None, _resend.PINNED, broken)
     except ValueError as exc:
         print("refused:", exc)

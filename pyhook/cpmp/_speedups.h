@@ -1,0 +1,17 @@
+/* What _speedups.c and _resend_cache.c share: the resend cache's entry
+ * points (private to the extension). */
+#ifndef CPMP_SPEEDUPS_H
+#define CPMP_SPEEDUPS_H
+
+/* Take the cache dict, EMPTY_CELL, PINNED and the ENTRY layout; 0, or -1
+ * with ValueError when the layout lacks a field. */
+int cpmp_cache_set(PyObject *cache, PyObject *empty, PyObject *pinned, PyObject *layout);
+
+/* A new reference to the reduce tuple cached for func while it still holds;
+ * NULL without an error when it does not, NULL with one on failure. */
+PyObject *cpmp_cached_reduce(PyObject *func);
+
+/* How many sends the cache answered in this process. */
+Py_ssize_t cpmp_cache_hits(void);
+
+#endif
