@@ -61,3 +61,10 @@ with mp.get_context('fork').Pool(1) as p:
     run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/sound.py" redefined spawn
     assert_output "2"
 }
+
+@test "a held def sent again is still the worker's own (the resend cache does not send it by value)" {
+    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/sound.py" identity fork
+    assert_output "[True, True, True] [True, True, True]"
+    run -0 "${T[@]}" "$PYTHON" "$SCRIPTS/sound.py" identity fork
+    assert_output "[True, True, True] [True, True, True]"
+}

@@ -26,6 +26,12 @@ PINNED = ("__code__", "__name__", "__qualname__", "__module__", "__doc__", "__de
 ENTRY = ("ref",) + PINNED + ("kwdefaults", "annotations", "cells", "globals", "reduce")
 
 sent = {}  # id(function) -> entry
+# The same for main-module definitions a forked receiver may hold: sent
+# again, such a one goes as a reference to the receiver's own when one
+# holds it (_send.held_entry decides, each time), so the C fast path,
+# which reads only ``sent``, never sees them; their by-value bytes are
+# still reused for the fallback and where nobody holds them.
+holdable = {}
 
 
 def cell_value(cell):
@@ -84,7 +90,7 @@ def lookup(func):
     """The reduce tuple cached for func, when func would still pickle to
     the same bytes (compared by identity), else None.  The pure-Python twin
     of _speedups.cached_reduce."""
-    entry = sent.get(id(func))
+    entry = sent.get(id(func)) or holdable.get(id(func))
     if entry is None or entry[0]() is not func or func.__dict__ or not registry_empty():
         return None
     n = len(PINNED)
@@ -149,12 +155,15 @@ def read_names(func, gname):
 def _remember(func, state, names, result):
     # The callback holds the dict itself: at interpreter exit, module
     # globals may already be None when the last functions die (seen on 3.10).
-    forget = _forget(sent, id(func))
+    from . import _policy
+
+    table = holdable if _policy.by_value_reason(func, True) in _policy.HOLDABLE else sent
+    forget = _forget(table, id(func))
     g = func.__globals__
     if _mutation.ACTIVE == "freeze-first":
         names = ()
     pairs = tuple((name, g.get(name, _receive.EMPTY_CELL)) for name in names)
-    sent[id(func)] = (
+    table[id(func)] = (
         weakref.ref(func, lambda ref: forget()),
         *(getattr(func, a) for a in PINNED),
         # Their items: the function's own dicts can change in place.

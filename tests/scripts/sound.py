@@ -24,6 +24,12 @@ def main_f():
     return __main__.f
 
 
+def is_main_f(fn):
+    import __main__
+
+    return fn is __main__.f
+
+
 def deco(func):
     @functools.wraps(func)
     def wrapper(*args):
@@ -124,6 +130,14 @@ if __name__ == "__main__":
             return get()[x]
         with ctx.Pool(1) as p:
             print(p.map(work, range(3)))
+
+    elif case == "identity":
+        # Sent again and again, a held def stays the worker's own, as a
+        # reference: the second send must not go by value.
+        def f(x):
+            return x
+        with ctx.Pool(1) as p:
+            print([p.apply(is_main_f, (f,)) for _ in range(3)], p.map(is_main_f, [f] * 3))
 
     elif case == "redefined":
         def f():
