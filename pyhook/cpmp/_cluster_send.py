@@ -36,7 +36,7 @@ def _pickler():
     if _cluster_pickler[0] is None:
         import io
 
-        from . import _reduce
+        from . import _reduce, _stash
 
         base = _reduce.pickler_class()
         override = base.reducer_override
@@ -51,7 +51,8 @@ def _pickler():
 
         def dumps(obj):
             buf = io.BytesIO()
-            ClusterPickler(buf).dump(obj)
+            with _stash.inline():  # read on other machines
+                ClusterPickler(buf).dump(obj)
             return buf.getvalue()
 
         _cluster_pickler[0] = dumps

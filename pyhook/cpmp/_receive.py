@@ -22,7 +22,7 @@ import weakref
 from collections import OrderedDict
 from types import CellType, FunctionType, ModuleType
 
-from . import _held, _mutation
+from . import _held, _mutation, _stash
 from ._code import code_names, load_code, load_code_in
 
 
@@ -117,7 +117,7 @@ def _held_value(entry, name="an object"):
     if obj is not _MISSING:
         return obj
     if fallback is not None:
-        return pickle.loads(fallback)
+        return pickle.loads(_stash.read(fallback))
     raise NotHeld(
         "cpmp: %s of the sender's main module cannot be sent by value, and this process "
         "does not hold it (only a process forked from the sender after it was bound does)"

@@ -247,8 +247,11 @@ def dump(obj, file, reducers=None, protocol=None, buffer_callback=None):
     """cpmp.dump: a too deep object raises a PicklingError that says
     "recursion", as cloudpickle's does -- and is still a RecursionError,
     as without cpmp."""
+    from . import _stash
+
     try:
-        pickler_class()(file, protocol, reducers, buffer_callback).dump(obj)
+        with _stash.inline():  # read anywhere, any time
+            pickler_class()(file, protocol, reducers, buffer_callback).dump(obj)
     except RecursionError as exc:
         raise _DeepRecursion("cpmp: could not pickle the object: excessively deep "
                              "recursion required (%s)" % exc) from exc

@@ -12,7 +12,7 @@ import sys
 import weakref
 from types import FunctionType, ModuleType
 
-from . import _code, _held, _mutation, _policy, _receive, _resend
+from . import _code, _held, _mutation, _policy, _receive, _resend, _stash
 
 
 def _module_name(g):
@@ -131,11 +131,12 @@ def _definition_checks(obj):
     every main-module name read by the functions it reaches, or None when
     one of them cannot be held (an object created since the last fork).
 
-    A name bound to a held object is checked by key, to an immutable value
-    by value.  A list, dict or other object that takes no weak reference
-    cannot be told apart from the one the receiver inherited without
-    keeping it alive: the receiver need only bind the name, and reads its
-    own, as python3 reads it."""
+    A name bound to a held object is checked by key, to a small immutable
+    value by value.  A list, dict or other object that takes no weak
+    reference cannot be told apart from the one the receiver inherited
+    without keeping it alive, nor a large string or bytes without sending
+    it whole: the receiver need only bind the name, and reads its own, as
+    python3 reads it."""
     module = sys.modules.get(getattr(obj, "__module__", None) or "")
     if module is None:
         return ()
@@ -150,7 +151,9 @@ def _definition_checks(obj):
                     continue
                 done.add(name)
                 if immutable(value):
-                    checks.append((name, _VALUE, value))
+                    # A large one costs its size in every message, and is
+                    # read in the receiver, as python3 reads it, like a list.
+                    checks.append((name, _VALUE, value) if _small(value) else (name, _BOUND, None))
                     continue
                 key = _held.key_of(value)
                 if key is not None:
@@ -170,6 +173,16 @@ def _definition_checks(obj):
     return tuple(checks)
 
 
+def _small(value, budget=4096):
+    """Whether an immutable value is small enough to travel in every
+    message as a check (strings and bytes up to 4 KiB, tuples of those)."""
+    if isinstance(value, (str, bytes)):
+        return len(value) <= budget
+    if type(value) is tuple or type(value) is frozenset:
+        return len(value) <= 256 and all(_small(v, budget // 8) for v in value)
+    return True
+
+
 _KEY = "key"
 _VALUE = "value"
 _BOUND = "bound"
@@ -183,10 +196,28 @@ def _fallback(value):
 
     if _mutation.ACTIVE == "no-fallback":
         return None
+    if type(value) is FunctionType:
+        # The same bytes while the function would pickle to them (_resend).
+        reduce = _resend.lookup(value)
+        made = _fallbacks.get(value)
+        if made is not None and reduce is not None and made[0] is reduce:
+            return _stash.for_message(made[1])
     try:
-        return _reduce.dumps_by_value(value)
+        with _stash.inline():  # what it nests goes whole (_stash)
+            blob = _reduce.dumps_by_value(value)
     except Exception:
         return None
+    if type(value) is FunctionType:
+        reduce = _resend.lookup(value)
+        if reduce is not None:
+            kept = _stash.stash(blob)
+            _fallbacks[value] = (reduce, kept)
+            return _stash.for_message(kept)
+    return blob
+
+
+# function -> (the cached reduce its fallback was made from, the fallback)
+_fallbacks = weakref.WeakKeyDictionary()
 
 
 # --- functions ---------------------------------------------------------------
