@@ -21,8 +21,11 @@ of cpmp's semantic model.  Every other module asks this one.
    closure, a class's methods) is bound there as in the sender: the same
    held object, or an equal immutable value.  A name bound to a list, dict
    or other object that takes no weak reference cannot be told from the
-   one the receiver inherited without keeping it alive; the receiver need
-   only bind it, and reads its own, as python3 does.  Anyone else gets the
+   one the receiver inherited without keeping it alive, nor a string or
+   bytes over 4 KiB without sending it whole in every message; the
+   receiver need only bind it, and reads its own, as python3 does.  A
+   fallback of 1 MiB or more travels as the name of a file in /dev/shm
+   holding it (_stash).  Anyone else gets the
    definition by value: the value always travels with the reference, so
    every reader -- workers started later, siblings, ``os.fork`` children,
    a Manager's server, spawned processes, the sender itself -- can rebuild
