@@ -22,7 +22,7 @@ import weakref
 from collections import OrderedDict
 from types import CellType, FunctionType, ModuleType
 
-from . import _held, _mutation, _stash
+from . import _globals, _held, _mutation, _stash
 from ._code import code_names, load_code, load_code_in
 
 
@@ -149,35 +149,8 @@ def _unavailable(exc, qualname):
 
 # --- functions ---------------------------------------------------------------
 
-class _Namespace(dict):
-    """A received function's globals when some name must read the sender's
-    value although the module binds it: those names are its own items,
-    every other name is read live from the module (LOAD_GLOBAL asks
-    __missing__ when globals are not exactly a dict)."""
-
-    __slots__ = ("live",)
-
-    def __missing__(self, name):
-        try:
-            return self.live[name]
-        except KeyError:
-            b = self.live.get("__builtins__", builtins)
-            return (b if type(b) is dict else vars(b))[name]
-
-
-def _fast_builtins():
-    """_speedups.function_with_builtins, where functions keep their own
-    builtins (3.10+) and the C extension is there; else None."""
-    if sys.version_info < (3, 10):
-        return None
-    try:
-        from . import _speedups
-    except ImportError:
-        return None
-    return getattr(_speedups, "function_with_builtins", None)
-
-
-_with_builtins = _fast_builtins()
+_Namespace = _globals.Namespace
+_with_builtins = _globals.with_builtins
 # Names cpmp wrote into a module for functions that write module globals
 # themselves, so they can be written again on a later send: {id(dict): set}.
 _injected = {}
