@@ -24,6 +24,8 @@ static PyObject *reduce_function; /* cpmp._send.reduce_function */
 static PyObject *reduce_class;    /* cpmp._send.reduce_class */
 static PyObject *reduce_module;   /* cpmp._reduce.reduce_module_subclass */
 static PyObject *str_builtins;
+static PyObject *str_live;
+static PyObject *builtins_module;
 
 static PyObject *
 speedups_reducer_override(PyObject *module, PyObject *obj)
@@ -124,6 +126,136 @@ speedups_function_with_builtins(PyObject *module, PyObject *args)
     return func;
 }
 
+/* Namespace.__missing__: the globals of a received function that must see
+ * some of the sender's values although its module binds them (its own
+ * items) read every other name live from the module (self.live), then
+ * from the module's builtins -- what LOAD_GLOBAL does, at C speed: the
+ * interpreter asks __missing__ for every global the items lack. */
+static PyObject *
+namespace_missing(PyObject *self, PyObject *name)
+{
+    PyObject *live = PyObject_GetAttr(self, str_live), *value, *b;
+
+    if (live == NULL) {
+        return NULL;
+    }
+    if (!PyDict_Check(live)) {
+        value = PyObject_GetItem(live, name);
+        Py_DECREF(live);
+        return value;
+    }
+    value = PyDict_GetItemWithError(live, name);
+    if (value == NULL && !PyErr_Occurred()) {
+        b = PyDict_GetItemWithError(live, str_builtins);
+        if (b == NULL && !PyErr_Occurred()) {
+            b = builtins_module;
+        }
+        if (b != NULL && PyModule_Check(b)) {
+            b = PyModule_GetDict(b);
+        }
+        if (b != NULL && PyDict_Check(b)) {
+            value = PyDict_GetItemWithError(b, name);
+        } else if (b != NULL) {
+            Py_DECREF(live);
+            return PyObject_GetItem(b, name);
+        }
+    }
+    Py_DECREF(live);
+    if (value == NULL) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetObject(PyExc_KeyError, name);
+        }
+        return NULL;
+    }
+    Py_INCREF(value);
+    return value;
+}
+
+static PyMethodDef namespace_methods[] = {
+    {"__missing__", namespace_missing, METH_O, "A name the items lack: the module's, live."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot namespace_slots[] = {
+    {Py_tp_doc, (void *)"Base of cpmp._receive's namespaces: a dict whose misses read "
+                        "self.live, then its builtins."},
+    {Py_tp_methods, namespace_methods},
+    {0, NULL},
+};
+
+static PyType_Spec namespace_spec = {
+    "cpmp._speedups.Namespace", 0, 0, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, namespace_slots,
+};
+
+/* pin_values(values, pins, table, no_weakref, by_ref, callback, token,
+ * serial) -> serial: cpmp._held._pin_main's loop, at a fork, over every
+ * value the main module binds (so it costs per name, and a fork with
+ * 100,000 names must not cost what Python's loop does). */
+static int
+pin_one(PyObject *value, PyObject **tables, PyObject *callback, PyObject *token,
+        Py_ssize_t *serial)
+{
+    PyObject *pins = tables[0], *table = tables[1], *no_weakref = tables[2];
+    PyObject *by_ref = tables[3], *ident, *ref = NULL, *key = NULL, *ref_id = NULL;
+    int done;
+
+    ident = PyLong_FromVoidPtr(value);
+    if (ident == NULL) {
+        return -1;
+    }
+    done = PyDict_Contains(pins, ident);
+    if (done == 0) {
+        done = PyDict_Contains(no_weakref, (PyObject *)Py_TYPE(value));
+    }
+    if (done != 0) {
+        Py_DECREF(ident);
+        return done < 0 ? -1 : 0;
+    }
+    ref = PyWeakref_NewRef(value, callback);
+    if (ref == NULL) {
+        Py_DECREF(ident);
+        if (!PyErr_ExceptionMatches(PyExc_TypeError)) {
+            return -1;
+        }
+        PyErr_Clear(); /* takes no weak reference: always sent by value */
+        return PyDict_SetItem(no_weakref, (PyObject *)Py_TYPE(value), Py_None);
+    }
+    key = Py_BuildValue("(On)", token, *serial + 1);
+    ref_id = PyLong_FromVoidPtr(ref);
+    done = key == NULL || ref_id == NULL || PyDict_SetItem(pins, ident, key) < 0
+           || PyDict_SetItem(table, key, ref) < 0 || PyDict_SetItem(by_ref, ref_id, ident) < 0;
+    if (!done) {
+        *serial += 1;
+    }
+    Py_XDECREF(ref_id);
+    Py_XDECREF(key);
+    Py_DECREF(ref);
+    Py_DECREF(ident);
+    return done ? -1 : 0;
+}
+
+static PyObject *
+speedups_pin_values(PyObject *module, PyObject *args)
+{
+    PyObject *values, *tables[4], *callback, *token;
+    Py_ssize_t serial, i, n;
+
+    (void)module;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O!OOn:pin_values", &PyList_Type, &values, &PyDict_Type,
+                          &tables[0], &PyDict_Type, &tables[1], &PyDict_Type, &tables[2],
+                          &PyDict_Type, &tables[3], &callback, &token, &serial)) {
+        return NULL;
+    }
+    n = PyList_Size(values);
+    for (i = 0; i < n; i++) {
+        /* Borrowed: the list, the caller's, holds them. */
+        if (pin_one(PyList_GetItem(values, i), tables, callback, token, &serial) < 0) {
+            return NULL;
+        }
+    }
+    return PyLong_FromSsize_t(serial);
+}
+
 static PyObject *
 speedups_hits(PyObject *module, PyObject *unused)
 {
@@ -141,6 +273,8 @@ static PyMethodDef speedups_methods[] = {
      "ENTRY)"},
     {"function_with_builtins", speedups_function_with_builtins, METH_VARARGS,
      "function_with_builtins(code, globals, builtins, closure)"},
+    {"pin_values", speedups_pin_values, METH_VARARGS,
+     "pin_values(values, pins, table, no_weakref, by_ref, callback, token, serial) -> serial"},
     {"hits", speedups_hits, METH_NOARGS,
      "hits(): how many sends the cache answered in this process."},
     {NULL, NULL, 0, NULL},
@@ -155,7 +289,7 @@ static struct PyModuleDef speedups_module = {
 PyMODINIT_FUNC
 PyInit__speedups(void)
 {
-    PyObject *types = PyImport_ImportModule("types");
+    PyObject *types = PyImport_ImportModule("types"), *module, *bases, *namespace;
 
     if (types == NULL) {
         return NULL;
@@ -166,8 +300,23 @@ PyInit__speedups(void)
                                   (PyObject *)Py_TYPE(Py_NotImplemented),
                                   (PyObject *)Py_TYPE(Py_Ellipsis));
     str_builtins = PyUnicode_InternFromString("__builtins__");
-    if (function_type == NULL || special_types == NULL || str_builtins == NULL) {
+    str_live = PyUnicode_InternFromString("live");
+    builtins_module = PyImport_ImportModule("builtins");
+    if (function_type == NULL || special_types == NULL || str_builtins == NULL
+        || str_live == NULL || builtins_module == NULL) {
         return NULL;
     }
-    return PyModule_Create(&speedups_module);
+    module = PyModule_Create(&speedups_module);
+    if (module == NULL) {
+        return NULL;
+    }
+    bases = PyTuple_Pack(1, (PyObject *)&PyDict_Type);
+    namespace = bases == NULL ? NULL : PyType_FromSpecWithBases(&namespace_spec, bases);
+    Py_XDECREF(bases);
+    if (namespace == NULL || PyModule_AddObject(module, "Namespace", namespace) < 0) {
+        Py_XDECREF(namespace);
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
 }
