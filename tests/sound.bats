@@ -68,3 +68,11 @@ with mp.get_context('fork').Pool(1) as p:
     run -0 "${T[@]}" "$PYTHON" "$SCRIPTS/sound.py" identity fork
     assert_output "[True, True, True] [True, True, True]"
 }
+
+@test "a main-block class sent by value again carries each change: globals, dict and list attributes, methods, cells" {
+    local method
+    for method in spawn forkserver; do
+        run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/sound.py" class-changes "$method"
+        assert_output "[3, 3, 11, 11, 15, 15, 16, 16, -1, -1, 101, 101, 201, 201]"
+    done
+}

@@ -200,6 +200,8 @@ def _load_speedups():
                             _receive.EMPTY_CELL, _resend.PINNED, _resend.ENTRY)
     except (TypeError, ValueError) as exc:
         return None, "does not match this package (%s)" % exc
+    if hasattr(_speedups, "set_own"):
+        _speedups.set_own(_send.OWN)
     return _speedups.reducer_override, None
 
 

@@ -117,8 +117,8 @@ globals_match(PyObject *func, PyObject *pairs)
 /* 1 when no module is registered with cloudpickle to go by value: a
  * registration changes what a function sent again is (cached entries are
  * made only while none is, see cpmp._resend.registry_empty). */
-static int
-by_value_registry_empty(void)
+int
+cpmp_registry_empty(void)
 {
     PyObject *cp = PyDict_GetItemString(PyImport_GetModuleDict(), "cloudpickle.cloudpickle");
     PyObject *registry;
@@ -190,7 +190,7 @@ cpmp_cached_reduce(PyObject *func)
     if (entry == NULL || !PyTuple_Check(entry) || PyTuple_Size(entry) != e_size) {
         return NULL;
     }
-    ok = by_value_registry_empty() ? same_function(entry, func) : 0;
+    ok = cpmp_registry_empty() ? same_function(entry, func) : 0;
     if (ok == 1) {
         dict = PyObject_GetAttrString(func, "__dict__");
         if (dict == NULL) {

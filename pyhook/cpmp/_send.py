@@ -12,7 +12,8 @@ import sys
 import weakref
 from types import FunctionType, ModuleType
 
-from . import _code, _held, _mutation, _policy, _receive, _resend, _stash
+from . import _code, _held, _policy, _receive, _resend
+from . import _fallback as _fallback_mod
 
 
 def _module_name(g):
@@ -188,36 +189,7 @@ _VALUE = "value"
 _BOUND = "bound"
 
 
-def _fallback(value):
-    """value pickled by value with cpmp's pickler, or None if it cannot be
-    (a lock inherited through fork): a receiver that does not hold it then
-    gets a function that raises when called (see _receive)."""
-    from . import _reduce
-
-    if _mutation.ACTIVE == "no-fallback":
-        return None
-    if type(value) is FunctionType:
-        # The same bytes while the function would pickle to them (_resend).
-        reduce = _resend.lookup(value)
-        made = _fallbacks.get(value)
-        if made is not None and reduce is not None and made[0] is reduce:
-            return _stash.for_message(made[1])
-    try:
-        with _stash.inline():  # what it nests goes whole (_stash)
-            blob = _reduce.dumps_by_value(value)
-    except Exception:
-        return None
-    if type(value) is FunctionType:
-        reduce = _resend.lookup(value)
-        if reduce is not None:
-            kept = _stash.stash(blob)
-            _fallbacks[value] = (reduce, kept)
-            return _stash.for_message(kept)
-    return blob
-
-
-# function -> (the cached reduce its fallback was made from, the fallback)
-_fallbacks = weakref.WeakKeyDictionary()
+_fallback = _fallback_mod.fallback
 
 
 # --- functions ---------------------------------------------------------------
@@ -297,6 +269,8 @@ def _reduce_definition(obj, is_function, by_value):
     a forked receiver holds, or by_value(obj)."""
     reason = _policy.by_value_reason(obj, is_function)
     if reason is None:
+        if not is_function and not obj.__flags__ & _HEAPTYPE:
+            OWN.add(obj)  # a C type: its name and module cannot change
         return NotImplemented
     if reason in _policy.HOLDABLE:
         entry = held_entry(obj, reason)
@@ -306,7 +280,25 @@ def _reduce_definition(obj, is_function, by_value):
 
 
 def reduce_function(func):
+    if func in OWN and _resend.registry_empty():
+        return NotImplemented
     return _reduce_definition(func, True, reduce_function_by_value)
+
+
+# The functions cpmp's payloads name, by reference (_receive's, and
+# cloudpickle's once it is imported), and the C types found under their
+# names: every lambda sent names one, and the policy would be asked about
+# it each time.  The C fast path reads this very set (_speedups.set_own).
+OWN = set()
+
+
+def _own(module):
+    name = getattr(module, "__name__", None)
+    OWN.update(v for v in vars(module).values()
+               if type(v) is FunctionType and v.__module__ == name and "<" not in v.__qualname__)
+
+
+_own(_receive)
 
 
 # --- classes -----------------------------------------------------------------
@@ -314,8 +306,11 @@ def reduce_function(func):
 _SPECIAL_TYPES = (type(None), type(NotImplemented), type(Ellipsis))
 
 
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement
+
+
 def reduce_class(cls):
-    if cls in _SPECIAL_TYPES:
+    if cls in _SPECIAL_TYPES or (cls in OWN and _resend.registry_empty()):
         return NotImplemented
     return _reduce_definition(cls, False, reduce_class_by_value)
 
@@ -324,11 +319,16 @@ def reduce_class_by_value(cls):
     builtin = cloudpickle_attr("_BUILTIN_TYPE_NAMES").get(cls)
     if builtin is not None:
         return cloudpickle_attr("_builtin_type"), (builtin,)
+    cached = _fallback_mod.class_reduce(cls)
+    if cached is not None:
+        return cached
     reduce = cloudpickle_attr("_dynamic_class_reduce")(cls)
     if "__dataclass_fields__" in vars(cls):
         reduce = _dataclass_fields_by_reference(reduce)
     make, args, state, _, _, setstate = reduce
-    return (_receive.make_class, (make, args), state, None, None, _receive.set_class_state)
+    reduce = (_receive.make_class, (make, args), state, None, None, _receive.set_class_state)
+    _fallback_mod.remember_class_reduce(cls, reduce)
+    return reduce
 
 
 class _FieldType:
@@ -372,10 +372,17 @@ def _cloudpickle():
     return cloudpickle
 
 
+_cloudpickle_known = []
+
+
 def cloudpickle_attr(name):
     """One of cloudpickle's reducers or helpers, wherever its version keeps
     it (cloudpickle_fast in 2.x, cloudpickle in 1.x and 3.x)."""
-    _cloudpickle()
+    if not _cloudpickle_known:
+        _cloudpickle()
+        for module in ("cloudpickle.cloudpickle_fast", "cloudpickle.cloudpickle"):
+            _own(sys.modules.get(module))
+        _cloudpickle_known.append(True)
     for module in ("cloudpickle.cloudpickle_fast", "cloudpickle.cloudpickle"):
         found = getattr(sys.modules.get(module), name, None)
         if found is not None:

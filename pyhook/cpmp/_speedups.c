@@ -25,6 +25,7 @@ static PyObject *reduce_class;    /* cpmp._send.reduce_class */
 static PyObject *reduce_module;   /* cpmp._reduce.reduce_module_subclass */
 static PyObject *str_builtins;
 static PyObject *str_live;
+static PyObject *own_functions;   /* cpmp._send.OWN: functions and C types */
 static PyObject *builtins_module;
 
 static PyObject *
@@ -34,8 +35,19 @@ speedups_reducer_override(PyObject *module, PyObject *obj)
     if (reduce_function == NULL) {
         /* set_hooks() not called yet: nothing is patched. */
     } else if ((PyObject *)Py_TYPE(obj) == function_type) {
+        /* One of the functions cpmp's payloads name: by reference. */
+        int own = own_functions == NULL ? 0 : PySet_Contains(own_functions, obj);
+        PyObject *cached;
+
+        if (own < 0) {
+            return NULL;
+        }
+        if (own && cpmp_registry_empty()) {
+            Py_INCREF(Py_NotImplemented);
+            return Py_NotImplemented;
+        }
         /* The same function sent again: no Python code at all. */
-        PyObject *cached = cpmp_cached_reduce(obj);
+        cached = cpmp_cached_reduce(obj);
 
         if (cached != NULL || PyErr_Occurred()) {
             return cached;
@@ -44,6 +56,12 @@ speedups_reducer_override(PyObject *module, PyObject *obj)
     } else if (PyType_Check(obj)) {
         int special = PySequence_Contains(special_types, obj);
 
+        if (special == 0 && own_functions != NULL) {
+            special = PySet_Contains(own_functions, obj); /* a C type, found by name */
+            if (special > 0 && !cpmp_registry_empty()) {
+                special = 0;
+            }
+        }
         if (special < 0) {
             return NULL;
         }
@@ -257,6 +275,18 @@ speedups_pin_values(PyObject *module, PyObject *args)
 }
 
 static PyObject *
+speedups_set_own(PyObject *module, PyObject *own)
+{
+    (void)module;
+    if (!PySet_Check(own)) {
+        PyErr_SetString(PyExc_TypeError, "set_own() takes a set");
+        return NULL;
+    }
+    replace(&own_functions, own);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
 speedups_hits(PyObject *module, PyObject *unused)
 {
     (void)module;
@@ -275,6 +305,9 @@ static PyMethodDef speedups_methods[] = {
      "function_with_builtins(code, globals, builtins, closure)"},
     {"pin_values", speedups_pin_values, METH_VARARGS,
      "pin_values(values, pins, table, no_weakref, by_ref, callback, token, serial) -> serial"},
+    {"set_own", speedups_set_own, METH_O,
+     "set_own(functions): the set of functions sent by reference without asking "
+     "(cpmp._send.OWN, read live)."},
     {"hits", speedups_hits, METH_NOARGS,
      "hits(): how many sends the cache answered in this process."},
     {NULL, NULL, 0, NULL},

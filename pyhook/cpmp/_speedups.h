@@ -11,6 +11,9 @@ int cpmp_cache_set(PyObject *cache, PyObject *empty, PyObject *pinned, PyObject 
  * NULL without an error when it does not, NULL with one on failure. */
 PyObject *cpmp_cached_reduce(PyObject *func);
 
+/* 1 when no module is registered with cloudpickle to go by value. */
+int cpmp_registry_empty(void);
+
 /* How many sends the cache answered in this process. */
 Py_ssize_t cpmp_cache_hits(void);
 

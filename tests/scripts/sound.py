@@ -30,6 +30,10 @@ def is_main_f(fn):
     return fn is __main__.f
 
 
+def use(obj):
+    return obj.get()
+
+
 def deco(func):
     @functools.wraps(func)
     def wrapper(*args):
@@ -138,6 +142,41 @@ if __name__ == "__main__":
             return x
         with ctx.Pool(1) as p:
             print([p.apply(is_main_f, (f,)) for _ in range(3)], p.map(is_main_f, [f] * 3))
+
+    elif case == "class-changes":
+        # A main-block class sent by value again and again (no worker
+        # holds it): each send carries the class as it is now, though its
+        # reduce and fallback are reused while it is provably unchanged.
+        SCALE = 2
+
+        class C:
+            table = {"k": 1}
+            seen = []
+
+            def __init__(self, v):
+                self.v = v
+
+            def get(self):
+                return self.v * SCALE + C.table["k"] + len(C.seen)
+        out = []
+        with ctx.Pool(1) as p:
+            for step in range(7):
+                out.append(p.apply(use, (C(1),)))
+                out.append(p.apply(use, (C(1),)))
+                if step == 0:
+                    SCALE = 10
+                elif step == 1:
+                    C.table["k"] = 5
+                elif step == 2:
+                    C.seen.append(None)
+                elif step == 3:
+                    C.get = lambda self: -self.v
+                elif step == 4:
+                    bump = 100
+                    C.get = lambda self: bump + self.v
+                elif step == 5:
+                    bump = 200
+        print(out)
 
     elif case == "redefined":
         def f():

@@ -1,0 +1,160 @@
+"""The by-value copy that travels with every held reference (see _held):
+pickled once, and sent again as the same bytes while the definition
+provably pickles to them -- a main-block class's instances otherwise pay
+for pickling the class by value at every send (300k instructions where
+python3 takes 28k).
+
+A function's fallback is reused while _resend's entry for it (which
+checks its code, attributes, cells and every global it reads, by
+identity) is the one it was made with.  A class's, while its snapshot is
+the same, object for object: its metaclass, bases and every item of its
+dict, each of them immutable, a C descriptor, a definition sent by
+reference, or a function (bare, static, class method, property accessor)
+whose _resend entry is unchanged; a dict or list item by its items; a main-module
+base by its own snapshot.  Anything else -- a list attribute, an enum's
+members, an ABC's registry -- makes the class's fallback be made afresh
+at each send.  Large ones go through _stash.  The same snapshot lets a
+class sent by value (no receiver holds it) reuse its reduce tuple.
+"""
+
+import sys
+import types
+import weakref
+from types import FunctionType, ModuleType
+
+from . import _mutation, _resend, _stash
+
+_made = weakref.WeakKeyDictionary()  # definition -> (snapshot, kept)
+_reduces = weakref.WeakKeyDictionary()  # class -> (snapshot, its by-value reduce)
+
+
+def class_reduce(cls):
+    """The reduce tuple of cls by value made at an earlier send, while its
+    snapshot is the same (cloudpickle's class reducer costs 150k
+    instructions), else None."""
+    if _mutation.ACTIVE:
+        return None
+    made = _reduces.get(cls)
+    if made is not None and _same(made[0], _snapshot(cls)):
+        return made[1]
+    return None
+
+
+def remember_class_reduce(cls, reduce):
+    """Keep reduce for cls, if cls has a snapshot (its methods have been
+    sent once: a snapshot names their _resend entries)."""
+    snapshot = _snapshot(cls)
+    if snapshot is not None:
+        _reduces[cls] = (snapshot, reduce)
+
+
+def fallback(value):
+    """value pickled by value with cpmp's pickler, or None if it cannot be
+    (a lock inherited through fork): a receiver that does not hold it then
+    gets a function that raises when called (see _receive)."""
+    from . import _reduce
+
+    if _mutation.ACTIVE == "no-fallback":
+        return None
+    definition = type(value) is FunctionType or isinstance(value, type)
+    if definition:
+        made = _made.get(value)
+        if made is not None and _same(made[0], _snapshot(value)):
+            return _stash.for_message(made[1])
+    try:
+        with _stash.inline():  # what it nests goes whole (_stash)
+            blob = _reduce.dumps_by_value(value)
+    except Exception:
+        return None
+    if definition:
+        snapshot = _snapshot(value)
+        if snapshot is not None:
+            kept = _stash.stash(blob)
+            _made[value] = (snapshot, kept)
+            return _stash.for_message(kept)
+    return blob
+
+
+def _same(a, b):
+    return a is not None and b is not None and len(a) == len(b) and all(
+        x is y for x, y in zip(a, b))
+
+
+def _snapshot(value):
+    """A list of objects that are all the same ones (by identity) only while
+    value's fallback is the same bytes, or None when there is none."""
+    if not _resend.registry_empty():
+        return None
+    out = []
+    if type(value) is FunctionType:
+        reduce = _resend.lookup(value)
+        return None if reduce is None else [reduce]
+    return out if _class_items(value, out, set()) else None
+
+
+_DESCRIPTORS = (types.MemberDescriptorType, types.GetSetDescriptorType,
+                types.WrapperDescriptorType, types.MethodDescriptorType,
+                types.BuiltinFunctionType)
+
+
+def _class_items(cls, out, seen):
+    if id(cls) in seen:
+        return True
+    seen.add(id(cls))
+    if _by_reference(cls):
+        out.append(cls)
+        return True
+    out.extend((cls, type(cls), cls.__bases__))
+    for base in (type(cls),) + cls.__bases__:
+        if not _class_items(base, out, seen):
+            return False
+    return _stable_items(tuple(vars(cls).items()), out)
+
+
+_OPEN, _CLOSE = object(), object()  # bracket a dict's items: the list reads one way
+
+
+def _stable_items(pairs, out):
+    out.append(_OPEN)
+    for key, item in pairs:
+        out.extend((key, item))
+        if not _stable(item, out):
+            return False
+    out.append(_CLOSE)
+    return True
+
+
+def _stable(item, out):
+    t = type(item)
+    if _resend.immutable(item) or t in _DESCRIPTORS:
+        return True
+    if t is staticmethod or t is classmethod:
+        item = item.__func__
+        out.append(item)
+        t = type(item)
+    if t is property:
+        out.extend((item.fget, item.fset, item.fdel))
+        return all(f is None or _stable(f, out) for f in (item.fget, item.fset, item.fdel))
+    if t is FunctionType:
+        if _by_reference(item):
+            return True
+        reduce = _resend.lookup(item)
+        out.append(reduce)
+        return reduce is not None
+    if t is dict:
+        return _stable_items(tuple(item.items()), out)
+    if t is list:  # copyreg's __slotnames__, say
+        return _stable_items(tuple((None, v) for v in item), out)
+    if t is ModuleType:
+        return sys.modules.get(item.__name__) is item
+    if isinstance(item, type):
+        return _by_reference(item)
+    return False
+
+
+def _by_reference(definition):
+    from . import _policy, _send
+
+    if definition in _send.OWN:  # (registry_empty() holds: see _snapshot)
+        return True
+    return _policy.by_value_reason(definition, type(definition) is FunctionType) is None
