@@ -46,8 +46,10 @@ static const cpmp_pyapi pyapi = {
 };
 
 /* The preload library stays out of a process that exports this: here the
- * launcher arms the patch itself. */
-const char cpmp_launcher_marker[] = "cpmp launcher " CPMP_VERSION;
+ * launcher arms the patch itself.  The one symbol of cpmp's own the
+ * launcher exports (meson.build hides the rest). */
+const char cpmp_launcher_marker[] __attribute__((__visibility__("default"))) =
+    "cpmp launcher " CPMP_VERSION;
 
 /* In a virtualenv, the interpreter starts as the venv's python would:
  * Python finds the venv (sys.prefix, site-packages, pyvenv.cfg's
