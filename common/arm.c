@@ -7,16 +7,16 @@
 #define PY_FILE_INPUT 257 /* Py_file_input, the same in every CPython 3 */
 
 void
-cpmp_warn_unpatched(const char *why)
+arm_warn_unpatched(const char *why)
 {
-    if (!cpmp_env_flag(CPMP_ENV_QUIET)) {
+    if (!flag_on(CPMP_ENV_QUIET)) {
         fprintf(stderr, CPMP_LOG_PREFIX "not active, running unpatched: %s\n", why);
     }
 }
 
 /* Report the pending Python exception in one line; leave none pending. */
 static void
-warn_python_error(const cpmp_pyapi *api)
+arm_warn_python_error(const cpmp_pyapi *api)
 {
     PyObject *type = NULL, *value = NULL, *tb = NULL, *text = NULL;
     const char *message = NULL;
@@ -28,7 +28,7 @@ warn_python_error(const cpmp_pyapi *api)
     if (text != NULL) {
         message = api->Unicode_AsUTF8(text);
     }
-    cpmp_warn_unpatched(message != NULL ? message : "unknown error");
+    arm_warn_unpatched(message != NULL ? message : "unknown error");
     api->Err_Clear();
     api->DecRef(text);
     api->DecRef(type);
@@ -37,7 +37,7 @@ warn_python_error(const cpmp_pyapi *api)
 }
 
 void
-cpmp_arm(const cpmp_pyapi *api, const char *pydir)
+arm_patch(const cpmp_pyapi *api, const char *pydir)
 {
     PyObject *ns = api->Dict_New();
     PyObject *dir = api->Unicode_DecodeFSDefault(pydir);
@@ -49,7 +49,7 @@ cpmp_arm(const cpmp_pyapi *api, const char *pydir)
         result = api->Run_String(CPMP_BOOT_CODE, PY_FILE_INPUT, ns, ns, NULL);
     }
     if (result == NULL) {
-        warn_python_error(api);
+        arm_warn_python_error(api);
     }
     api->DecRef(result);
     api->DecRef(dir);

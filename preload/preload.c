@@ -35,7 +35,7 @@ static int armed; /* set once the patch has been armed (or tried) */
 /* Resolve every symbol, or none: a process missing any of them is not a
  * CPython we act in. */
 static int
-resolve(void)
+preload_resolve(void)
 {
     struct {
         const char *name;
@@ -68,35 +68,35 @@ resolve(void)
 
 /* This library's own absolute path (PATH_MAX bytes), or -1. */
 static int
-self_path(char *self)
+preload_self_path(char *self)
 {
     Dl_info info;
 
-    return dladdr((void *)self_path, &info) != 0 && info.dli_fname != NULL
+    return dladdr((void *)preload_self_path, &info) != 0 && info.dli_fname != NULL
                    && realpath(info.dli_fname, self) != NULL
                ? 0
                : -1;
 }
 
 static void
-arm(void)
+preload_arm(void)
 {
     char self[PATH_MAX];
     cpmp_layout layout;
 
     layout.problem[0] = '\0';
-    if (self_path(self) < 0 || cpmp_find_layout(self, &layout) < 0) {
-        cpmp_warn_unpatched(layout.problem[0] != '\0' ? layout.problem
-                                                      : "cannot find the cpmp Python package");
+    if (preload_self_path(self) < 0 || layout_find(self, &layout) < 0) {
+        arm_warn_unpatched(layout.problem[0] != '\0' ? layout.problem
+                                                     : "cannot find the cpmp Python package");
         return;
     }
-    cpmp_arm(&pyapi, layout.pydir);
+    arm_patch(&pyapi, layout.pydir);
 }
 
 /* Called for every audit event of the process, for its whole life: the
  * common case must be one load and one branch. */
 static int
-audit_hook(const char *event, PyObject *args, void *data)
+preload_audit_hook(const char *event, PyObject *args, void *data)
 {
     (void)args;
     (void)data;
@@ -104,7 +104,7 @@ audit_hook(const char *event, PyObject *args, void *data)
         return 0;
     }
     armed = 1;
-    arm();
+    preload_arm();
     return 0;
 }
 
@@ -119,7 +119,7 @@ audit_hook(const char *event, PyObject *args, void *data)
  * hooks on first: both sides then agree. */
 
 static int
-debug_allocators(void)
+preload_debug_allocators(void)
 {
     cmdline_preconfig pre = {0, 0};
     const char *malloc_env, *dev_env;
@@ -146,7 +146,7 @@ debug_allocators(void)
 /* Whether an LD_PRELOAD entry is a path relative to the current directory
  * (ld.so separates entries with spaces or colons). */
 static int
-has_relative_entry(const char *value)
+preload_has_relative_entry(const char *value)
 {
     const char *start = value;
 
@@ -166,7 +166,7 @@ has_relative_entry(const char *value)
  * would miss the library.  Make it absolute, once, in this process's
  * environment, which children inherit. */
 static void
-absolute_preload(void)
+preload_absolute_ld_preload(void)
 {
     const char *value = getenv("LD_PRELOAD");
     char self[PATH_MAX], real[PATH_MAX], *copy, *entry, *save = NULL, *fixed;
@@ -174,7 +174,7 @@ absolute_preload(void)
 
     /* Every process under cpmp exec comes here: with absolute entries only
      * (what cpmp exec writes) there is nothing to do, and no system call. */
-    if (value == NULL || !has_relative_entry(value) || self_path(self) < 0) {
+    if (value == NULL || !preload_has_relative_entry(value) || preload_self_path(self) < 0) {
         return;
     }
     copy = strdup(value);
@@ -215,8 +215,8 @@ absolute_preload(void)
 static void
 preload_init(void)
 {
-    absolute_preload();
-    if (cpmp_env_flag(CPMP_ENV_DISABLE)) {
+    preload_absolute_ld_preload();
+    if (flag_on(CPMP_ENV_DISABLE)) {
         return;
     }
     /* glibc ignores LD_PRELOAD for setuid programs, but a setgid one started
@@ -228,10 +228,10 @@ preload_init(void)
     if (dlsym(RTLD_DEFAULT, "cpmp_launcher_marker") != NULL) {
         return;
     }
-    if (resolve() < 0) {
+    if (preload_resolve() < 0) {
         return; /* not CPython, or older than 3.8 */
     }
-    if (debug_allocators()) {
+    if (preload_debug_allocators()) {
         void (*setup_debug_hooks)(void) = (void (*)(void))dlsym(RTLD_DEFAULT,
                                                                 "PyMem_SetupDebugHooks");
 
@@ -240,7 +240,7 @@ preload_init(void)
         }
         setup_debug_hooks();
     }
-    add_audit_hook(audit_hook, NULL);
+    add_audit_hook(preload_audit_hook, NULL);
 }
 
 __attribute__((constructor)) static void
