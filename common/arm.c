@@ -4,6 +4,8 @@
 
 #include <stdio.h>
 
+#include "pycode.h" /* CPMP_BOOT_CODE: common/boot.py, compiled in by Meson */
+
 #define PY_FILE_INPUT 257 /* Py_file_input, the same in every CPython 3 */
 
 void
@@ -41,17 +43,21 @@ arm_patch(const cpmp_pyapi *api, const char *pydir)
 {
     PyObject *ns = api->Dict_New();
     PyObject *dir = api->Unicode_DecodeFSDefault(pydir);
+    PyObject *module = api->Unicode_DecodeFSDefault(CPMP_MODULE);
     PyObject *result = NULL;
 
-    if (ns != NULL && dir != NULL
+    /* What boot.py reads from its namespace. */
+    if (ns != NULL && dir != NULL && module != NULL
         && api->Dict_SetItemString(ns, "__builtins__", api->Eval_GetBuiltins()) == 0
-        && api->Dict_SetItemString(ns, "_cpmp_dir", dir) == 0) {
+        && api->Dict_SetItemString(ns, "_cpmp_dir", dir) == 0
+        && api->Dict_SetItemString(ns, "_cpmp_module", module) == 0) {
         result = api->Run_String(CPMP_BOOT_CODE, PY_FILE_INPUT, ns, ns, NULL);
     }
     if (result == NULL) {
         arm_warn_python_error(api);
     }
     api->DecRef(result);
+    api->DecRef(module);
     api->DecRef(dir);
     api->DecRef(ns);
 }

@@ -1,7 +1,7 @@
 /* Shared by the launcher and the preload library: environment variable
  * names and the log prefix (from config.h), where the pieces of an
- * installation live, and the Python code that activates the patch.  (proxychains-ng keeps the same
- * things in its common.h.)  Each function is named for the file that
+ * installation live, and how the patch is armed.  (proxychains-ng keeps
+ * the same things in its common.h.)  Each function is named for the file that
  * defines it: layout_ (layout.c), flag_ (flag.c), arm_ (arm.c); neither
  * binary exports them (meson.build). */
 #ifndef CPMP_H
@@ -86,26 +86,5 @@ void arm_warn_unpatched(const char *why);
  * program's named cpmp stays the program's; `import cpmp` finds this
  * package only when the program has none). */
 #define CPMP_MODULE "__cpmp__"
-
-/* Python code run once in a fresh namespace holding `_cpmp_dir`: imports
- * the cpmp package from that directory, as CPMP_MODULE, without touching
- * sys.path, and arms the patch.  Kept short: it is compiled at every
- * start. */
-#define CPMP_BOOT_CODE                                                     \
-    "import sys\n"                                                         \
-    "m = sys.modules.get('" CPMP_MODULE "')\n"                            \
-    "if m is None:\n"                                                      \
-    "    d = _cpmp_dir + '/cpmp'\n"                                        \
-    "    s = sys.modules['_frozen_importlib_external']"                     \
-    ".spec_from_file_location('" CPMP_MODULE "', d + '/__init__.py', "    \
-    "submodule_search_locations=[d])\n"                                    \
-    "    m = sys.modules['_frozen_importlib'].module_from_spec(s)\n"       \
-    "    sys.modules['" CPMP_MODULE "'] = m\n"                            \
-    "    try:\n"                                                           \
-    "        s.loader.exec_module(m)\n"                                    \
-    "    except BaseException:\n"                                          \
-    "        del sys.modules['" CPMP_MODULE "']\n"                        \
-    "        raise\n"                                                      \
-    "m._activate()\n"
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "config.h" /* CPMP_VERSION */
 #include "launcher.h"
+#include "pycode.h"  /* CPMP_TOOL_CODE, CPMP_VERSION_CODE: tool.py, version.py */
 
 static void
 pymain_exit_if_error(PyStatus status, PyConfig *config)
@@ -177,17 +178,7 @@ int
 pymain_cmd_version(int argc, char **argv)
 {
     cpmp_layout layout;
-    char *args[] = {argv[0], "-I", "-c",
-                    "import sys\n"
-                    "print('cpmp " CPMP_VERSION "')\n"
-                    "print('Python %s (%s)' % (sys.version.split()[0], sys.prefix))\n"
-                    "try:\n"
-                    "    import cloudpickle\n"
-                    "    print('cloudpickle', cloudpickle.__version__)\n"
-                    "except ImportError:\n"
-                    "    print('cloudpickle not installed "
-                    "(Debian: apt-get install python3-cloudpickle)')\n",
-                    NULL};
+    char *args[] = {argv[0], "-I", "-c", CPMP_VERSION_CODE, CPMP_VERSION, NULL};
 
     (void)argc;
     util_locate(&layout);
@@ -204,7 +195,7 @@ int
 pymain_cmd_tool(int argc, char **argv)
 {
     cpmp_layout layout;
-    char venv[PATH_MAX], code[512];
+    char venv[PATH_MAX];
     const char *module = strcmp(argv[1], "doctor") == 0 ? "_doctor" : "_kernel";
     char **args = calloc((size_t)argc + 8, sizeof(char *));
     int n = 0, i;
@@ -213,14 +204,10 @@ pymain_cmd_tool(int argc, char **argv)
         util_die("%s", strerror(ENOMEM));
     }
     util_locate(&layout);
-    snprintf(code, sizeof(code),
-             "import sys\n"
-             "sys.path[:] = [sys.argv[2]] + [p for p in sys.path if p not in ('', '.')]\n"
-             "from cpmp import %s\n"
-             "sys.exit(%s.main(sys.argv[1:]))\n", module, module);
     args[n++] = argv[0];
     args[n++] = "-c";
-    args[n++] = code;
+    args[n++] = CPMP_TOOL_CODE;
+    args[n++] = (char *)module;
     args[n++] = (char *)util_self_exe();
     args[n++] = layout.pydir;
     args[n++] = layout.python;
