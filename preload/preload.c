@@ -22,6 +22,7 @@
 
 #include "cmdline.h"
 #include "cpmp.h"
+#include "env.h" /* LD_PRELOAD, PYTHONMALLOC, PYTHONDEVMODE */
 
 typedef int (*audit_hook_fn)(const char *event, PyObject *args, void *data);
 
@@ -122,44 +123,15 @@ static int
 preload_debug_allocators(void)
 {
     cmdline_preconfig pre = {0, 0};
-    const char *malloc_env, *dev_env;
-    int ignore_env, dev;
 
     /* Unreadable: as without options (Python reads its argv, not this). */
     if (cmdline_read_self(&pre) < 0) {
         pre.ignore_env = pre.dev = 0;
     }
-    ignore_env = pre.ignore_env;
-    dev = pre.dev;
-    malloc_env = ignore_env ? NULL : getenv("PYTHONMALLOC");
-    dev_env = ignore_env ? NULL : getenv("PYTHONDEVMODE");
-    if (malloc_env != NULL && malloc_env[0] != '\0') {
-        size_t len = strlen(malloc_env);
-
-        return len >= 5 && strcmp(malloc_env + len - 5, "debug") == 0;
-    }
-    return dev || (dev_env != NULL && dev_env[0] != '\0');
+    return env_debug_allocators(&pre, getenv("PYTHONMALLOC"), getenv("PYTHONDEVMODE"));
 }
 
 /* --- LD_PRELOAD --- */
-
-/* Whether an LD_PRELOAD entry is a path relative to the current directory
- * (ld.so separates entries with spaces or colons). */
-static int
-preload_has_relative_entry(const char *value)
-{
-    const char *start = value;
-
-    while (*start != '\0') {
-        size_t len = strcspn(start, " :");
-
-        if (len > 0 && start[0] != '/' && memchr(start, '/', len) != NULL) {
-            return 1;
-        }
-        start += len + (start[len] != '\0');
-    }
-    return 0;
-}
 
 /* A relative LD_PRELOAD entry naming this library (LD_PRELOAD=build/...)
  * stops working for a child started after a chdir(): every spawn worker
@@ -169,45 +141,18 @@ static void
 preload_absolute_ld_preload(void)
 {
     const char *value = getenv("LD_PRELOAD");
-    char self[PATH_MAX], real[PATH_MAX], *copy, *entry, *save = NULL, *fixed;
-    int changed = 0;
+    char self[PATH_MAX], *fixed;
 
     /* Every process under cpmp exec comes here: with absolute entries only
      * (what cpmp exec writes) there is nothing to do, and no system call. */
-    if (value == NULL || !preload_has_relative_entry(value) || preload_self_path(self) < 0) {
+    if (value == NULL || !env_has_relative_entry(value) || preload_self_path(self) < 0) {
         return;
     }
-    copy = strdup(value);
-    fixed = malloc(strlen(value) + PATH_MAX * 2 + 2);
-    if (copy == NULL || fixed == NULL) {
-        free(copy);
-        free(fixed);
-        return;
-    }
-    fixed[0] = '\0';
-    /* ld.so separates entries with spaces or colons. */
-    for (entry = strtok_r(copy, " :", &save); entry != NULL; entry = strtok_r(NULL, " :", &save)) {
-        const char *use = entry;
-
-        if (entry[0] != '/' && strchr(entry, '/') != NULL && realpath(entry, real) != NULL
-            && strcmp(real, self) == 0 && !changed) {
-            use = self;
-            changed = 1;
-        }
-        if (strlen(fixed) + strlen(use) + 2 > strlen(value) + PATH_MAX * 2) {
-            changed = 0;
-            break;
-        }
-        if (fixed[0] != '\0') {
-            strcat(fixed, ":");
-        }
-        strcat(fixed, use);
-    }
-    if (changed) {
+    fixed = env_absolute_preload(value, self);
+    if (fixed != NULL) {
         setenv("LD_PRELOAD", fixed, 1);
+        free(fixed);
     }
-    free(copy);
-    free(fixed);
 }
 
 /* --- constructor --- */
