@@ -4,19 +4,21 @@
 
 #include <stdio.h>
 
+#include "pycode.h" /* CPMP_BOOT_CODE: common/boot.py, compiled in by Meson */
+
 #define PY_FILE_INPUT 257 /* Py_file_input, the same in every CPython 3 */
 
 void
-cpmp_warn_unpatched(const char *why)
+arm_warn_unpatched(const char *why)
 {
-    if (!cpmp_env_flag(CPMP_ENV_QUIET)) {
+    if (!flag_on(CPMP_ENV_QUIET)) {
         fprintf(stderr, CPMP_LOG_PREFIX "not active, running unpatched: %s\n", why);
     }
 }
 
 /* Report the pending Python exception in one line; leave none pending. */
 static void
-warn_python_error(const cpmp_pyapi *api)
+arm_warn_python_error(const cpmp_pyapi *api)
 {
     PyObject *type = NULL, *value = NULL, *tb = NULL, *text = NULL;
     const char *message = NULL;
@@ -28,7 +30,7 @@ warn_python_error(const cpmp_pyapi *api)
     if (text != NULL) {
         message = api->Unicode_AsUTF8(text);
     }
-    cpmp_warn_unpatched(message != NULL ? message : "unknown error");
+    arm_warn_unpatched(message != NULL ? message : "unknown error");
     api->Err_Clear();
     api->DecRef(text);
     api->DecRef(type);
@@ -37,21 +39,25 @@ warn_python_error(const cpmp_pyapi *api)
 }
 
 void
-cpmp_arm(const cpmp_pyapi *api, const char *pydir)
+arm_patch(const cpmp_pyapi *api, const char *pydir)
 {
     PyObject *ns = api->Dict_New();
     PyObject *dir = api->Unicode_DecodeFSDefault(pydir);
+    PyObject *module = api->Unicode_DecodeFSDefault(CPMP_MODULE);
     PyObject *result = NULL;
 
-    if (ns != NULL && dir != NULL
+    /* What boot.py reads from its namespace. */
+    if (ns != NULL && dir != NULL && module != NULL
         && api->Dict_SetItemString(ns, "__builtins__", api->Eval_GetBuiltins()) == 0
-        && api->Dict_SetItemString(ns, "_cpmp_dir", dir) == 0) {
+        && api->Dict_SetItemString(ns, "_cpmp_dir", dir) == 0
+        && api->Dict_SetItemString(ns, "_cpmp_module", module) == 0) {
         result = api->Run_String(CPMP_BOOT_CODE, PY_FILE_INPUT, ns, ns, NULL);
     }
     if (result == NULL) {
-        warn_python_error(api);
+        arm_warn_python_error(api);
     }
     api->DecRef(result);
+    api->DecRef(module);
     api->DecRef(dir);
     api->DecRef(ns);
 }

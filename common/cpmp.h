@@ -1,7 +1,9 @@
 /* Shared by the launcher and the preload library: environment variable
  * names and the log prefix (from config.h), where the pieces of an
- * installation live, and the Python code that activates the patch.  (proxychains-ng keeps the same
- * things in its common.h.) */
+ * installation live, and how the patch is armed.  (proxychains-ng keeps
+ * the same things in its common.h.)  Each function is named for the file that
+ * defines it: layout_ (layout.c), flag_ (flag.c), arm_ (arm.c); neither
+ * binary exports them (meson.build). */
 #ifndef CPMP_H
 #define CPMP_H
 
@@ -33,22 +35,22 @@ typedef struct {
  * when the package found could be changed by someone else than root or
  * this user (then layout->problem says so: its code would run in every
  * process). */
-int cpmp_find_layout(const char *self, cpmp_layout *layout);
+int layout_find(const char *self, cpmp_layout *layout);
 
 /* Copy the directory part of path (everything before its last slash, "/"
  * for a file at the root) to out; -1 when path has no slash or it does not
  * fit. */
-int cpmp_dirname(const char *path, char *out, size_t size);
+int layout_dirname(const char *path, char *out, size_t size);
 
 /* 1 for 1/true/yes/on, 0 for 0/false/no/off or "" or NULL (unset), in any
  * ASCII case; -1 for anything else (CPMP_BOOLEAN_VALUES lists them).  The
  * rule of parse_bool in cpmp/_settings.py: the two must agree. */
-int cpmp_parse_bool(const char *value);
+int flag_parse_bool(const char *value);
 
 /* Whether the boolean environment variable is on; a value that is not a
  * boolean counts as off (the launcher refuses it before; a preloaded
  * process warns from Python and ignores it). */
-int cpmp_env_flag(const char *name);
+int flag_on(const char *name);
 
 /* The few C API functions that arming the patch needs.  The launcher links
  * libpython and fills this in directly; the preload library finds them in
@@ -74,36 +76,15 @@ typedef struct {
  * package from pydir and activate it.  Never fatal: on failure it prints
  * one warning line (unless CPMP_QUIET is set), clears the error, and the
  * program runs unpatched. */
-void cpmp_arm(const cpmp_pyapi *api, const char *pydir);
+void arm_patch(const cpmp_pyapi *api, const char *pydir);
 
 /* Print the one warning line for a failure outside Python. */
-void cpmp_warn_unpatched(const char *why);
+void arm_warn_unpatched(const char *why);
 
 /* The name the launcher and the preload library load the package under:
  * never one the program's own modules could have (a module of the
  * program's named cpmp stays the program's; `import cpmp` finds this
  * package only when the program has none). */
 #define CPMP_MODULE "__cpmp__"
-
-/* Python code run once in a fresh namespace holding `_cpmp_dir`: imports
- * the cpmp package from that directory, as CPMP_MODULE, without touching
- * sys.path, and arms the patch.  Kept short: it is compiled at every
- * start. */
-#define CPMP_BOOT_CODE                                                     \
-    "import sys\n"                                                         \
-    "m = sys.modules.get('" CPMP_MODULE "')\n"                            \
-    "if m is None:\n"                                                      \
-    "    d = _cpmp_dir + '/cpmp'\n"                                        \
-    "    s = sys.modules['_frozen_importlib_external']"                     \
-    ".spec_from_file_location('" CPMP_MODULE "', d + '/__init__.py', "    \
-    "submodule_search_locations=[d])\n"                                    \
-    "    m = sys.modules['_frozen_importlib'].module_from_spec(s)\n"       \
-    "    sys.modules['" CPMP_MODULE "'] = m\n"                            \
-    "    try:\n"                                                           \
-    "        s.loader.exec_module(m)\n"                                    \
-    "    except BaseException:\n"                                          \
-    "        del sys.modules['" CPMP_MODULE "']\n"                        \
-    "        raise\n"                                                      \
-    "m._activate()\n"
 
 #endif

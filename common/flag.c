@@ -7,7 +7,7 @@
 
 /* ASCII only, whatever the locale: Python's side compares the same way. */
 static int
-equal_ignoring_case(const char *value, const char *word)
+flag_equal_ignoring_case(const char *value, const char *word)
 {
     for (; *word != '\0'; value++, word++) {
         char c = *value;
@@ -23,7 +23,7 @@ equal_ignoring_case(const char *value, const char *word)
 }
 
 int
-cpmp_parse_bool(const char *value)
+flag_parse_bool(const char *value)
 {
     static const char *const on[] = {"1", "true", "yes", "on"};
     static const char *const off[] = {"0", "false", "no", "off"};
@@ -33,10 +33,10 @@ cpmp_parse_bool(const char *value)
         return 0;
     }
     for (i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
-        if (equal_ignoring_case(value, on[i])) {
+        if (flag_equal_ignoring_case(value, on[i])) {
             return 1;
         }
-        if (equal_ignoring_case(value, off[i])) {
+        if (flag_equal_ignoring_case(value, off[i])) {
             return 0;
         }
     }
@@ -44,7 +44,7 @@ cpmp_parse_bool(const char *value)
 }
 
 int
-cpmp_env_flag(const char *name)
+flag_on(const char *name)
 {
-    return cpmp_parse_bool(getenv(name)) == 1;
+    return flag_parse_bool(getenv(name)) == 1;
 }

@@ -26,7 +26,7 @@ static const layout_shape build_tree = {"pyhook", "launcher/" CPMP_PYTHON_NAME,
                                         "preload/libcpmp_preload.so"};
 
 static int
-join(char *out, size_t size, const char *base, const char *rel)
+layout_join(char *out, size_t size, const char *base, const char *rel)
 {
     int n = strcmp(rel, ".") == 0 ? snprintf(out, size, "%s", base)
                                   : snprintf(out, size, "%s/%s", base, rel);
@@ -39,7 +39,7 @@ join(char *out, size_t size, const char *base, const char *rel)
  * sticky bit (/tmp) keeps others from renaming the entry that leads to
  * it, which is itself checked. */
 static int
-trusted(const char *path, int sticky_ok, cpmp_layout *layout)
+layout_trusted(const char *path, int sticky_ok, cpmp_layout *layout)
 {
     struct stat st;
 
@@ -68,7 +68,7 @@ trusted(const char *path, int sticky_ok, cpmp_layout *layout)
 /* Every directory from dir up to the root (issue 20: a writable one
  * above the package lets its contents be swapped). */
 static int
-trusted_ancestors(const char *dir, cpmp_layout *layout)
+layout_trusted_ancestors(const char *dir, cpmp_layout *layout)
 {
     char path[4096];
     char *slash;
@@ -77,7 +77,7 @@ trusted_ancestors(const char *dir, cpmp_layout *layout)
         return -1;
     }
     for (;;) {
-        if (trusted(path[0] != '\0' ? path : "/", 1, layout) < 0) {
+        if (layout_trusted(path[0] != '\0' ? path : "/", 1, layout) < 0) {
             return -1;
         }
         slash = strrchr(path, '/');
@@ -91,7 +91,7 @@ trusted_ancestors(const char *dir, cpmp_layout *layout)
 /* What Python may import from a package directory: sources, byte code
  * (in __pycache__) and extension modules. */
 static int
-importable(const char *name)
+layout_importable(const char *name)
 {
     static const char *const suffixes[] = {".py", ".pyc", ".so"};
     size_t len = strlen(name), i;
@@ -110,7 +110,7 @@ importable(const char *name)
  * return), every directory in it and every file it can import (issue 20:
  * a world-writable sibling module or __pycache__ .pyc was imported). */
 static int
-trusted_tree(char *path, size_t size, int depth, cpmp_layout *layout)
+layout_trusted_tree(char *path, size_t size, int depth, cpmp_layout *layout)
 {
     size_t len = strlen(path);
     struct dirent *entry;
@@ -118,7 +118,7 @@ trusted_tree(char *path, size_t size, int depth, cpmp_layout *layout)
     DIR *dir;
     int result = 0;
 
-    if (trusted(path, 0, layout) < 0) {
+    if (layout_trusted(path, 0, layout) < 0) {
         return -1;
     }
     if (depth > 8) {
@@ -143,9 +143,9 @@ trusted_tree(char *path, size_t size, int depth, cpmp_layout *layout)
         path[len] = '/';
         strcpy(path + len + 1, entry->d_name);
         if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-            result = trusted_tree(path, size, depth + 1, layout);
-        } else if (importable(entry->d_name)) {
-            result = trusted(path, 0, layout);
+            result = layout_trusted_tree(path, size, depth + 1, layout);
+        } else if (layout_importable(entry->d_name)) {
+            result = layout_trusted(path, 0, layout);
         }
         path[len] = '\0';
     }
@@ -165,7 +165,7 @@ layout_try(const char *given, const layout_shape *shape, cpmp_layout *layout)
         return -1;
     }
 
-    if (join(marker, sizeof(marker), base, shape->pydir) < 0
+    if (layout_join(marker, sizeof(marker), base, shape->pydir) < 0
         || strlen(marker) + sizeof("/cpmp/__init__.py") > sizeof(marker)) {
         return -1;
     }
@@ -175,23 +175,23 @@ layout_try(const char *given, const layout_shape *shape, cpmp_layout *layout)
     }
     /* The package and what it can import, then every directory above it. */
     *strrchr(marker, '/') = '\0';
-    if (trusted_tree(marker, sizeof(marker), 0, layout) < 0) {
+    if (layout_trusted_tree(marker, sizeof(marker), 0, layout) < 0) {
         return -1;
     }
     *strrchr(marker, '/') = '\0';
-    if (trusted_ancestors(marker, layout) < 0) {
+    if (layout_trusted_ancestors(marker, layout) < 0) {
         return -1;
     }
-    if (join(layout->pydir, sizeof(layout->pydir), base, shape->pydir) < 0
-        || join(layout->python, sizeof(layout->python), base, shape->python) < 0
-        || join(layout->preload, sizeof(layout->preload), base, shape->preload) < 0) {
+    if (layout_join(layout->pydir, sizeof(layout->pydir), base, shape->pydir) < 0
+        || layout_join(layout->python, sizeof(layout->python), base, shape->python) < 0
+        || layout_join(layout->preload, sizeof(layout->preload), base, shape->preload) < 0) {
         return -1;
     }
     return 0;
 }
 
 int
-cpmp_dirname(const char *path, char *out, size_t size)
+layout_dirname(const char *path, char *out, size_t size)
 {
     const char *slash = strrchr(path, '/');
     size_t len;
@@ -209,14 +209,14 @@ cpmp_dirname(const char *path, char *out, size_t size)
 }
 
 int
-cpmp_find_layout(const char *self, cpmp_layout *layout)
+layout_find(const char *self, cpmp_layout *layout)
 {
     char dir[4096];
     char base[4096];
     size_t root_len = strlen(CPMP_BUILD_ROOT);
 
     layout->problem[0] = '\0';
-    if (cpmp_dirname(self, dir, sizeof(dir)) < 0) {
+    if (layout_dirname(self, dir, sizeof(dir)) < 0) {
         return -1;
     }
 
@@ -232,7 +232,7 @@ cpmp_find_layout(const char *self, cpmp_layout *layout)
     }
     /* The launcher sits in bindir; relocatable installs keep the relative
      * path from bindir to the private directory. */
-    if (layout->problem[0] == '\0' && join(base, sizeof(base), dir, CPMP_BIN_TO_PKGLIB) == 0
+    if (layout->problem[0] == '\0' && layout_join(base, sizeof(base), dir, CPMP_BIN_TO_PKGLIB) == 0
         && layout_try(base, &installed, layout) == 0) {
         return 0;
     }

@@ -12,7 +12,7 @@
 #include "launcher.h"
 
 int
-find_command(const char *cmd, char *out, size_t size, int *found_other)
+exec_find_command(const char *cmd, char *out, size_t size, int *found_other)
 {
     const char *path = getenv("PATH");
     const char *start, *end;
@@ -48,50 +48,50 @@ find_command(const char *cmd, char *out, size_t size, int *found_other)
  * directory appended to LD_LIBRARY_PATH (split on colons only), which
  * holds no other library; a path with a colon cannot be preloaded at all. */
 static const char *
-preload_entry(const cpmp_layout *layout)
+exec_preload_entry(const cpmp_layout *layout)
 {
     char dir[PATH_MAX];
     const char *old;
 
     if (strchr(layout->preload, ':') != NULL) {
-        die("cannot preload %s: ld.so splits LD_PRELOAD at ':', and this path has one; "
-            "install cpmp under a path without ':' (or use 'cpmp run')", layout->preload);
+        util_die("cannot preload %s: ld.so splits LD_PRELOAD at ':', and this path has one; "
+                 "install cpmp under a path without ':' (or use 'cpmp run')", layout->preload);
     }
     if (strchr(layout->preload, ' ') == NULL) {
         return layout->preload;
     }
-    if (cpmp_dirname(layout->preload, dir, sizeof(dir)) < 0) {
-        die("cannot preload %s", layout->preload);
+    if (layout_dirname(layout->preload, dir, sizeof(dir)) < 0) {
+        util_die("cannot preload %s", layout->preload);
     }
     old = getenv("LD_LIBRARY_PATH");
     if (old == NULL || strstr(old, dir) == NULL) {
-        append_env("LD_LIBRARY_PATH", ':', dir);
+        util_append_env("LD_LIBRARY_PATH", ':', dir);
     }
-    return base_name(layout->preload);
+    return util_base_name(layout->preload);
 }
 
 /* LD_PRELOAD with the library first and no other copy of it (from this
  * or another cpmp), keeping whatever else the user preloads.  Returns a
  * malloc'ed string. */
 static char *
-preload_value(const cpmp_layout *layout)
+exec_preload_value(const cpmp_layout *layout)
 {
     const char *old = getenv("LD_PRELOAD");
     const char *first = CPMP_SANITIZER_PRELOAD;
-    const char *lib = preload_entry(layout);
+    const char *lib = exec_preload_entry(layout);
     char *copy = strdup(old != NULL ? old : "");
     size_t size = strlen(first) + strlen(lib) + (old != NULL ? strlen(old) : 0) + 3;
     char *value = malloc(size);
     char *entry, *save = NULL;
 
     if (copy == NULL || value == NULL) {
-        die("%s", strerror(ENOMEM));
+        util_die("%s", strerror(ENOMEM));
     }
     /* A sanitized build's library needs its runtimes loaded before it. */
     snprintf(value, size, "%s%s%s", first, first[0] != '\0' ? ":" : "", lib);
     /* ld.so separates entries with spaces or colons. */
     for (entry = strtok_r(copy, " :", &save); entry != NULL; entry = strtok_r(NULL, " :", &save)) {
-        if (strcmp(base_name(entry), "libcpmp_preload.so") == 0
+        if (strcmp(util_base_name(entry), "libcpmp_preload.so") == 0
             || (first[0] != '\0' && strstr(first, entry) != NULL)) {
             continue;
         }
@@ -103,10 +103,10 @@ preload_value(const cpmp_layout *layout)
 }
 
 static void
-require_preload(const cpmp_layout *layout)
+exec_require_preload(const cpmp_layout *layout)
 {
     if (access(layout->preload, R_OK) != 0) {
-        die("cannot find %s (broken install?)", layout->preload);
+        util_die("cannot find %s (broken install?)", layout->preload);
     }
 }
 
@@ -125,7 +125,7 @@ require_preload(const cpmp_layout *layout)
  * that already.  A build without sanitizers leaves every process's
  * environment as it was (issue 20). */
 static void
-allow_asan_programs(void)
+exec_allow_asan_programs(void)
 {
     const char *old = getenv("ASAN_OPTIONS");
 
@@ -133,7 +133,7 @@ allow_asan_programs(void)
         return;
     }
     if (old == NULL || strstr(old, "verify_asan_link_order") == NULL) {
-        append_env("ASAN_OPTIONS", ':', "verify_asan_link_order=0");
+        util_append_env("ASAN_OPTIONS", ':', "verify_asan_link_order=0");
     }
 }
 
@@ -151,7 +151,7 @@ exec_resolved(const char *resolved, int argc, char **argv)
     if (errno == ENOEXEC) {
         sh_argv = malloc(((size_t)argc + 2) * sizeof(*sh_argv));
         if (sh_argv == NULL) {
-            die("%s", strerror(ENOMEM));
+            util_die("%s", strerror(ENOMEM));
         }
         sh_argv[0] = argv[0];
         sh_argv[1] = (char *)resolved;
@@ -167,14 +167,14 @@ exec_resolved(const char *resolved, int argc, char **argv)
 
 /* cpmp exec [CPMP-OPTION...] [--] COMMAND [ARG...] */
 int
-cmd_exec(int argc, char **argv)
+exec_cmd_exec(int argc, char **argv)
 {
     cpmp_layout layout;
     char resolved[PATH_MAX];
     struct stat st;
     int found_other;
     char *value;
-    int used = parse_options(argc - 2, argv + 2);
+    int used = options_parse(argc - 2, argv + 2);
 
     argc -= 2 + used;
     argv += 2 + used;
@@ -185,14 +185,15 @@ cmd_exec(int argc, char **argv)
         fputs(EXEC_HELP, stdout);
         return 0;
     } else if (argc > 0 && argv[0][0] == '-') {
-        die("exec: unknown option '%s' (a command starting with '-' goes after '--')", argv[0]);
+        util_die("exec: unknown option '%s' (a command starting with '-' goes after '--')",
+                 argv[0]);
     }
     if (argc < 1) {
-        die("exec needs a command (see 'cpmp exec --help')");
+        util_die("exec needs a command (see 'cpmp exec --help')");
     }
-    locate(&layout);
-    require_preload(&layout);
-    if (find_command(argv[0], resolved, sizeof(resolved), &found_other) < 0) {
+    util_locate(&layout);
+    exec_require_preload(&layout);
+    if (exec_find_command(argv[0], resolved, sizeof(resolved), &found_other) < 0) {
         fprintf(stderr, CPMP_LOG_PREFIX "%s: %s\n", argv[0],
                 found_other ? "Permission denied" : "command not found");
         return found_other ? 126 : 127;
@@ -205,18 +206,18 @@ cmd_exec(int argc, char **argv)
         fprintf(stderr, CPMP_LOG_PREFIX "%s is set-user/group-ID: the dynamic loader "
                 "ignores LD_PRELOAD for it, so it runs unpatched\n", argv[0]);
     }
-    value = preload_value(&layout);
+    value = exec_preload_value(&layout);
     if (setenv("LD_PRELOAD", value, 1) != 0) {
-        die("cannot set LD_PRELOAD: %s", strerror(errno));
+        util_die("cannot set LD_PRELOAD: %s", strerror(errno));
     }
     free(value);
-    allow_asan_programs();
+    exec_allow_asan_programs();
     return exec_resolved(resolved, argc, argv);
 }
 
 /* Print value as one shell word in single quotes. */
 static void
-print_quoted(const char *value)
+exec_print_quoted(const char *value)
 {
     putchar('\'');
     for (; *value != '\0'; value++) {
@@ -230,26 +231,26 @@ print_quoted(const char *value)
 }
 
 int
-cmd_env(int argc, char **argv)
+exec_cmd_env(int argc, char **argv)
 {
     static const char *const settings[] = {CPMP_ENV_ALL};
     cpmp_layout layout;
     char *value;
     size_t i;
 
-    if (parse_options(argc - 2, argv + 2) != argc - 2) {
-        die("env takes only cpmp options (see 'cpmp --help')");
+    if (options_parse(argc - 2, argv + 2) != argc - 2) {
+        util_die("env takes only cpmp options (see 'cpmp --help')");
     }
-    locate(&layout);
-    require_preload(&layout);
-    value = preload_value(&layout);
+    util_locate(&layout);
+    exec_require_preload(&layout);
+    value = exec_preload_value(&layout);
     if (strchr(layout.preload, ' ') != NULL) {
         fputs("export LD_LIBRARY_PATH=", stdout);
-        print_quoted(getenv("LD_LIBRARY_PATH"));
+        exec_print_quoted(getenv("LD_LIBRARY_PATH"));
         putchar('\n');
     }
     fputs("export LD_PRELOAD=", stdout);
-    print_quoted(value);
+    exec_print_quoted(value);
     putchar('\n');
     free(value);
     /* The settings the options gave (or the environment had), so that the
@@ -259,7 +260,7 @@ cmd_env(int argc, char **argv)
 
         if (set != NULL) {
             printf("export %s=", settings[i]);
-            print_quoted(set);
+            exec_print_quoted(set);
             putchar('\n');
         }
     }

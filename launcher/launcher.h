@@ -1,11 +1,14 @@
 /* What the launcher's files share: one concern per file (CPython 3.8 split
  * its Modules/main.c the same way).
  *   main.c    the command table and the help text
- *   util.c    die(), the environment, where cpmp itself is
+ *   util.c    util_die(), the environment, where cpmp itself is
  *   options.c cpmp's own options, which become CPMP_* variables
  *   venv.c    which virtualenv `cpmp run` runs in
  *   exec.c    cpmp exec and cpmp env: LD_PRELOAD and PATH
- *   pymain.c  embedding: run python3's command line, armed */
+ *   pymain.c  embedding: run python3's command line, armed
+ * Every function is named for its file (util_die, options_parse, as
+ * CPython's pymain_run_python), a command's entry FILE_cmd_NAME; the
+ * executable exports none of them (meson.build). */
 #ifndef CPMP_LAUNCHER_H
 #define CPMP_LAUNCHER_H
 
@@ -18,35 +21,36 @@
 
 /* Print "cpmp: " and the message on stderr, and exit 2 (a usage error, or
  * one the launcher cannot go on from). */
-noreturn void die(const char *fmt, ...) __attribute__((__noreturn__, __format__(__printf__, 1, 2)));
-void set_env(const char *name, const char *value);
+noreturn void util_die(const char *fmt, ...)
+    __attribute__((__noreturn__, __format__(__printf__, 1, 2)));
+void util_set_env(const char *name, const char *value);
 /* Add value to the list in variable name (set it when empty or unset). */
-void append_env(const char *name, char separator, const char *value);
-const char *base_name(const char *path);
+void util_append_env(const char *name, char separator, const char *value);
+const char *util_base_name(const char *path);
 /* The launcher's own executable, resolved once. */
-const char *self_exe(void);
+const char *util_self_exe(void);
 /* Where the parts of this cpmp are, or die. */
-void locate(cpmp_layout *layout);
+void util_locate(cpmp_layout *layout);
 
 /* --- options.c --- */
 
 /* Consume cpmp's own options at the front of argv (the arguments after
  * the command name); returns how many were consumed. */
-int parse_options(int argc, char **argv);
+int options_parse(int argc, char **argv);
 
 /* --- venv.c --- */
 
 /* The virtualenv `cpmp run` runs in (fills venv, PATH_MAX bytes, and
  * returns 0), or -1 for none; say_why: say why a venv found is unusable. */
-int find_venv(const char *argv0, int say_why, char *venv);
+int venv_find(const char *argv0, int say_why, char *venv);
 
 /* --- exec.c --- */
 
 /* Where execvp would find cmd (0), or -1; *found_other: a match exists
  * that is not executable (the shell's 126). */
-int find_command(const char *cmd, char *out, size_t size, int *found_other);
-int cmd_exec(int argc, char **argv);
-int cmd_env(int argc, char **argv);
+int exec_find_command(const char *cmd, char *out, size_t size, int *found_other);
+int exec_cmd_exec(int argc, char **argv);
+int exec_cmd_env(int argc, char **argv);
 
 /* --- pymain.c --- */
 
@@ -59,9 +63,9 @@ enum {
 };
 
 int pymain_run(const cpmp_layout *layout, int argc, char **argv, int mode, const char *venv);
-int cmd_python(int argc, char **argv);
-int cmd_run(int argc, char **argv);
-int cmd_version(int argc, char **argv);
-int cmd_tool(int argc, char **argv);
+int pymain_cmd_python(int argc, char **argv);
+int pymain_cmd_run(int argc, char **argv);
+int pymain_cmd_version(int argc, char **argv);
+int pymain_cmd_tool(int argc, char **argv);
 
 #endif

@@ -75,7 +75,7 @@
 /* --- commands --- */
 
 static int
-cmd_help(int argc, char **argv)
+main_cmd_help(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
@@ -87,16 +87,16 @@ static const struct command {
     const char *name;
     int (*run)(int argc, char **argv); /* the whole argv: cpmp NAME ... */
 } commands[] = {
-    {"run", cmd_run},
-    {"exec", cmd_exec},
-    {"env", cmd_env},
-    {"doctor", cmd_tool},
-    {"kernel", cmd_tool},
-    {"help", cmd_help},
-    {"-h", cmd_help},
-    {"--help", cmd_help},
-    {"-V", cmd_version},
-    {"--version", cmd_version},
+    {"run", pymain_cmd_run},
+    {"exec", exec_cmd_exec},
+    {"env", exec_cmd_env},
+    {"doctor", pymain_cmd_tool},
+    {"kernel", pymain_cmd_tool},
+    {"help", main_cmd_help},
+    {"-h", main_cmd_help},
+    {"--help", main_cmd_help},
+    {"-V", pymain_cmd_version},
+    {"--version", pymain_cmd_version},
 };
 
 int
@@ -105,10 +105,10 @@ main(int argc, char **argv)
     size_t i;
 
     if (argc < 1) {
-        die("started without argv[0]");
+        util_die("started without argv[0]");
     }
-    if (strncmp(base_name(argv[0]), "python", 6) == 0) {
-        return cmd_python(argc, argv);
+    if (strncmp(util_base_name(argv[0]), "python", 6) == 0) {
+        return pymain_cmd_python(argc, argv);
     }
     if (argc < 2) {
         fputs(USAGE, stderr);
@@ -119,5 +119,6 @@ main(int argc, char **argv)
             return commands[i].run(argc, argv);
         }
     }
-    die("unknown %s '%s' (see 'cpmp --help')", argv[1][0] == '-' ? "option" : "command", argv[1]);
+    util_die("unknown %s '%s' (see 'cpmp --help')", argv[1][0] == '-' ? "option" : "command",
+             argv[1]);
 }

@@ -14,7 +14,7 @@
 /* Whether s is a dotted Python module name (non-ASCII bytes are allowed:
  * identifiers may be Unicode). */
 static int
-is_module_name(const char *s, size_t len)
+options_is_module_name(const char *s, size_t len)
 {
     size_t i;
     int start = 1;
@@ -42,7 +42,7 @@ is_module_name(const char *s, size_t len)
 
 /* Exit 2 unless value is a comma-separated list of module names. */
 static void
-check_modules(const char *what, const char *value)
+options_check_modules(const char *what, const char *value)
 {
     const char *item = value, *comma;
 
@@ -50,8 +50,8 @@ check_modules(const char *what, const char *value)
         comma = strchr(item, ',');
         size_t len = comma != NULL ? (size_t)(comma - item) : strlen(item);
 
-        if (!is_module_name(item, len)) {
-            die("%s: '%.*s' is not a module name", what, (int)len, item);
+        if (!options_is_module_name(item, len)) {
+            util_die("%s: '%.*s' is not a module name", what, (int)len, item);
         }
         if (comma == NULL) {
             break;
@@ -64,7 +64,7 @@ check_modules(const char *what, const char *value)
  * process could only warn and ignore it (issue 19: CPMP_DISABLE=false
  * disabled cpmp). */
 static void
-check_flags(void)
+options_check_flags(void)
 {
     static const char *const flags[] = {CPMP_ENV_FLAGS};
     size_t i;
@@ -72,8 +72,8 @@ check_flags(void)
     for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
         const char *value = getenv(flags[i]);
 
-        if (cpmp_parse_bool(value) < 0) {
-            die("%s: '%s' is not one of %s", flags[i], value, CPMP_BOOLEAN_VALUES);
+        if (flag_parse_bool(value) < 0) {
+            util_die("%s: '%s' is not one of %s", flags[i], value, CPMP_BOOLEAN_VALUES);
         }
     }
 }
@@ -86,39 +86,39 @@ check_flags(void)
  * export: a relative path made absolute, since children may change
  * directory. */
 static char *
-check_trace(const char *what, const char *value)
+options_check_trace(const char *what, const char *value)
 {
     char cwd[PATH_MAX];
     char *path;
     struct stat st;
     int fd;
 
-    if (cpmp_parse_bool(value) >= 0) {
+    if (flag_parse_bool(value) >= 0) {
         return strdup(value);
     }
     fd = open(value, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0 && errno == ELOOP) {
-        die("%s: refusing '%s': it is a symbolic link", what, value);
+        util_die("%s: refusing '%s': it is a symbolic link", what, value);
     }
     if (fd < 0) {
-        die("%s: cannot write to '%s': %s", what, value, strerror(errno));
+        util_die("%s: cannot write to '%s': %s", what, value, strerror(errno));
     }
     if (fstat(fd, &st) != 0) {
-        die("%s: cannot write to '%s': %s", what, value, strerror(errno));
+        util_die("%s: cannot write to '%s': %s", what, value, strerror(errno));
     }
     close(fd);
     if (st.st_uid != geteuid()) {
-        die("%s: refusing '%s': it belongs to another user (uid %u)", what, value,
-            (unsigned)st.st_uid);
+        util_die("%s: refusing '%s': it belongs to another user (uid %u)", what, value,
+                 (unsigned)st.st_uid);
     }
     if (st.st_nlink > 1) {
-        die("%s: refusing '%s': it has %u hard links", what, value, (unsigned)st.st_nlink);
+        util_die("%s: refusing '%s': it has %u hard links", what, value, (unsigned)st.st_nlink);
     }
     if (value[0] == '/') {
         return strdup(value);
     }
     if (getcwd(cwd, sizeof(cwd)) == NULL) {
-        die("cannot find the current directory: %s", strerror(errno));
+        util_die("cannot find the current directory: %s", strerror(errno));
     }
     path = malloc(strlen(cwd) + strlen(value) + 2);
     if (path != NULL) {
@@ -128,80 +128,81 @@ check_trace(const char *what, const char *value)
 }
 
 static void
-set_trace(const char *what, const char *value)
+options_set_trace(const char *what, const char *value)
 {
-    char *checked = check_trace(what, value);
+    char *checked = options_check_trace(what, value);
 
     if (checked == NULL) {
-        die("%s", strerror(ENOMEM));
+        util_die("%s", strerror(ENOMEM));
     }
-    set_env(CPMP_ENV_TRACE, checked);
+    util_set_env(CPMP_ENV_TRACE, checked);
     free(checked);
 }
 
 static void
-add_by_value(const char *modules)
+options_add_by_value(const char *modules)
 {
-    check_modules("--by-value", modules);
-    append_env(CPMP_ENV_BY_VALUE, ',', modules);
+    options_check_modules("--by-value", modules);
+    util_append_env(CPMP_ENV_BY_VALUE, ',', modules);
 }
 
 /* The address is Dask's to judge (the program checks it when its first
  * pool starts); here only that there is one. */
 static void
-set_cluster(const char *address)
+options_set_cluster(const char *address)
 {
     if (address == NULL || address[0] == '\0') {
-        die("--cluster needs an address: tcp://HOST:PORT, local or local:N (see 'cpmp --help')");
+        util_die("--cluster needs an address: tcp://HOST:PORT, local or local:N "
+                 "(see 'cpmp --help')");
     }
-    set_env(CPMP_ENV_CLUSTER, address);
+    util_set_env(CPMP_ENV_CLUSTER, address);
 }
 
 /* They become environment variables, so that children and preloaded
  * processes follow them. */
 int
-parse_options(int argc, char **argv)
+options_parse(int argc, char **argv)
 {
     const char *env = getenv(CPMP_ENV_BY_VALUE);
     int i = 0;
 
     if (env != NULL && env[0] != '\0') {
-        check_modules(CPMP_ENV_BY_VALUE, env);
+        options_check_modules(CPMP_ENV_BY_VALUE, env);
     }
     env = getenv(CPMP_ENV_TRACE);
     if (env != NULL) {
-        set_trace(CPMP_ENV_TRACE, env);
+        options_set_trace(CPMP_ENV_TRACE, env);
     }
     while (i < argc) {
         const char *arg = argv[i];
 
         if (strcmp(arg, "--disable") == 0) {
-            set_env(CPMP_ENV_DISABLE, "1");
+            util_set_env(CPMP_ENV_DISABLE, "1");
         } else if (strcmp(arg, "--quiet") == 0) {
-            set_env(CPMP_ENV_QUIET, "1");
+            util_set_env(CPMP_ENV_QUIET, "1");
         } else if (strcmp(arg, "--trace") == 0) {
-            set_env(CPMP_ENV_TRACE, "1");
+            util_set_env(CPMP_ENV_TRACE, "1");
         } else if (strncmp(arg, "--trace=", 8) == 0) {
             if (arg[8] == '\0') {
-                die("--trace=FILE needs a file name (see 'cpmp --help')");
+                util_die("--trace=FILE needs a file name (see 'cpmp --help')");
             }
-            set_trace("--trace", arg + 8);
+            options_set_trace("--trace", arg + 8);
         } else if (strncmp(arg, "--cluster=", 10) == 0) {
-            set_cluster(arg + 10);
+            options_set_cluster(arg + 10);
         } else if (strcmp(arg, "--cluster") == 0) {
-            set_cluster(i + 1 < argc ? argv[++i] : NULL);
+            options_set_cluster(i + 1 < argc ? argv[++i] : NULL);
         } else if (strncmp(arg, "--by-value=", 11) == 0) {
-            add_by_value(arg + 11);
+            options_add_by_value(arg + 11);
         } else if (strcmp(arg, "--by-value") == 0) {
             if (i + 1 >= argc) {
-                die("--by-value needs a module name (see 'cpmp --help')");
+                util_die("--by-value needs a module name (see 'cpmp --help')");
             }
-            add_by_value(argv[++i]);
+            options_add_by_value(argv[++i]);
         } else {
             break;
         }
         i++;
     }
-    check_flags();
+    options_check_flags();
     return i;
 }

@@ -12,9 +12,10 @@
 
 #include "config.h" /* CPMP_VERSION */
 #include "launcher.h"
+#include "pycode.h"  /* CPMP_TOOL_CODE, CPMP_VERSION_CODE: tool.py, version.py */
 
 static void
-exit_if_error(PyStatus status, PyConfig *config)
+pymain_exit_if_error(PyStatus status, PyConfig *config)
 {
     if (PyStatus_Exception(status)) {
         PyConfig_Clear(config);
@@ -27,7 +28,7 @@ exit_if_error(PyStatus status, PyConfig *config)
 
 /* PyRun_String's flags are a PyCompilerFlags *, which cpmp.h cannot name. */
 static PyObject *
-run_string(const char *code, int start, PyObject *globals, PyObject *locals, void *flags)
+pymain_run_string(const char *code, int start, PyObject *globals, PyObject *locals, void *flags)
 {
     return PyRun_StringFlags(code, start, globals, locals, flags);
 }
@@ -37,7 +38,7 @@ static const cpmp_pyapi pyapi = {
     PyDict_SetItemString,
     PyEval_GetBuiltins,
     PyUnicode_DecodeFSDefault,
-    run_string,
+    pymain_run_string,
     PyErr_Fetch,
     PyErr_Clear,
     PyObject_Str,
@@ -46,8 +47,10 @@ static const cpmp_pyapi pyapi = {
 };
 
 /* The preload library stays out of a process that exports this: here the
- * launcher arms the patch itself. */
-const char cpmp_launcher_marker[] = "cpmp launcher " CPMP_VERSION;
+ * launcher arms the patch itself.  The one symbol of cpmp's own the
+ * launcher exports (meson.build hides the rest). */
+const char cpmp_launcher_marker[] __attribute__((__visibility__("default"))) =
+    "cpmp launcher " CPMP_VERSION;
 
 /* In a virtualenv, the interpreter starts as the venv's python would:
  * Python finds the venv (sys.prefix, site-packages, pyvenv.cfg's
@@ -55,7 +58,7 @@ const char cpmp_launcher_marker[] = "cpmp launcher " CPMP_VERSION;
  * sys.executable becomes the python-mode link, and $VIRTUAL_ENV tells the
  * children started through it which venv they run in. */
 static void
-use_venv(const char *venv, PyConfig *config, char *venv_python)
+pymain_use_venv(const char *venv, PyConfig *config, char *venv_python)
 {
     const char *names[] = {CPMP_PYTHON_NAME, "python", NULL};
     const char **name;
@@ -71,14 +74,14 @@ use_venv(const char *venv, PyConfig *config, char *venv_python)
         snprintf(venv_python, PATH_MAX, "%s/bin/" CPMP_PYTHON_NAME, venv);
     }
     status = PyConfig_SetBytesString(config, &config->executable, venv_python);
-    exit_if_error(status, config);
-    set_env(CPMP_ENV_VIRTUAL_ENV, venv);
+    pymain_exit_if_error(status, config);
+    util_set_env(CPMP_ENV_VIRTUAL_ENV, venv);
 }
 
 /* Let the armed package say whether a python3 flag hides cloudpickle (a
  * call, not code to compile: this runs at every start). */
 static void
-warn_unreachable(void)
+pymain_warn_unreachable(void)
 {
     /* Both borrowed; no package when arming failed (and said so). */
     PyObject *cpmp = PyDict_GetItemString(PyImport_GetModuleDict(), CPMP_MODULE);
@@ -105,22 +108,22 @@ pymain_run(const cpmp_layout *layout, int argc, char **argv, int mode, const cha
 
     PyConfig_InitPythonConfig(&config);
     status = PyConfig_SetBytesArgv(&config, argc, argv);
-    exit_if_error(status, &config);
+    pymain_exit_if_error(status, &config);
     if (venv[0] != '\0') {
-        use_venv(venv, &config, venv_python);
+        pymain_use_venv(venv, &config, venv_python);
     } else {
         status = PyConfig_SetBytesString(&config, &config.executable, layout->python);
-        exit_if_error(status, &config);
+        pymain_exit_if_error(status, &config);
         /* sys._base_executable: the interpreter python3 is (venv makes a
          * new environment's python of it), not cpmp's link. */
         status = PyConfig_SetBytesString(&config, &config.base_executable, CPMP_PYTHON_EXECUTABLE);
-        exit_if_error(status, &config);
+        pymain_exit_if_error(status, &config);
     }
     /* Our own program name, not argv[0] (which is "cpmp" for `cpmp run`). */
     status = PyConfig_SetBytesString(&config, &config.program_name, layout->python);
-    exit_if_error(status, &config);
+    pymain_exit_if_error(status, &config);
     status = Py_InitializeFromConfig(&config);
-    exit_if_error(status, &config);
+    pymain_exit_if_error(status, &config);
     PyConfig_Clear(&config);
     if (venv[0] != '\0') {
         PyObject *executable = PyUnicode_DecodeFSDefault(layout->python);
@@ -132,10 +135,10 @@ pymain_run(const cpmp_layout *layout, int argc, char **argv, int mode, const cha
         Py_DECREF(executable);
     }
 
-    if (mode != PYMAIN_PLAIN && !cpmp_env_flag(CPMP_ENV_DISABLE)) {
-        cpmp_arm(&pyapi, layout->pydir);
-        if (mode == PYMAIN_RUN && !cpmp_env_flag(CPMP_ENV_QUIET)) {
-            warn_unreachable();
+    if (mode != PYMAIN_PLAIN && !flag_on(CPMP_ENV_DISABLE)) {
+        arm_patch(&pyapi, layout->pydir);
+        if (mode == PYMAIN_RUN && !flag_on(CPMP_ENV_QUIET)) {
+            pymain_warn_unreachable();
         }
     }
     return Py_RunMain();
@@ -145,25 +148,25 @@ pymain_run(const cpmp_layout *layout, int argc, char **argv, int mode, const cha
 
 /* The python-mode link: a patched python3. */
 int
-cmd_python(int argc, char **argv)
+pymain_cmd_python(int argc, char **argv)
 {
     cpmp_layout layout;
     char venv[PATH_MAX];
 
-    locate(&layout);
-    find_venv(argv[0], 0, venv);
+    util_locate(&layout);
+    venv_find(argv[0], 0, venv);
     return pymain_run(&layout, argc, argv, PYMAIN_PATCHED, venv);
 }
 
 int
-cmd_run(int argc, char **argv)
+pymain_cmd_run(int argc, char **argv)
 {
     cpmp_layout layout;
     char venv[PATH_MAX];
-    int used = parse_options(argc - 2, argv + 2);
+    int used = options_parse(argc - 2, argv + 2);
 
-    locate(&layout);
-    find_venv(argv[0], 1, venv);
+    util_locate(&layout);
+    venv_find(argv[0], 1, venv);
     /* The word before the program's arguments becomes the interpreter's
      * argv[0]: the python3 link, so that sys.orig_argv re-executes through
      * sys.executable as python3's does (sys.argv[0] Python replaces). */
@@ -172,23 +175,13 @@ cmd_run(int argc, char **argv)
 }
 
 int
-cmd_version(int argc, char **argv)
+pymain_cmd_version(int argc, char **argv)
 {
     cpmp_layout layout;
-    char *args[] = {argv[0], "-I", "-c",
-                    "import sys\n"
-                    "print('cpmp " CPMP_VERSION "')\n"
-                    "print('Python %s (%s)' % (sys.version.split()[0], sys.prefix))\n"
-                    "try:\n"
-                    "    import cloudpickle\n"
-                    "    print('cloudpickle', cloudpickle.__version__)\n"
-                    "except ImportError:\n"
-                    "    print('cloudpickle not installed "
-                    "(Debian: apt-get install python3-cloudpickle)')\n",
-                    NULL};
+    char *args[] = {argv[0], "-I", "-c", CPMP_VERSION_CODE, CPMP_VERSION, NULL};
 
     (void)argc;
-    locate(&layout);
+    util_locate(&layout);
     return pymain_run(&layout, (int)(sizeof(args) / sizeof(args[0])) - 1, args, PYMAIN_PLAIN, "");
 }
 
@@ -199,33 +192,29 @@ cmd_version(int argc, char **argv)
  * Their main() gets the launcher, the package directory, the python3 link
  * and the preload library, then the arguments after the command. */
 int
-cmd_tool(int argc, char **argv)
+pymain_cmd_tool(int argc, char **argv)
 {
     cpmp_layout layout;
-    char venv[PATH_MAX], code[512];
+    char venv[PATH_MAX];
     const char *module = strcmp(argv[1], "doctor") == 0 ? "_doctor" : "_kernel";
     char **args = calloc((size_t)argc + 8, sizeof(char *));
     int n = 0, i;
 
     if (args == NULL) {
-        die("%s", strerror(ENOMEM));
+        util_die("%s", strerror(ENOMEM));
     }
-    locate(&layout);
-    snprintf(code, sizeof(code),
-             "import sys\n"
-             "sys.path[:] = [sys.argv[2]] + [p for p in sys.path if p not in ('', '.')]\n"
-             "from cpmp import %s\n"
-             "sys.exit(%s.main(sys.argv[1:]))\n", module, module);
+    util_locate(&layout);
     args[n++] = argv[0];
     args[n++] = "-c";
-    args[n++] = code;
-    args[n++] = (char *)self_exe();
+    args[n++] = CPMP_TOOL_CODE;
+    args[n++] = (char *)module;
+    args[n++] = (char *)util_self_exe();
     args[n++] = layout.pydir;
     args[n++] = layout.python;
     args[n++] = layout.preload;
     for (i = 2; i < argc; i++) {
         args[n++] = argv[i];
     }
-    find_venv(argv[0], 1, venv);
+    venv_find(argv[0], 1, venv);
     return pymain_run(&layout, n, args, PYMAIN_PLAIN, venv);
 }

@@ -1,4 +1,4 @@
-/* die(), the environment, and where cpmp itself is. */
+/* util_die(), the environment, and where cpmp itself is. */
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 #include "launcher.h"
 
 void
-die(const char *fmt, ...)
+util_die(const char *fmt, ...)
 {
     va_list ap;
 
@@ -22,34 +22,34 @@ die(const char *fmt, ...)
 }
 
 void
-set_env(const char *name, const char *value)
+util_set_env(const char *name, const char *value)
 {
     if (setenv(name, value, 1) != 0) {
-        die("cannot set the environment: %s", strerror(errno));
+        util_die("cannot set the environment: %s", strerror(errno));
     }
 }
 
 void
-append_env(const char *name, char separator, const char *value)
+util_append_env(const char *name, char separator, const char *value)
 {
     const char *old = getenv(name);
     char *joined;
 
     if (old == NULL || old[0] == '\0') {
-        set_env(name, value);
+        util_set_env(name, value);
         return;
     }
     joined = malloc(strlen(old) + strlen(value) + 2);
     if (joined == NULL) {
-        die("%s", strerror(ENOMEM));
+        util_die("%s", strerror(ENOMEM));
     }
     sprintf(joined, "%s%c%s", old, separator, value);
-    set_env(name, joined);
+    util_set_env(name, joined);
     free(joined);
 }
 
 const char *
-base_name(const char *path)
+util_base_name(const char *path)
 {
     const char *slash = strrchr(path, '/');
 
@@ -57,23 +57,24 @@ base_name(const char *path)
 }
 
 const char *
-self_exe(void)
+util_self_exe(void)
 {
     static char self[PATH_MAX];
 
     if (self[0] == '\0' && realpath("/proc/self/exe", self) == NULL) {
-        die("cannot find my own executable: %s", strerror(errno));
+        util_die("cannot find my own executable: %s", strerror(errno));
     }
     return self;
 }
 
 void
-locate(cpmp_layout *layout)
+util_locate(cpmp_layout *layout)
 {
-    if (cpmp_find_layout(self_exe(), layout) < 0) {
+    if (layout_find(util_self_exe(), layout) < 0) {
         if (layout->problem[0] != '\0') {
-            die("%s", layout->problem);
+            util_die("%s", layout->problem);
         }
-        die("cannot find the cpmp Python package beside %s (broken install?)", self_exe());
+        util_die("cannot find the cpmp Python package beside %s (broken install?)",
+                 util_self_exe());
     }
 }

@@ -17,15 +17,15 @@
 /* The directory holding path, absolute, its own symlinks resolved (not
  * path's: a link named venv/bin/cpmp is in venv/bin). */
 static int
-dir_of(const char *path, char *out)
+venv_dir_of(const char *path, char *out)
 {
     char dir[PATH_MAX];
 
-    return cpmp_dirname(path, dir, sizeof(dir)) == 0 && realpath(dir, out) != NULL ? 0 : -1;
+    return layout_dirname(path, dir, sizeof(dir)) == 0 && realpath(dir, out) != NULL ? 0 : -1;
 }
 
 static int
-has_pyvenv_cfg(const char *dir)
+venv_has_pyvenv_cfg(const char *dir)
 {
     char cfg[PATH_MAX];
     struct stat st;
@@ -94,7 +94,7 @@ venv_mismatch(const char *venv, char *why, size_t size)
  * started from (a link or an install there), else the activated one
  * ($VIRTUAL_ENV). */
 int
-find_venv(const char *argv0, int say_why, char *venv)
+venv_find(const char *argv0, int say_why, char *venv)
 {
     char invoked[PATH_MAX], dir[PATH_MAX], why[PATH_MAX + 128];
     const char *active = getenv(CPMP_ENV_VIRTUAL_ENV);
@@ -103,18 +103,18 @@ find_venv(const char *argv0, int say_why, char *venv)
     venv[0] = '\0';
     if ((strchr(argv0, '/') != NULL
          ? snprintf(invoked, sizeof(invoked), "%s", argv0) < (int)sizeof(invoked)
-         : find_command(argv0, invoked, sizeof(invoked), &found_other) == 0)
-        && dir_of(invoked, dir) == 0) {
+         : exec_find_command(argv0, invoked, sizeof(invoked), &found_other) == 0)
+        && venv_dir_of(invoked, dir) == 0) {
         /* venv/bin/cpmp, as python's getpath looks: parent first. */
         char parent[PATH_MAX];
 
-        if (cpmp_dirname(dir, parent, sizeof(parent)) == 0 && has_pyvenv_cfg(parent)) {
+        if (layout_dirname(dir, parent, sizeof(parent)) == 0 && venv_has_pyvenv_cfg(parent)) {
             snprintf(venv, PATH_MAX, "%s", parent);
-        } else if (has_pyvenv_cfg(dir)) {
+        } else if (venv_has_pyvenv_cfg(dir)) {
             snprintf(venv, PATH_MAX, "%s", dir);
         }
     }
-    if (venv[0] == '\0' && active != NULL && active[0] != '\0' && has_pyvenv_cfg(active)) {
+    if (venv[0] == '\0' && active != NULL && active[0] != '\0' && venv_has_pyvenv_cfg(active)) {
         if (realpath(active, venv) == NULL) {
             venv[0] = '\0';
         }
@@ -123,7 +123,7 @@ find_venv(const char *argv0, int say_why, char *venv)
         return -1;
     }
     if (venv_mismatch(venv, why, sizeof(why)) != NULL) {
-        if (say_why && !cpmp_env_flag(CPMP_ENV_QUIET)) {
+        if (say_why && !flag_on(CPMP_ENV_QUIET)) {
             fprintf(stderr, CPMP_LOG_PREFIX "not using the virtualenv %s: %s "
                     "(run its python under 'cpmp exec' instead)\n", venv, why);
         }

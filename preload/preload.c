@@ -22,6 +22,7 @@
 
 #include "cmdline.h"
 #include "cpmp.h"
+#include "env.h" /* LD_PRELOAD, PYTHONMALLOC, PYTHONDEVMODE */
 
 typedef int (*audit_hook_fn)(const char *event, PyObject *args, void *data);
 
@@ -35,7 +36,7 @@ static int armed; /* set once the patch has been armed (or tried) */
 /* Resolve every symbol, or none: a process missing any of them is not a
  * CPython we act in. */
 static int
-resolve(void)
+preload_resolve(void)
 {
     struct {
         const char *name;
@@ -68,35 +69,35 @@ resolve(void)
 
 /* This library's own absolute path (PATH_MAX bytes), or -1. */
 static int
-self_path(char *self)
+preload_self_path(char *self)
 {
     Dl_info info;
 
-    return dladdr((void *)self_path, &info) != 0 && info.dli_fname != NULL
+    return dladdr((void *)preload_self_path, &info) != 0 && info.dli_fname != NULL
                    && realpath(info.dli_fname, self) != NULL
                ? 0
                : -1;
 }
 
 static void
-arm(void)
+preload_arm(void)
 {
     char self[PATH_MAX];
     cpmp_layout layout;
 
     layout.problem[0] = '\0';
-    if (self_path(self) < 0 || cpmp_find_layout(self, &layout) < 0) {
-        cpmp_warn_unpatched(layout.problem[0] != '\0' ? layout.problem
-                                                      : "cannot find the cpmp Python package");
+    if (preload_self_path(self) < 0 || layout_find(self, &layout) < 0) {
+        arm_warn_unpatched(layout.problem[0] != '\0' ? layout.problem
+                                                     : "cannot find the cpmp Python package");
         return;
     }
-    cpmp_arm(&pyapi, layout.pydir);
+    arm_patch(&pyapi, layout.pydir);
 }
 
 /* Called for every audit event of the process, for its whole life: the
  * common case must be one load and one branch. */
 static int
-audit_hook(const char *event, PyObject *args, void *data)
+preload_audit_hook(const char *event, PyObject *args, void *data)
 {
     (void)args;
     (void)data;
@@ -104,7 +105,7 @@ audit_hook(const char *event, PyObject *args, void *data)
         return 0;
     }
     armed = 1;
-    arm();
+    preload_arm();
     return 0;
 }
 
@@ -119,95 +120,39 @@ audit_hook(const char *event, PyObject *args, void *data)
  * hooks on first: both sides then agree. */
 
 static int
-debug_allocators(void)
+preload_debug_allocators(void)
 {
     cmdline_preconfig pre = {0, 0};
-    const char *malloc_env, *dev_env;
-    int ignore_env, dev;
 
     /* Unreadable: as without options (Python reads its argv, not this). */
     if (cmdline_read_self(&pre) < 0) {
         pre.ignore_env = pre.dev = 0;
     }
-    ignore_env = pre.ignore_env;
-    dev = pre.dev;
-    malloc_env = ignore_env ? NULL : getenv("PYTHONMALLOC");
-    dev_env = ignore_env ? NULL : getenv("PYTHONDEVMODE");
-    if (malloc_env != NULL && malloc_env[0] != '\0') {
-        size_t len = strlen(malloc_env);
-
-        return len >= 5 && strcmp(malloc_env + len - 5, "debug") == 0;
-    }
-    return dev || (dev_env != NULL && dev_env[0] != '\0');
+    return env_debug_allocators(&pre, getenv("PYTHONMALLOC"), getenv("PYTHONDEVMODE"));
 }
 
 /* --- LD_PRELOAD --- */
-
-/* Whether an LD_PRELOAD entry is a path relative to the current directory
- * (ld.so separates entries with spaces or colons). */
-static int
-has_relative_entry(const char *value)
-{
-    const char *start = value;
-
-    while (*start != '\0') {
-        size_t len = strcspn(start, " :");
-
-        if (len > 0 && start[0] != '/' && memchr(start, '/', len) != NULL) {
-            return 1;
-        }
-        start += len + (start[len] != '\0');
-    }
-    return 0;
-}
 
 /* A relative LD_PRELOAD entry naming this library (LD_PRELOAD=build/...)
  * stops working for a child started after a chdir(): every spawn worker
  * would miss the library.  Make it absolute, once, in this process's
  * environment, which children inherit. */
 static void
-absolute_preload(void)
+preload_absolute_ld_preload(void)
 {
     const char *value = getenv("LD_PRELOAD");
-    char self[PATH_MAX], real[PATH_MAX], *copy, *entry, *save = NULL, *fixed;
-    int changed = 0;
+    char self[PATH_MAX], *fixed;
 
     /* Every process under cpmp exec comes here: with absolute entries only
      * (what cpmp exec writes) there is nothing to do, and no system call. */
-    if (value == NULL || !has_relative_entry(value) || self_path(self) < 0) {
+    if (value == NULL || !env_has_relative_entry(value) || preload_self_path(self) < 0) {
         return;
     }
-    copy = strdup(value);
-    fixed = malloc(strlen(value) + PATH_MAX * 2 + 2);
-    if (copy == NULL || fixed == NULL) {
-        free(copy);
-        free(fixed);
-        return;
-    }
-    fixed[0] = '\0';
-    /* ld.so separates entries with spaces or colons. */
-    for (entry = strtok_r(copy, " :", &save); entry != NULL; entry = strtok_r(NULL, " :", &save)) {
-        const char *use = entry;
-
-        if (entry[0] != '/' && strchr(entry, '/') != NULL && realpath(entry, real) != NULL
-            && strcmp(real, self) == 0 && !changed) {
-            use = self;
-            changed = 1;
-        }
-        if (strlen(fixed) + strlen(use) + 2 > strlen(value) + PATH_MAX * 2) {
-            changed = 0;
-            break;
-        }
-        if (fixed[0] != '\0') {
-            strcat(fixed, ":");
-        }
-        strcat(fixed, use);
-    }
-    if (changed) {
+    fixed = env_absolute_preload(value, self);
+    if (fixed != NULL) {
         setenv("LD_PRELOAD", fixed, 1);
+        free(fixed);
     }
-    free(copy);
-    free(fixed);
 }
 
 /* --- constructor --- */
@@ -215,8 +160,8 @@ absolute_preload(void)
 static void
 preload_init(void)
 {
-    absolute_preload();
-    if (cpmp_env_flag(CPMP_ENV_DISABLE)) {
+    preload_absolute_ld_preload();
+    if (flag_on(CPMP_ENV_DISABLE)) {
         return;
     }
     /* glibc ignores LD_PRELOAD for setuid programs, but a setgid one started
@@ -228,10 +173,10 @@ preload_init(void)
     if (dlsym(RTLD_DEFAULT, "cpmp_launcher_marker") != NULL) {
         return;
     }
-    if (resolve() < 0) {
+    if (preload_resolve() < 0) {
         return; /* not CPython, or older than 3.8 */
     }
-    if (debug_allocators()) {
+    if (preload_debug_allocators()) {
         void (*setup_debug_hooks)(void) = (void (*)(void))dlsym(RTLD_DEFAULT,
                                                                 "PyMem_SetupDebugHooks");
 
@@ -240,7 +185,7 @@ preload_init(void)
         }
         setup_debug_hooks();
     }
-    add_audit_hook(audit_hook, NULL);
+    add_audit_hook(preload_audit_hook, NULL);
 }
 
 __attribute__((constructor)) static void
