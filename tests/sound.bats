@@ -76,3 +76,7 @@ with mp.get_context('fork').Pool(1) as p:
         assert_output "[3, 3, 11, 11, 15, 15, 16, 16, -1, -1, 101, 101, 201, 201]"
     done
 }
+
+@test "a top-level def sent again by reference goes by value once its module no longer finds it under its name" {
+    sound byref-rebound "['top 0', 'top 1', 'top 2', 'top 3', 'top 4']"
+}

@@ -202,6 +202,7 @@ def _load_speedups():
         return None, "does not match this package (%s)" % exc
     if hasattr(_speedups, "set_own"):
         _speedups.set_own(_send.OWN)
+        _speedups.set_by_reference(_resend.by_reference)
     return _speedups.reducer_override, None
 
 

@@ -10,6 +10,7 @@
 #include "_speedups.h"
 
 static PyObject *sent;            /* cpmp._resend.sent: {id(func): entry} */
+static PyObject *by_reference; /* cpmp._resend.by_reference */
 static PyObject *empty_cell;      /* cpmp._receive.EMPTY_CELL */
 static PyObject *pinned_attrs;    /* cpmp._resend.PINNED: attribute names */
 static Py_ssize_t hits;           /* sends answered from the cache */
@@ -220,6 +221,63 @@ cpmp_cached_reduce(PyObject *func)
     return reduce;
 }
 
+/* 1 when cpmp._resend.by_reference holds an entry (weak reference,
+ * module, module name, qualified name) for func that still holds: func's
+ * __module__ and __qualname__ are the very strings recorded, sys.modules
+ * maps that name to the very module, and the module's attribute of that
+ * name is func -- what cpmp._policy found when it decided that func goes
+ * by reference.  0 when not, -1 with an error set. */
+int
+cpmp_by_reference(PyObject *func)
+{
+    PyObject *key, *entry, *have, *module;
+    int ok = 1, i;
+    static const char *const attrs[] = {"__module__", "__qualname__"};
+
+    if (by_reference == NULL || PyDict_Size(by_reference) == 0) {
+        return 0;
+    }
+    key = PyLong_FromVoidPtr(func);
+    if (key == NULL) {
+        return -1;
+    }
+    entry = PyDict_GetItemWithError(by_reference, key);
+    Py_DECREF(key);
+    if (entry == NULL || !PyTuple_Check(entry) || PyTuple_Size(entry) != 4) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    have = PyObject_CallFunctionObjArgs(PyTuple_GetItem(entry, 0), NULL);
+    if (have == NULL) {
+        return -1;
+    }
+    Py_DECREF(have); /* still referenced by the caller, when it is func */
+    if (have != func) {
+        return 0;
+    }
+    for (i = 0; i < 2 && ok; i++) {
+        have = PyObject_GetAttrString(func, attrs[i]);
+        if (have == NULL) {
+            return -1;
+        }
+        ok = have == PyTuple_GetItem(entry, 2 + i);
+        Py_DECREF(have);
+    }
+    if (!ok) {
+        return 0;
+    }
+    module = PyDict_GetItemWithError(PyImport_GetModuleDict(), PyTuple_GetItem(entry, 2));
+    if (module != PyTuple_GetItem(entry, 1)) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    have = PyObject_GetAttr(module, PyTuple_GetItem(entry, 3));
+    if (have == NULL) {
+        PyErr_Clear(); /* the policy decides again, and says why */
+        return 0;
+    }
+    Py_DECREF(have);
+    return have == func && cpmp_registry_empty();
+}
+
 Py_ssize_t
 cpmp_cache_hits(void)
 {
@@ -249,6 +307,12 @@ field(PyObject *layout, const char *name)
     }
     PyErr_Format(PyExc_ValueError, "cpmp._resend.ENTRY has no field %s", name);
     return -1;
+}
+
+void
+cpmp_by_reference_set(PyObject *table)
+{
+    replace(&by_reference, table);
 }
 
 int

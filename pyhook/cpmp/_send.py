@@ -269,7 +269,9 @@ def _reduce_definition(obj, is_function, by_value):
     a forked receiver holds, or by_value(obj)."""
     reason = _policy.by_value_reason(obj, is_function)
     if reason is None:
-        if not is_function and not obj.__flags__ & _HEAPTYPE:
+        if is_function:
+            _resend.remember_by_reference(obj)
+        elif not obj.__flags__ & _HEAPTYPE:
             OWN.add(obj)  # a C type: its name and module cannot change
         return NotImplemented
     if reason in _policy.HOLDABLE:
@@ -280,7 +282,7 @@ def _reduce_definition(obj, is_function, by_value):
 
 
 def reduce_function(func):
-    if func in OWN and _resend.registry_empty():
+    if (func in OWN and _resend.registry_empty()) or _resend.goes_by_reference(func):
         return NotImplemented
     return _reduce_definition(func, True, reduce_function_by_value)
 

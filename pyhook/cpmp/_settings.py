@@ -17,7 +17,7 @@ _OFF = ("0", "false", "no", "off")
 
 def parse_bool(value):
     """True for 1/true/yes/on, False for 0/false/no/off or "" (unset), in
-    any ASCII case; None for anything else.  The rule of cpmp_parse_bool in
+    any ASCII case; None for anything else.  The rule of flag_parse_bool in
     common/flag.c: the two must agree (ASCII only, as C compares)."""
     if not value:
         return False

@@ -46,6 +46,15 @@ speedups_reducer_override(PyObject *module, PyObject *obj)
             Py_INCREF(Py_NotImplemented);
             return Py_NotImplemented;
         }
+        /* A function the policy sent by reference, nothing changed since. */
+        own = cpmp_by_reference(obj);
+        if (own != 0) {
+            if (own < 0) {
+                return NULL;
+            }
+            Py_INCREF(Py_NotImplemented);
+            return Py_NotImplemented;
+        }
         /* The same function sent again: no Python code at all. */
         cached = cpmp_cached_reduce(obj);
 
@@ -287,6 +296,18 @@ speedups_set_own(PyObject *module, PyObject *own)
 }
 
 static PyObject *
+speedups_set_by_reference(PyObject *module, PyObject *table)
+{
+    (void)module;
+    if (!PyDict_Check(table)) {
+        PyErr_SetString(PyExc_TypeError, "set_by_reference() takes a dict");
+        return NULL;
+    }
+    cpmp_by_reference_set(table);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
 speedups_hits(PyObject *module, PyObject *unused)
 {
     (void)module;
@@ -308,6 +329,8 @@ static PyMethodDef speedups_methods[] = {
     {"set_own", speedups_set_own, METH_O,
      "set_own(functions): the set of functions sent by reference without asking "
      "(cpmp._send.OWN, read live)."},
+    {"set_by_reference", speedups_set_by_reference, METH_O,
+     "set_by_reference(table): cpmp._resend.by_reference, read live."},
     {"hits", speedups_hits, METH_NOARGS,
      "hits(): how many sends the cache answered in this process."},
     {NULL, NULL, 0, NULL},

@@ -14,6 +14,12 @@ PyObject *cpmp_cached_reduce(PyObject *func);
 /* 1 when no module is registered with cloudpickle to go by value. */
 int cpmp_registry_empty(void);
 
+/* 1 when func is recorded as going by reference and nothing that decided
+ * it changed since, 0 when not, -1 with an error set; and where the record
+ * is (cpmp._resend.by_reference). */
+int cpmp_by_reference(PyObject *func);
+void cpmp_by_reference_set(PyObject *table);
+
 /* How many sends the cache answered in this process. */
 Py_ssize_t cpmp_cache_hits(void);
 

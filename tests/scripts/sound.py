@@ -34,6 +34,14 @@ def use(obj):
     return obj.get()
 
 
+def top(x):
+    return "top %d" % x
+
+
+def call(fn, x):
+    return fn(x)
+
+
 def deco(func):
     @functools.wraps(func)
     def wrapper(*args):
@@ -176,6 +184,21 @@ if __name__ == "__main__":
                     C.get = lambda self: bump + self.v
                 elif step == 5:
                     bump = 200
+        print(out)
+
+    elif case == "byref-rebound":
+        # A top-level def goes by reference while its module finds it under
+        # its name (sent again, nothing asks the policy); once the name is
+        # rebound or the def renamed, it must go by value.
+        with ctx.Pool(1) as p:
+            old = top
+            out = [p.apply(call, (old, n)) for n in range(2)]
+            globals()["top"] = lambda x: "other %d" % x
+            out.append(p.apply(call, (old, 2)))
+            globals()["top"] = old
+            out.append(p.apply(call, (old, 3)))
+            old.__qualname__ = "call"
+            out.append(p.apply(call, (old, 4)))
         print(out)
 
     elif case == "redefined":
