@@ -93,8 +93,7 @@ def _snapshot(value):
 
 
 _DESCRIPTORS = (types.MemberDescriptorType, types.GetSetDescriptorType,
-                types.WrapperDescriptorType, types.MethodDescriptorType,
-                types.BuiltinFunctionType)
+                types.WrapperDescriptorType, types.MethodDescriptorType)
 
 
 def _class_items(cls, out, seen):
@@ -128,6 +127,8 @@ def _stable(item, out):
     t = type(item)
     if _resend.immutable(item) or t in _DESCRIPTORS:
         return True
+    if t is types.BuiltinFunctionType:  # len, or a method of a mutable table
+        return item.__self__ is None or _stable(item.__self__, out)
     if t is staticmethod or t is classmethod:
         item = item.__func__
         out.append(item)

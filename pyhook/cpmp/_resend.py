@@ -57,8 +57,12 @@ def immutable(value):
 
 def _frozen(value):
     t = type(value)
-    if t in VALUE_TYPES or t is BuiltinFunctionType:
+    if t in VALUE_TYPES:
         return True
+    if t is BuiltinFunctionType:
+        # len, math.sqrt: bound to their module; table.get, lst.append:
+        # bound to an object pickled with it, which may change in place.
+        return _frozen(value.__self__) or value.__self__ is None
     if t is tuple or t is frozenset:
         return all(_frozen(v) for v in value)
     if t is ModuleType:
