@@ -89,9 +89,9 @@ def _forget(ref, pins=_pins, table=_table, by_ref=_by_ref):
         del table[key]
 
 
-def _load_pin_values():
-    """_speedups.pin_values, the loop of _pin_main in C (30 ns a name
-    where Python takes 300), or None."""
+def _speedup(name):
+    """_speedups.NAME, the loops here in C (30 ns a name where Python takes
+    300), or None: not built, or a mutation planted (tests)."""
     from . import _mutation
 
     if _mutation.ACTIVE:
@@ -100,10 +100,11 @@ def _load_pin_values():
         from . import _speedups
     except ImportError:
         return None
-    return getattr(_speedups, "pin_values", None)
+    return getattr(_speedups, name, None)
 
 
-_pin_values = _load_pin_values()
+_pin_values = _speedup("pin_values")
+_inherited_values = _speedup("inherited_values")
 
 
 def _after_fork_in_child():
@@ -112,6 +113,46 @@ def _after_fork_in_child():
         _token = os.urandom(8)
     except OSError:  # no entropy: a token no other process has all the same
         _token = ("%d.%d" % (os.getpid(), id(_table))).encode() + _token
+    try:
+        _remember_inherited()
+    except Exception:
+        _inherited.clear()
+
+
+# What this process's main module bound to small immutable values when it
+# was forked (strings and bytes up to 4 KiB; keeping one alive changes
+# nothing a program can see).  Such a name bound to another object now was
+# rebound by this process itself -- an initializer, a lazy ``global`` --
+# and a held definition reads it here, as python3 reads it, whatever the
+# sender binds (checks_hold).
+_inherited = {}
+
+
+def _remember_inherited():
+    _inherited.clear()
+    main = sys.modules.get("__main__")
+    if main is None:
+        return
+    g = vars(main)
+    if _inherited_values is not None:
+        _inherited_values(g, _inherited, _SMALL_TYPES)
+        return
+    for name, value in list(g.items()):
+        t = type(value)
+        if t in _SMALL_TYPES and (t not in (str, bytes) or len(value) <= 4096):
+            _inherited[name] = value
+
+
+def _rebound_here(g, name, have):
+    """Whether this process bound name to have since it was forked."""
+    if g is not getattr(sys.modules.get("__main__"), "__dict__", None) or not _inherited:
+        return False
+    from . import _receive
+
+    if name in _receive._injected.get(id(g), ()):
+        return False  # cpmp bound it there, for an earlier send
+    was = _inherited.get(name, _MISSING)
+    return was is not _MISSING and was is not have
 
 
 def install():
@@ -141,6 +182,7 @@ def resolve(key, default=None):
 VALUE_TYPES = frozenset((int, float, complex, str, bytes, bool, type(None), type(Ellipsis),
                          type(NotImplemented), range))
 _MISSING = object()
+_SMALL_TYPES = frozenset(VALUE_TYPES)
 
 
 def same_value(a, b):
@@ -163,7 +205,8 @@ def checks_hold(g, checks):
     """Whether every main-module name a sender's definition reads is bound
     in g as in the sender (see _send._definition_checks): (name, "key",
     key) to the object held under key, (name, "value", v) to a value the
-    same as v, (name, "bound", None) to anything."""
+    same as v or one this process bound itself since its fork, (name,
+    "bound", None) to anything."""
     for name, how, want in checks:
         have = g.get(name, _MISSING)
         if have is _MISSING:
@@ -171,7 +214,7 @@ def checks_hold(g, checks):
         if how == "key":
             if have is not resolve(want, _MISSING):
                 return False
-        elif how == "value" and not same_value(have, want):
+        elif how == "value" and not same_value(have, want) and not _rebound_here(g, name, have):
             return False
     return True
 

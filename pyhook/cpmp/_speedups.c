@@ -214,75 +214,6 @@ static PyType_Spec namespace_spec = {
     "cpmp._speedups.Namespace", 0, 0, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, namespace_slots,
 };
 
-/* pin_values(values, pins, table, no_weakref, by_ref, callback, token,
- * serial) -> serial: cpmp._held._pin_main's loop, at a fork, over every
- * value the main module binds (so it costs per name, and a fork with
- * 100,000 names must not cost what Python's loop does). */
-static int
-pin_one(PyObject *value, PyObject **tables, PyObject *callback, PyObject *token,
-        Py_ssize_t *serial)
-{
-    PyObject *pins = tables[0], *table = tables[1], *no_weakref = tables[2];
-    PyObject *by_ref = tables[3], *ident, *ref = NULL, *key = NULL, *ref_id = NULL;
-    int done;
-
-    ident = PyLong_FromVoidPtr(value);
-    if (ident == NULL) {
-        return -1;
-    }
-    done = PyDict_Contains(pins, ident);
-    if (done == 0) {
-        done = PyDict_Contains(no_weakref, (PyObject *)Py_TYPE(value));
-    }
-    if (done != 0) {
-        Py_DECREF(ident);
-        return done < 0 ? -1 : 0;
-    }
-    ref = PyWeakref_NewRef(value, callback);
-    if (ref == NULL) {
-        Py_DECREF(ident);
-        if (!PyErr_ExceptionMatches(PyExc_TypeError)) {
-            return -1;
-        }
-        PyErr_Clear(); /* takes no weak reference: always sent by value */
-        return PyDict_SetItem(no_weakref, (PyObject *)Py_TYPE(value), Py_None);
-    }
-    key = Py_BuildValue("(On)", token, *serial + 1);
-    ref_id = PyLong_FromVoidPtr(ref);
-    done = key == NULL || ref_id == NULL || PyDict_SetItem(pins, ident, key) < 0
-           || PyDict_SetItem(table, key, ref) < 0 || PyDict_SetItem(by_ref, ref_id, ident) < 0;
-    if (!done) {
-        *serial += 1;
-    }
-    Py_XDECREF(ref_id);
-    Py_XDECREF(key);
-    Py_DECREF(ref);
-    Py_DECREF(ident);
-    return done ? -1 : 0;
-}
-
-static PyObject *
-speedups_pin_values(PyObject *module, PyObject *args)
-{
-    PyObject *values, *tables[4], *callback, *token;
-    Py_ssize_t serial, i, n;
-
-    (void)module;
-    if (!PyArg_ParseTuple(args, "O!O!O!O!O!OOn:pin_values", &PyList_Type, &values, &PyDict_Type,
-                          &tables[0], &PyDict_Type, &tables[1], &PyDict_Type, &tables[2],
-                          &PyDict_Type, &tables[3], &callback, &token, &serial)) {
-        return NULL;
-    }
-    n = PyList_Size(values);
-    for (i = 0; i < n; i++) {
-        /* Borrowed: the list, the caller's, holds them. */
-        if (pin_one(PyList_GetItem(values, i), tables, callback, token, &serial) < 0) {
-            return NULL;
-        }
-    }
-    return PyLong_FromSsize_t(serial);
-}
-
 static PyObject *
 speedups_set_own(PyObject *module, PyObject *own)
 {
@@ -324,13 +255,15 @@ static PyMethodDef speedups_methods[] = {
      "ENTRY)"},
     {"function_with_builtins", speedups_function_with_builtins, METH_VARARGS,
      "function_with_builtins(code, globals, builtins, closure)"},
-    {"pin_values", speedups_pin_values, METH_VARARGS,
+    {"pin_values", cpmp_pin_values, METH_VARARGS,
      "pin_values(values, pins, table, no_weakref, by_ref, callback, token, serial) -> serial"},
     {"set_own", speedups_set_own, METH_O,
      "set_own(functions): the set of functions sent by reference without asking "
      "(cpmp._send.OWN, read live)."},
     {"set_by_reference", speedups_set_by_reference, METH_O,
      "set_by_reference(table): cpmp._resend.by_reference, read live."},
+    {"inherited_values", cpmp_inherited_values, METH_VARARGS,
+     "inherited_values(main_dict, out, small_types)"},
     {"hits", speedups_hits, METH_NOARGS,
      "hits(): how many sends the cache answered in this process."},
     {NULL, NULL, 0, NULL},

@@ -1,5 +1,6 @@
-/* What _speedups.c and _resend_cache.c share: the resend cache's entry
- * points (private to the extension). */
+/* What the files of cpmp._speedups share: the resend cache's entry points
+ * (_resend_cache.c) and the fork-time loops (_held_fork.c), private to the
+ * extension; _speedups.c makes the module. */
 #ifndef CPMP_SPEEDUPS_H
 #define CPMP_SPEEDUPS_H
 
@@ -19,6 +20,10 @@ int cpmp_registry_empty(void);
  * is (cpmp._resend.by_reference). */
 int cpmp_by_reference(PyObject *func);
 void cpmp_by_reference_set(PyObject *table);
+
+/* _held_fork.c: the methods pin_values and inherited_values. */
+PyObject *cpmp_pin_values(PyObject *module, PyObject *args);
+PyObject *cpmp_inherited_values(PyObject *module, PyObject *args);
 
 /* How many sends the cache answered in this process. */
 Py_ssize_t cpmp_cache_hits(void);
