@@ -50,6 +50,13 @@ with mp.get_context('fork').Pool(1) as p:
     assert_output "[(1, False)]"
 }
 
+@test "a main-block def reads what a main-block initializer bound in the worker, as under python3" {
+    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/sound.py" initializer fork
+    assert_output "[1, 2, 3]"
+    run -0 "${T[@]}" "$PYTHON" "$SCRIPTS/sound.py" initializer fork
+    assert_output "[1, 2, 3]"
+}
+
 @test "a main-block def whose helper initialises a global lazily in the worker works, as under python3" {
     sound lazy-global "[10, 20, 30]"
 }
@@ -79,4 +86,8 @@ with mp.get_context('fork').Pool(1) as p:
 
 @test "a top-level def sent again by reference goes by value once its module no longer finds it under its name" {
     sound byref-rebound "['top 0', 'top 1', 'top 2', 'top 3', 'top 4']"
+}
+
+@test "a builtin method bound to a mutable table is sent again with the table as it is now" {
+    sound bound-builtin "[(0, (0, 2.0, 2)), (1, (1, 2.0, 2)), (2, (2, 2.0, 2))]"
 }

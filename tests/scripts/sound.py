@@ -129,6 +129,38 @@ if __name__ == "__main__":
             flag, none, small, word = False, None, 3, "off"
             print(p.map(f, [1]))
 
+    elif case == "bound-builtin":
+        # A builtin method bound to a table carries the table: sent again
+        # after the table changed, it must carry the new one (in a cell, a
+        # default); len and math.sqrt are bound to their modules.
+        import math
+        table = {"a": 1}
+
+        def make(g):
+            return lambda k: g(k)
+        h = make(table.get)
+        d = lambda k, g=table.get, sq=math.sqrt: (g(k), sq(4), len("ab"))  # noqa: E731
+        with ctx.Pool(1) as p:
+            out = []
+            for i in range(3):
+                table["a"] = i
+                out.append((p.apply(h, ("a",)), p.apply(d, ("a",))))
+        print(out)
+
+    elif case == "initializer":
+        # A main-block initializer rebinds a name a main-block def reads:
+        # the worker bound it itself, and reads its own, as under python3.
+        cache = None
+
+        def init():
+            global cache
+            cache = [1, 2, 3]
+
+        def work(x):
+            return cache[x]
+        with ctx.Pool(1, initializer=init) as p:
+            print(p.map(work, range(3)))
+
     elif case == "lazy-global":
         cache = None
 
