@@ -60,7 +60,9 @@ def fallback(value):
     if definition:
         made = _made.get(value)
         if made is not None and _same(made[0], _snapshot(value)):
-            return _stash.for_message(made[1])
+            message = _stash.for_message(made[1])
+            if message is not None:
+                return message
     try:
         with _stash.inline():  # what it nests goes whole (_stash)
             blob = _reduce.dumps_by_value(value)
@@ -71,7 +73,7 @@ def fallback(value):
         if snapshot is not None:
             kept = _stash.stash(blob)
             _made[value] = (snapshot, kept)
-            return _stash.for_message(kept)
+            return _stash.for_message(kept) or blob
     return blob
 
 
@@ -89,7 +91,10 @@ def _snapshot(value):
     if type(value) is FunctionType:
         reduce = _resend.lookup(value)
         return None if reduce is None else [reduce]
-    return out if _class_items(value, out, set()) else None
+    try:
+        return out if _class_items(value, out, set()) else None
+    except RecursionError:  # a class attribute that holds itself
+        return None
 
 
 _DESCRIPTORS = (types.MemberDescriptorType, types.GetSetDescriptorType,
@@ -103,7 +108,8 @@ def _class_items(cls, out, seen):
     if _by_reference(cls):
         out.append(cls)
         return True
-    out.extend((cls, type(cls), cls.__bases__))
+    # The name, qualified name and bases live in the type, not its dict.
+    out.extend((cls, type(cls), cls.__bases__, cls.__name__, cls.__qualname__))
     for base in (type(cls),) + cls.__bases__:
         if not _class_items(base, out, seen):
             return False
@@ -142,10 +148,12 @@ def _stable(item, out):
         reduce = _resend.lookup(item)
         out.append(reduce)
         return reduce is not None
-    if t is dict:
-        return _stable_items(tuple(item.items()), out)
-    if t is list:  # copyreg's __slotnames__, say
-        return _stable_items(tuple((None, v) for v in item), out)
+    if t is dict or t is list:
+        if len(out) > 10000:
+            return False  # a table: made afresh at each send
+        if t is dict:
+            return _stable_items(tuple(item.items()), out)
+        return _stable_items(tuple((None, v) for v in item), out)  # __slotnames__, say
     if t is ModuleType:
         return sys.modules.get(item.__name__) is item
     if isinstance(item, type):

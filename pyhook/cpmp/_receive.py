@@ -117,7 +117,13 @@ def _held_value(entry, name="an object"):
     if obj is not _MISSING:
         return obj
     if fallback is not None:
-        return pickle.loads(_stash.read(fallback))
+        try:
+            blob = _stash.read(fallback)
+        except OSError as exc:
+            # Not a closed pipe: the pool's worker would exit on it, silently.
+            raise NotHeld("cpmp: %s of the sender's main module was sent in %s, which this "
+                          "process cannot read (%s)" % (name, _stash.DIR, exc)) from None
+        return pickle.loads(blob)
     raise NotHeld(
         "cpmp: %s of the sender's main module cannot be sent by value, and this process "
         "does not hold it (only a process forked from the sender after it was bound does)"

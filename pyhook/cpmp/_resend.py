@@ -23,7 +23,8 @@ from . import _code, _held, _mutation, _receive
 
 # What an entry holds, in order (read by _speedups by these names).
 PINNED = ("__code__", "__name__", "__qualname__", "__module__", "__doc__", "__defaults__")
-ENTRY = ("ref",) + PINNED + ("kwdefaults", "annotations", "cells", "globals", "reduce")
+ENTRY = ("ref",) + PINNED + ("kwdefaults", "annotations", "cells", "globals", "byref",
+                             "reduce")
 
 sent = {}  # id(function) -> entry
 # The same for main-module definitions a forked receiver may hold: sent
@@ -55,35 +56,44 @@ def immutable(value):
     return False
 
 
-def _frozen(value):
+def _frozen(value, refs):
+    """Whether value pickles to the same bytes while it is the same object;
+    a definition sent by reference only while its module still finds it
+    under its name, so it goes into refs, checked at every lookup."""
     t = type(value)
     if t in VALUE_TYPES:
         return True
     if t is BuiltinFunctionType:
         # len, math.sqrt: bound to their module; table.get, lst.append:
         # bound to an object pickled with it, which may change in place.
-        return _frozen(value.__self__) or value.__self__ is None
+        return value.__self__ is None or _frozen(value.__self__, refs)
     if t is tuple or t is frozenset:
-        return all(_frozen(v) for v in value)
+        return all(_frozen(v, refs) for v in value)
     if t is ModuleType:
         return sys.modules.get(value.__name__) is value
     if t is FunctionType or isinstance(value, type):
         from . import _policy
 
-        return _policy.by_value_reason(value, t is FunctionType) is None
+        if _policy.by_value_reason(value, t is FunctionType) is not None:
+            return False
+        if t is not FunctionType and not value.__flags__ & (1 << 9):
+            return True  # a C type: its name and module cannot change
+        refs.append(value)
+        return remember_by_reference(value)
     return False
 
 
-def _cacheable(state, held):
+def _cacheable(state, held, refs):
     """Whether the bytes for state and held stay right while every object
-    in them is still the same one."""
+    in them is still the same one (and every definition in refs still goes
+    by reference)."""
     if "dict" in state or "type_params" in state:
         return False
     for field in ("defaults", "cells"):
-        if not _frozen(state.get(field)):
+        if not _frozen(state.get(field), refs):
             return False
     for field in ("kwdefaults", "annotations", "shipped"):
-        if field in state and not _frozen(tuple((state[field] or {}).values())):
+        if field in state and not _frozen(tuple((state[field] or {}).values()), refs):
             return False
     # A held object's fallback is a copy of it as it is now, and its checks
     # depend on what the main module binds.
@@ -100,7 +110,7 @@ def lookup(func):
     n = len(PINNED)
     if any(getattr(func, a) is not v for a, v in zip(PINNED, entry[1:1 + n])):
         return None
-    kwdefaults, annotations, cells, pairs, reduce = entry[1 + n:]
+    kwdefaults, annotations, cells, pairs, byref, reduce = entry[1 + n:]
     if not _items_same(func.__kwdefaults__, kwdefaults) or \
             not _items_same(func.__annotations__, annotations):
         return None
@@ -113,13 +123,17 @@ def lookup(func):
     g = func.__globals__
     if any(not same(g.get(k, _receive.EMPTY_CELL), v) for k, v in pairs):
         return None
+    if not all(goes_by_reference(d) for d in byref):
+        return None
     return reduce
 
 
 def reduce(func, args, state):
     """The reduce tuple for func sent by value, cached when it can be."""
     code, gname, ncells, names, held = args
-    if type(func.__globals__) is not dict or not _cacheable(state, held) or not registry_empty():
+    refs = []
+    if type(func.__globals__) is not dict or not _cacheable(state, held, refs) \
+            or not registry_empty():
         return (_receive.make_function, (code, gname, ncells, names, held), state,
                 None, None, _receive.set_function_state)
     rest = _compact_rest(func, gname, ncells, state, held)
@@ -130,7 +144,7 @@ def reduce(func, args, state):
         from . import _reduce
 
         result = (_receive.load_pickled_function, (_reduce.dumps((args, state)),))
-    _remember(func, state, names, result)
+    _remember(func, state, names, refs, result)
     return result
 
 
@@ -143,19 +157,23 @@ by_reference = {}
 
 
 def remember_by_reference(func):
-    """Record that func went by reference, where that can be checked
-    cheaply: an undotted name, no module registered by value."""
+    """Record that func (or a class) went by reference, where that can be
+    checked cheaply: an undotted name, no module registered by value.
+    Whether it is recorded, and holds."""
     from . import _policy
 
     modname, qualname = func.__module__, func.__qualname__
     if type(modname) is not str or type(qualname) is not str or "." in qualname \
             or _policy.BY_VALUE_NAMES or not registry_empty():
-        return
+        return False
     module = sys.modules.get(modname)
     if module is None or getattr(module, qualname, None) is not func:
-        return
-    forget = _forget(by_reference, id(func))
-    by_reference[id(func)] = (weakref.ref(func, lambda ref: forget()), module, modname, qualname)
+        return False
+    if id(func) not in by_reference:
+        forget = _forget(by_reference, id(func))
+        by_reference[id(func)] = (weakref.ref(func, lambda ref: forget()), module, modname,
+                                  qualname)
+    return goes_by_reference(func)
 
 
 def goes_by_reference(func):
@@ -191,7 +209,7 @@ def read_names(func, gname):
     return tuple(sorted(n for n in _code.code_names(func.__code__)[0] if n not in owned))
 
 
-def _remember(func, state, names, result):
+def _remember(func, state, names, refs, result):
     # The callback holds the dict itself: at interpreter exit, module
     # globals may already be None when the last functions die (seen on 3.10).
     from . import _policy
@@ -210,6 +228,7 @@ def _remember(func, state, names, result):
         _items(func.__annotations__),
         state.get("cells", ()),
         pairs,
+        tuple(refs),
         result,
     )
 

@@ -17,7 +17,7 @@ static Py_ssize_t hits;           /* sends answered from the cache */
 
 /* Where each field of an entry is (from cpmp._resend.ENTRY). */
 static Py_ssize_t e_ref, e_pinned, e_kwdefaults, e_annotations, e_cells, e_globals,
-    e_reduce, e_size;
+    e_byref, e_reduce, e_size;
 
 /* Whether the dict attribute `name` of func holds exactly the (key, value)
  * pairs `want`, by identity (None: absent or empty). */
@@ -173,6 +173,23 @@ same_function(PyObject *entry, PyObject *func)
     return 1;
 }
 
+/* 1 when every definition the bytes name by reference still goes so
+ * (cpmp_by_reference), 0 when not, -1 with an error set. */
+static int
+refs_hold(PyObject *refs)
+{
+    Py_ssize_t i;
+    int ok = 1;
+
+    if (!PyTuple_Check(refs)) {
+        return 0;
+    }
+    for (i = 0; i < PyTuple_Size(refs) && ok == 1; i++) {
+        ok = cpmp_by_reference(PyTuple_GetItem(refs, i));
+    }
+    return ok;
+}
+
 /* The reduce tuple cpmp._resend cached for func, when func would still
  * pickle to the same bytes (compared by identity, never by guessing): a
  * new reference, or NULL with no error set when there is none. */
@@ -211,6 +228,9 @@ cpmp_cached_reduce(PyObject *func)
     }
     if (ok == 1) {
         ok = globals_match(func, PyTuple_GetItem(entry, e_globals));
+    }
+    if (ok == 1) {
+        ok = refs_hold(PyTuple_GetItem(entry, e_byref));
     }
     if (ok != 1) {
         return NULL; /* with the error set when ok < 0 */
@@ -337,7 +357,7 @@ cpmp_cache_set(PyObject *cache, PyObject *empty, PyObject *pinned, PyObject *lay
     if ((e_kwdefaults = field(layout, "kwdefaults")) < 0
         || (e_annotations = field(layout, "annotations")) < 0
         || (e_cells = field(layout, "cells")) < 0 || (e_globals = field(layout, "globals")) < 0
-        || (e_reduce = field(layout, "reduce")) < 0) {
+        || (e_byref = field(layout, "byref")) < 0 || (e_reduce = field(layout, "reduce")) < 0) {
         return -1;
     }
     e_size = PyTuple_Size(layout);

@@ -188,9 +188,7 @@ _KEY = "key"
 _VALUE = "value"
 _BOUND = "bound"
 
-
 _fallback = _fallback_mod.fallback
-
 
 # --- functions ---------------------------------------------------------------
 
@@ -287,10 +285,9 @@ def reduce_function(func):
     return _reduce_definition(func, True, reduce_function_by_value)
 
 
-# The functions cpmp's payloads name, by reference (_receive's, and
-# cloudpickle's once it is imported), and the C types found under their
-# names: every lambda sent names one, and the policy would be asked about
-# it each time.  The C fast path reads this very set (_speedups.set_own).
+# Functions cpmp's payloads name (_receive's, cloudpickle's once imported)
+# and C types found by name: by reference without asking the policy at each
+# send.  The C fast path reads this very set (_speedups.set_own).
 OWN = set()
 
 
@@ -321,6 +318,8 @@ def reduce_class_by_value(cls):
     builtin = cloudpickle_attr("_BUILTIN_TYPE_NAMES").get(cls)
     if builtin is not None:
         return cloudpickle_attr("_builtin_type"), (builtin,)
+    if not cls.__flags__ & _HEAPTYPE:
+        return NotImplemented  # a C type cannot be rebuilt: the pickler says so, at send
     cached = _fallback_mod.class_reduce(cls)
     if cached is not None:
         return cached

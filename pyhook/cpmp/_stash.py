@@ -30,8 +30,9 @@ from contextlib import contextmanager
 
 THRESHOLD = 1 << 20
 LIMIT = 1 << 30
-_DIR = "/dev/shm"
+DIR = "/dev/shm"
 _made = {}  # name -> (pid that made it, size)
+_finalized = {}  # pid -> its removal at exit
 _local = threading.local()
 
 
@@ -56,7 +57,7 @@ def stash(blob):
         return blob
     name = "cpmp-%d-%s" % (os.getpid(), os.urandom(8).hex())
     try:
-        fd = os.open(os.path.join(_DIR, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL
+        fd = os.open(os.path.join(DIR, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL
                      | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     except OSError:
         return blob
@@ -76,25 +77,29 @@ def _may_stash(size):
     if process is None or process.parent_process() is not None:
         return False
     mine = sum(n for pid, n in _made.values() if pid == os.getpid())
-    return mine + size <= LIMIT and os.path.isdir(_DIR)
+    return mine + size <= LIMIT and os.path.isdir(DIR)
 
 
 def for_message(kept):
     """What a message carries for a fallback stash() returned: the stash's
-    name where it may, else the bytes."""
+    name where it may, else the bytes, or None when they are gone (a stash
+    of the process this one was forked from, which has ended)."""
     if isinstance(kept, bytes) or (not _inline() and _made.get(kept[0], (0,))[0] == os.getpid()):
         return kept
-    return read(kept)
+    try:
+        return read(kept)
+    except (OSError, ValueError):
+        return None
 
 
 def _track(name):
     """Removed at exit once multiprocessing has joined the children that
     may read it (its finalizers of negative priority run after that), or by
     the resource tracker if this process dies unawares."""
-    if not _made:
+    if _finalized.get(os.getpid()) is None:  # a forked child inherits _made
         from multiprocessing import util
 
-        util.Finalize(None, _remove_mine, exitpriority=-100)
+        _finalized[os.getpid()] = util.Finalize(None, _remove_mine, exitpriority=-100)
     try:
         from multiprocessing import resource_tracker
 
@@ -105,7 +110,7 @@ def _track(name):
 
 def _remove(name):
     try:
-        os.unlink(os.path.join(_DIR, name))
+        os.unlink(os.path.join(DIR, name))
     except OSError:
         pass
 
@@ -131,7 +136,7 @@ def read(fallback):
     name, size = fallback
     if not isinstance(name, str) or "/" in name or not name.startswith("cpmp-"):
         raise ValueError("cpmp: not a stash name: %r" % (name,))
-    with open(os.path.join(_DIR, name), "rb") as f:
+    with open(os.path.join(DIR, name), "rb") as f:
         data = f.read(size + 1)
     if len(data) != size:
         raise ValueError("cpmp: the stash %s holds %d bytes, not %d" % (name, len(data), size))
