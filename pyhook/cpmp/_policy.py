@@ -60,6 +60,7 @@ of cpmp's semantic model.  Every other module asks this one.
 """
 
 import sys
+import weakref
 
 from . import _mutation
 from ._settings import ENV_BY_VALUE, ENV_QUIET, LOG_PREFIX, env_flag
@@ -97,12 +98,14 @@ def main_names(module):
     (trust the module, as the standard pickler does), else the names its
     top level binds outside the main block.  Once per module: the script
     does not change under a running program."""
-    try:
-        return _main_cache[id(module)][1]
-    except KeyError:
-        pass
+    found = _main_cache.get(id(module))
+    if found is not None and found[0]() is module:
+        return found[1]
     names = _toplevel_names(module) if _main_spawn_resolvable(module) else False
-    _main_cache[id(module)] = (module, names)
+    # A weak reference: holding the main module would change the order in
+    # which the interpreter clears modules at exit (a Pool left open then
+    # prints a traceback from its __del__).
+    _main_cache[id(module)] = (weakref.ref(module), names)
     return names
 
 

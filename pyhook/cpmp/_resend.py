@@ -148,11 +148,11 @@ def reduce(func, args, state):
     return result
 
 
-# id(function) -> (weak reference, module, module name, qualified name): a
-# function the policy sent by reference, found as that module's attribute
-# of that name; while all of it holds, it goes by reference again without
-# asking (a top-level def sent by every task: 8.6k instructions a send).
-# Read by the C fast path too (_speedups.cpmp_by_reference).
+# id(function) -> (weak references to it and its module, module name,
+# qualified name): a function the policy sent by reference, found as that
+# module's attribute of that name; while all of it holds, it goes by
+# reference again without asking (a top-level def sent by every task: 8.6k
+# instructions a send).  Read by the C fast path too (cpmp_by_reference).
 by_reference = {}
 
 
@@ -171,8 +171,10 @@ def remember_by_reference(func):
         return False
     if id(func) not in by_reference:
         forget = _forget(by_reference, id(func))
-        by_reference[id(func)] = (weakref.ref(func, lambda ref: forget()), module, modname,
-                                  qualname)
+        # Weak: holding a module (__main__) changes the order the interpreter
+        # clears modules at exit in (a Pool left open prints a traceback).
+        by_reference[id(func)] = (weakref.ref(func, lambda ref: forget()), weakref.ref(module),
+                                  modname, qualname)
     return goes_by_reference(func)
 
 
@@ -182,9 +184,10 @@ def goes_by_reference(func):
     if entry is None:
         return False
     ref, module, modname, qualname = entry
+    module = module()
     return (ref() is func and func.__module__ is modname and func.__qualname__ is qualname
-            and sys.modules.get(modname) is module and getattr(module, qualname, None) is func
-            and registry_empty())
+            and module is not None and sys.modules.get(modname) is module
+            and getattr(module, qualname, None) is func and registry_empty())
 
 
 def registry_empty():
@@ -214,7 +217,10 @@ def _remember(func, state, names, refs, result):
     # globals may already be None when the last functions die (seen on 3.10).
     from . import _policy
 
-    table = holdable if _policy.by_value_reason(func, True) in _policy.HOLDABLE else sent
+    # Any main-module def a name finds may be held later (bound again after
+    # a fork), whatever the policy says now; a lambda or local def never.
+    qualname = func.__qualname__
+    table = holdable if func.__module__ in _policy.MAIN_NAMES and "<" not in qualname else sent
     forget = _forget(table, id(func))
     g = func.__globals__
     if _mutation.ACTIVE == "freeze-first":

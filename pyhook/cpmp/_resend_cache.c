@@ -241,8 +241,8 @@ cpmp_cached_reduce(PyObject *func)
     return reduce;
 }
 
-/* 1 when cpmp._resend.by_reference holds an entry (weak reference,
- * module, module name, qualified name) for func that still holds: func's
+/* 1 when cpmp._resend.by_reference holds an entry (weak references to
+ * func and its module, module name, qualified name) that still holds: func's
  * __module__ and __qualname__ are the very strings recorded, sys.modules
  * maps that name to the very module, and the module's attribute of that
  * name is func -- what cpmp._policy found when it decided that func goes
@@ -286,8 +286,16 @@ cpmp_by_reference(PyObject *func)
         return 0;
     }
     module = PyDict_GetItemWithError(PyImport_GetModuleDict(), PyTuple_GetItem(entry, 2));
-    if (module != PyTuple_GetItem(entry, 1)) {
+    if (module == NULL) {
         return PyErr_Occurred() ? -1 : 0;
+    }
+    have = PyObject_CallFunctionObjArgs(PyTuple_GetItem(entry, 1), NULL);
+    if (have == NULL) {
+        return -1;
+    }
+    Py_DECREF(have); /* still referenced by sys.modules, when it is module */
+    if (have != module) {
+        return 0;
     }
     have = PyObject_GetAttr(module, PyTuple_GetItem(entry, 3));
     if (have == NULL) {
