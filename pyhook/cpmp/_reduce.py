@@ -280,6 +280,20 @@ def pickler_class():
     return _pickler_class
 
 
+def arguments(reducers, protocol, buffer_callback):
+    """cpmp.dumps's and cpmp.dump's (reducers, protocol, buffer_callback),
+    given in cpmp's order or in cloudpickle's, (protocol, buffer_callback):
+    an int where reducers go is the protocol, and what follows it the
+    buffer_callback."""
+    if not isinstance(reducers, int):
+        return reducers, protocol, buffer_callback
+    if protocol is not None and not callable(protocol):  # dumps(obj, 2, protocol=3)
+        raise TypeError("cpmp: protocol given twice (%r and %r)" % (reducers, protocol))
+    if protocol is not None and buffer_callback is not None:
+        raise TypeError("cpmp: buffer_callback given twice")
+    return None, reducers, protocol if protocol is not None else buffer_callback
+
+
 def dump(obj, file, reducers=None, protocol=None, buffer_callback=None):
     """cpmp.dump: a too deep object raises a PicklingError that says
     "recursion", as cloudpickle's does -- and is still a RecursionError,
