@@ -47,6 +47,42 @@ OUT
     assert_output "$stock"
 }
 
+@test "cpmp.dumps sends a script's top-level def by reference: spawned workers load their own, another process cannot" {
+    cat > "$BATS_TEST_TMPDIR/top.py" <<'PY'
+import multiprocessing, pickle, subprocess, sys
+import cloudpickle, cpmp
+
+def f():
+    return "top-level"
+
+def load(blob):
+    g = pickle.loads(blob)
+    return g(), g is sys.modules["__main__"].f
+
+LOADER = """import pickle, sys
+try:
+    print(pickle.loads(sys.stdin.buffer.read())())
+except AttributeError as exc:
+    print("AttributeError:", exc)"""
+
+if __name__ == "__main__":
+    blob = cpmp.dumps(f)
+    print(blob == pickle.dumps(f, 4), cpmp.loads(blob) is f)
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        print(pool.apply(load, (blob,)))
+    for dumps in (cpmp.dumps, cloudpickle.dumps):
+        print(subprocess.run([sys.argv[1], "-c", LOADER], input=dumps(f),
+                             stdout=subprocess.PIPE).stdout.decode().strip())
+PY
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run "$BATS_TEST_TMPDIR/top.py" "$PYTHON"
+    assert_output - <<'OUT'
+True True
+('top-level', True)
+AttributeError: Can't get attribute 'f' on <module '__main__' (built-in)>
+top-level
+OUT
+}
+
 @test "too deep an object raises both cloudpickle's PicklingError and python3's RecursionError" {
     run -0 "${T[@]}" "$CPMP" run -c '
 import pickle, cpmp

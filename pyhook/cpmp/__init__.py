@@ -101,8 +101,15 @@ def dumps(obj, reducers=None, protocol=None, buffer_callback=None):
     second argument is the protocol, and the one after it the
     buffer_callback.
 
-    Returns bytes; loads() (the standard pickle.loads) reads them in any
-    process that can import cpmp.
+    Returns bytes, which loads() (the standard pickle.loads) reads in any
+    process that can import cpmp, with one exception: a function or class
+    defined at the top level of the main script (outside its
+    if __name__ == "__main__": block) goes by reference, as __main__.name,
+    exactly as python3 sends it.  multiprocessing's children run that
+    script too (spawn and forkserver import it, fork inherits it), so they
+    get their own definition and identity holds; any other process fails
+    to load it with AttributeError, unless its own __main__ binds that
+    name.  cloudpickle.dumps sends it by value instead.
     Too deep an object raises pickle.PicklingError, as cloudpickle.dumps
     does (and RecursionError, as pickle.dumps does: it is both).
     """
