@@ -1,5 +1,6 @@
 """cpmp's pickler: multiprocessing's ForkingPickler plus one reducer_override
-and reducers for the types the standard pickler refuses outright.
+and reducers for the types the standard pickler refuses outright (and for
+bound methods its name would not find).
 
 reducer_override is the C fast path (_speedups) when it loads, else its
 pure-Python twin; either asks _send, which asks _policy.  Decided once at
@@ -171,10 +172,11 @@ def _view_reducer(kind, ordered):
 
 _d, _od = {}, OrderedDict()
 # Only types the standard pickler cannot send at all, and bound methods
-# (which it sends by name, as before wherever the name finds the method):
-# adding them changes nothing that worked before.  (cloudpickle's reducers for the same types,
-# written here so that sending none of them never imports cloudpickle; the
-# ones called through _cloudpickle_reducer import it when first used.)
+# (sent by name, as before, wherever the name finds the very method):
+# adding them changes nothing that worked before.  (cloudpickle's reducers
+# for the same types, written here so that sending none of them never
+# imports cloudpickle; the ones called through _cloudpickle_reducer import
+# it when first used.)
 # Not open files: they do not travel (README), as without cpmp.
 EXTRA_REDUCERS = (
     (CodeType, _reduce_code),
