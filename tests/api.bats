@@ -12,6 +12,38 @@ load test_helper
     assert_line --index 4 "after False"
 }
 
+@test "dumps and dump take the protocol and buffer_callback in cloudpickle's order too, and reducers still" {
+    run -0 --separate-stderr "${T[@]}" env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" -c '
+import io, pickle, cpmp
+def dump(obj, *args, **kwargs):
+    f = io.BytesIO()
+    cpmp.dump(obj, f, *args, **kwargs)
+    return f.getvalue()
+data, red = {"a": [1, 2.5]}, {complex: lambda c: (str, ("reduced",))}
+for dumps in (cpmp.dumps, dump):
+    buffers = []
+    blob = dumps(pickle.PickleBuffer(b"0123"), 5, buffers.append)
+    print(dumps(data, 2) == pickle.dumps(data, 2), dumps(data, 3, None) == pickle.dumps(data, 3),
+          dumps(data, 4, buffer_callback=None) == pickle.dumps(data, 4),
+          len(buffers), bytes(pickle.loads(blob, buffers=buffers)), pickle.loads(dumps(lambda: 7, 2))(),
+          pickle.loads(dumps(1j, red)), pickle.loads(dumps(1j, reducers=red)), dumps(1j, red, 2)[:2])
+    for args, kwargs in (((2, 3), {}), ((2,), {"protocol": 4}), ((5, print), {"buffer_callback": print})):
+        try:
+            dumps(data, *args, **kwargs)
+        except TypeError as exc:
+            print(exc)'
+    assert_output - <<'OUT'
+True True True 1 b'0123' 7 reduced reduced b'\x80\x02'
+cpmp: protocol given twice (2 and 3)
+cpmp: protocol given twice (2 and 4)
+cpmp: buffer_callback given twice
+True True True 1 b'0123' 7 reduced reduced b'\x80\x02'
+cpmp: protocol given twice (2 and 3)
+cpmp: protocol given twice (2 and 4)
+cpmp: buffer_callback given twice
+OUT
+}
+
 @test "a module made at run time reaches spawn workers once registered by value" {
     run -0 --separate-stderr "${T[@]}" env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" "$SCRIPTS/api.py"
     assert_line --index 5 "not registered: BrokenProcessPool"

@@ -17,7 +17,69 @@ classmethod descriptor: as expected (cloudpickle 2.2 cannot send it)
 too deep recursion: as with cloudpickle
 out-of-band buffer, dumps: as with cloudpickle
 out-of-band buffer, dump: as with cloudpickle
-10 cases, 0 differ
+method whose function is a lambda: as with cloudpickle
+method its subclass overrides: as with cloudpickle
+12 cases, 0 differ
+OUT
+}
+
+@test "a bound method goes to Pool and executor workers under fork, spawn and forkserver, though its name finds no method or another" {
+    local m
+    for m in fork spawn forkserver; do
+        run -0 --separate-stderr "${T[@]}" "$CPMP" run "$SCRIPTS/methods.py" $m
+        assert_output - <<'OUT'
+Pool: lambda (2, 5); classmethod lambda 4; overridden in a subclass 'base'; shadowed by an instance attribute 7; plain 3
+Executor: lambda (2, 5); classmethod lambda 4; overridden in a subclass 'base'; shadowed by an instance attribute 7; plain 3
+OUT
+    done
+}
+
+@test "stock python3 cannot send a lambda bound as a method, and sends a method its name does not find as another one" {
+    run -0 --separate-stderr "${T[@]}" "$PYTHON" "$SCRIPTS/methods.py" spawn Executor
+    assert_output "Executor: lambda fails: BrokenProcessPool; classmethod lambda fails: BrokenProcessPool; overridden in a subclass 'derived'; shadowed by an instance attribute 1; plain 3"
+}
+
+@test "a bound method the standard pickler sends right goes byte for byte as under python3" {
+    run -0 "${T[@]}" "$PYTHON" "$SCRIPTS/methods.py" bytes
+    local stock=$output
+    assert_equal "$(wc -w <<< "$stock")" 6
+    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/methods.py" bytes
+    assert_output "$stock"
+}
+
+@test "cpmp.dumps sends a script's top-level def by reference: spawned workers load their own, another process cannot" {
+    cat > "$BATS_TEST_TMPDIR/top.py" <<'PY'
+import multiprocessing, pickle, subprocess, sys
+import cloudpickle, cpmp
+
+def f():
+    return "top-level"
+
+def load(blob):
+    g = pickle.loads(blob)
+    return g(), g is sys.modules["__main__"].f
+
+LOADER = """import pickle, sys
+try:
+    print(pickle.loads(sys.stdin.buffer.read())())
+except AttributeError as exc:
+    print("AttributeError:", exc)"""
+
+if __name__ == "__main__":
+    blob = cpmp.dumps(f)
+    print(blob == pickle.dumps(f, 4), cpmp.loads(blob) is f)
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        print(pool.apply(load, (blob,)))
+    for dumps in (cpmp.dumps, cloudpickle.dumps):
+        print(subprocess.run([sys.argv[1], "-c", LOADER], input=dumps(f),
+                             stdout=subprocess.PIPE).stdout.decode().strip())
+PY
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run "$BATS_TEST_TMPDIR/top.py" "$PYTHON"
+    assert_output - <<'OUT'
+True True
+('top-level', True)
+AttributeError: Can't get attribute 'f' on <module '__main__' (built-in)>
+top-level
 OUT
 }
 

@@ -96,21 +96,34 @@ def dumps(obj, reducers=None, protocol=None, buffer_callback=None):
 
     reducers, {type: reducer}, add reducers for this call only (as
     copyreg.pickle would, but not globally).  buffer_callback is pickle's
-    (protocol 5 out-of-band buffers).  Returns bytes; loads() (the
-    standard pickle.loads) reads them in any process that can import cpmp.
+    (protocol 5 out-of-band buffers).  cloudpickle's order works too, as a
+    drop-in for cloudpickle.dumps(obj, protocol, buffer_callback): an int
+    second argument is the protocol, and the one after it the
+    buffer_callback.
+
+    Returns bytes, which loads() (the standard pickle.loads) reads in any
+    process that can import cpmp, with one exception: a function or class
+    defined at the top level of the main script (outside its
+    if __name__ == "__main__": block) goes by reference, as __main__.name,
+    exactly as python3 sends it.  multiprocessing's children run that
+    script too (spawn and forkserver import it, fork inherits it), so they
+    get their own definition and identity holds; any other process fails
+    to load it with AttributeError, unless its own __main__ binds that
+    name.  cloudpickle.dumps sends it by value instead.
     Too deep an object raises pickle.PicklingError, as cloudpickle.dumps
     does (and RecursionError, as pickle.dumps does: it is both).
     """
     from . import _reduce
 
-    return _reduce.dumps(obj, reducers, protocol, buffer_callback)
+    return _reduce.dumps(obj, *_reduce.arguments(reducers, protocol, buffer_callback))
 
 
 def dump(obj, file, reducers=None, protocol=None, buffer_callback=None):
-    """Like dumps(), writing to the binary file object file."""
+    """Like dumps(), writing to the binary file object file; the arguments
+    after it also in cloudpickle.dump's order, (protocol, buffer_callback)."""
     from . import _reduce
 
-    _reduce.dump(obj, file, reducers, protocol, buffer_callback)
+    _reduce.dump(obj, file, *_reduce.arguments(reducers, protocol, buffer_callback))
 
 
 def loads(data, **kwargs):

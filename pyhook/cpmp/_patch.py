@@ -31,8 +31,9 @@ def _apply_reduction(reduction):
     _state.set_attr(pickler, "reducer_override", _reduce.reducer_override)
     registry = pickler._extra_reducers
     for typ, reducer in _reduce.extra_reducers():
-        # A reducer the program registered itself wins over ours.
-        if typ not in registry:
+        # A reducer the program registered itself wins over ours (not
+        # multiprocessing's own for bound methods: see takes_over).
+        if _reduce.takes_over(registry.get(typ)):
             _state.set_item(registry, typ, reducer)
     # Same work as multiprocessing's own dumps and dump, plus naming where
     # an unpicklable object sits when pickling fails (see _diagnose).

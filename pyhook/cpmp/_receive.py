@@ -20,7 +20,7 @@ import pickle
 import sys
 import weakref
 from collections import OrderedDict
-from types import CellType, FunctionType, ModuleType
+from types import CellType, FunctionType, MethodType, ModuleType
 
 from . import _globals, _held, _mutation, _stash
 from ._code import code_names, load_code, load_code_in
@@ -349,6 +349,12 @@ def set_class_state(cls, state):
 
 def make_cell(value=EMPTY_CELL):
     return CellType() if value is EMPTY_CELL else CellType(value)
+
+
+def make_method(func, obj):
+    """func bound to obj: types.MethodType, which has no name pickle could
+    find it by (without cloudpickle's _builtin_type)."""
+    return MethodType(func, obj)
 
 
 def make_module(name, state):

@@ -1,5 +1,6 @@
 """cpmp's pickler: multiprocessing's ForkingPickler plus one reducer_override
-and reducers for the types the standard pickler refuses outright.
+and reducers for the types the standard pickler refuses outright (and for
+bound methods its name would not find).
 
 reducer_override is the C fast path (_speedups) when it loads, else its
 pure-Python twin; either asks _send, which asks _policy.  Decided once at
@@ -15,7 +16,7 @@ import sys
 import weakref
 from collections import OrderedDict
 from types import CellType, ClassMethodDescriptorType, CodeType, FunctionType, \
-    GetSetDescriptorType, MappingProxyType, ModuleType
+    GetSetDescriptorType, MappingProxyType, MethodType, ModuleType
 
 from . import _code, _policy, _receive, _resend, _send
 from ._settings import ENV_TRACE, env_flag
@@ -107,6 +108,37 @@ def _reduce_getset(obj):
     return getattr, (obj.__objclass__, obj.__name__)
 
 
+def _reduce_method(method):
+    """A bound method as multiprocessing sends it, getattr(self, name),
+    wherever that finds this very method (the same bytes as without cpmp);
+    else as cloudpickle sends it, its function bound to self: getattr would
+    fail on a lambda set as a class attribute (named "<lambda>") or give
+    another function (a subclass's override, an instance attribute)."""
+    func, obj = method.__func__, method.__self__
+    name = getattr(func, "__name__", None)
+    if isinstance(name, str):
+        try:
+            found = getattr(obj, name)
+        except AttributeError:
+            found = None
+        except Exception:  # a lookup that raises: we cannot tell, as before cpmp
+            return getattr, (obj, name)
+        if type(found) is MethodType and found.__func__ is func and found.__self__ is obj:
+            return getattr, (obj, name)
+    return _receive.make_method, (func, obj)
+
+
+def takes_over(registered):
+    """Whether cpmp's reducer for a type goes where registered (a registry
+    entry, or None) is: a reducer the program registered itself wins, but
+    not multiprocessing's own for bound methods, which ours replaces (it
+    gives the same wherever that one is right)."""
+    if registered is None:
+        return True
+    forking = sys.modules.get("multiprocessing.reduction")
+    return registered is getattr(forking, "_reduce_method", None)
+
+
 def _reduce_memoryview(obj):
     return bytes, (obj.tobytes(),)  # as cloudpickle sends it
 
@@ -139,10 +171,12 @@ def _view_reducer(kind, ordered):
 
 
 _d, _od = {}, OrderedDict()
-# Only types the standard pickler cannot send at all: adding them changes
-# nothing that worked before.  (cloudpickle's reducers for the same types,
-# written here so that sending none of them never imports cloudpickle; the
-# ones called through _cloudpickle_reducer import it when first used.)
+# Only types the standard pickler cannot send at all, and bound methods
+# (sent by name, as before, wherever the name finds the very method):
+# adding them changes nothing that worked before.  (cloudpickle's reducers
+# for the same types, written here so that sending none of them never
+# imports cloudpickle; the ones called through _cloudpickle_reducer import
+# it when first used.)
 # Not open files: they do not travel (README), as without cpmp.
 EXTRA_REDUCERS = (
     (CodeType, _reduce_code),
@@ -156,6 +190,7 @@ EXTRA_REDUCERS = (
     (abc.abstractproperty, _reduce_property),
     (MappingProxyType, _reduce_mappingproxy),
     (GetSetDescriptorType, _reduce_getset),
+    (MethodType, _reduce_method),
     (memoryview, _reduce_memoryview),
     (weakref.WeakSet, _cloudpickle_reducer("_weakset_reduce")),
     (type(_d.keys()), _view_reducer("keys", False)),
@@ -235,8 +270,10 @@ def pickler_class():
                     super().__init__(file, protocol)
                 else:  # ForkingPickler passes on positional arguments only
                     super().__init__(file, protocol, True, buffer_callback)
+                table = self.dispatch_table
                 for typ, reducer in extra_reducers():
-                    self.dispatch_table.setdefault(typ, reducer)
+                    if takes_over(table.get(typ)):
+                        table[typ] = reducer
                 if reducers:
                     self.dispatch_table.update(reducers)
 
@@ -244,6 +281,20 @@ def pickler_class():
         Pickler.__module__ = __name__
         _pickler_class = Pickler
     return _pickler_class
+
+
+def arguments(reducers, protocol, buffer_callback):
+    """cpmp.dumps's and cpmp.dump's (reducers, protocol, buffer_callback),
+    given in cpmp's order or in cloudpickle's, (protocol, buffer_callback):
+    an int where reducers go is the protocol, and what follows it the
+    buffer_callback."""
+    if not isinstance(reducers, int):
+        return reducers, protocol, buffer_callback
+    if protocol is not None and not callable(protocol):  # dumps(obj, 2, protocol=3)
+        raise TypeError("cpmp: protocol given twice (%r and %r)" % (reducers, protocol))
+    if protocol is not None and buffer_callback is not None:
+        raise TypeError("cpmp: buffer_callback given twice")
+    return None, reducers, protocol if protocol is not None else buffer_callback
 
 
 def dump(obj, file, reducers=None, protocol=None, buffer_callback=None):

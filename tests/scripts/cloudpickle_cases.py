@@ -22,7 +22,8 @@ import cpmp
 
 
 class Thing:
-    pass
+    def who(self):
+        return "thing"
 
 
 class ApiModule(types.ModuleType):
@@ -116,6 +117,24 @@ def submodule_closure():
     return f
 
 
+def lambda_method():
+    """A bound method whose function is a lambda, found as "echo" but named
+    "<lambda>" (test_interactive_dynamic_type_and_stored_remote_instances)."""
+    Thing.echo = lambda self: ("echo", type(self).__name__)
+    return Thing().echo
+
+
+class Overriding(Thing):
+    def who(self):
+        return "overriding"
+
+
+def base_method():
+    """Thing.who bound to an Overriding: getattr(self, "who") would give
+    the subclass's function instead."""
+    return Thing.who.__get__(Overriding())
+
+
 def behave(obj):
     """What the loaded object does, as plain data."""
     if isinstance(obj, types.ModuleType):
@@ -184,6 +203,8 @@ def cases(scratch):
         "too deep recursion": (Deep(), "dumps", none),
         "out-of-band buffer, dumps": (pickle.PickleBuffer(bytearray(b"0123")), "buffers", none),
         "out-of-band buffer, dump": (pickle.PickleBuffer(bytearray(b"4567")), "dump", none),
+        "method whose function is a lambda": (lambda_method(), "dumps", none),
+        "method its subclass overrides": (base_method(), "dumps", none),
     }
 
 
