@@ -46,3 +46,16 @@ adversarial() { # CASE ANSWER [METHOD...]: by default every start method
         assert_output "2097152 1"  # in a stash of its own
     done
 }
+
+@test "a main-block def pickled while no name found it, then bound again, is the forked worker's own" {
+    adversarial rebound-identity "[True, True, True]" fork
+}
+
+@test "a pool left open at exit, nothing sent by value: no traceback, as under python3" {
+    local method
+    for method in fork spawn; do
+        run -0 --separate-stderr "${T[@]}" "$CPMP" run "$SCRIPTS/adversarial.py" pool-left-open "$method"
+        assert_output "3"
+        assert_equal "$stderr" ""
+    done
+}

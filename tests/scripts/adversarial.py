@@ -97,8 +97,34 @@ def outlived(ctx, f):
         os._exit(0)
 
 
+def is_main_f(g):
+    import __main__
+
+    return g is __main__.f
+
+
+def case_pool_left_open(ctx):
+    # Nothing sent by value, a pool never closed: the interpreter's exit
+    # must go as under python3, without a traceback from Pool.__del__.
+    global pool
+    pool = ctx.Pool(1)
+    print(pool.apply(ident, (3,)))
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "outlived":
+    if sys.argv[1] == "rebound-identity":
+        # A main-block def pickled while no name found it, then bound
+        # again: sent to a worker forked after that, it is the worker's own.
+        def f():
+            return 1
+        g = f
+        del f
+        ForkingPickler.dumps(g)
+        ForkingPickler.dumps(g)
+        f = g
+        with mp.get_context("fork").Pool(1) as p:
+            print([p.apply(is_main_f, (f,)) for _ in range(3)])
+    elif sys.argv[1] == "outlived":
         BIG = b"a" * (2 << 20)
 
         def f():
