@@ -59,3 +59,7 @@ adversarial() { # CASE ANSWER [METHOD...]: by default every start method
         assert_equal "$stderr" ""
     done
 }
+
+@test "a lambda reading a package sent again brings the submodules the sender has imported since" {
+    adversarial submodule-later "['AttributeError', 'AttributeError', 'a']" spawn forkserver
+}

@@ -70,7 +70,9 @@ def _frozen(value, refs):
     if t is tuple or t is frozenset:
         return all(_frozen(v, refs) for v in value)
     if t is ModuleType:
-        return sys.modules.get(value.__name__) is value
+        # A package: which of its submodules the receiver must import
+        # depends on what the sender has imported by then (_send).
+        return sys.modules.get(value.__name__) is value and not hasattr(value, "__path__")
     if t is FunctionType or isinstance(value, type):
         from . import _policy
 

@@ -97,6 +97,26 @@ def outlived(ctx, f):
         os._exit(0)
 
 
+def try_call(fn):
+    try:
+        return fn()
+    except AttributeError:
+        return "AttributeError"
+
+
+def case_submodule_later(ctx):
+    # A package read through a global: the submodules the receiver imports
+    # are those the sender has imported at each send.
+    import xml
+    x = xml
+    f = lambda: x.dom.minidom.parseString("<a/>").documentElement.tagName  # noqa: E731
+    with ctx.Pool(1) as p:
+        out = [p.apply(try_call, (f,)), p.apply(try_call, (f,))]
+        import xml.dom.minidom  # noqa: F401
+        out.append(p.apply(try_call, (f,)))
+    print(out)
+
+
 def is_main_f(g):
     import __main__
 
