@@ -13,6 +13,15 @@ sound() { # CASE ANSWER, under every start method
     done
 }
 
+as_python3() { # CASE ANSWER: under fork, what python3 prints too
+    local cmd
+    for cmd in "$CPMP run" "$PYTHON"; do
+        # shellcheck disable=SC2086  # "cpmp run" is two words
+        run -0 "${T[@]}" $cmd "$SCRIPTS/sound.py" "$1" fork
+        assert_output "$2"
+    done
+}
+
 @test "code nested in a lambda sees the names sent with it, shadowed builtins too" {
     sound nested "['/data/train/a'] [5, 6] 6 [('a', 5), ('b', 5)]"
 }
@@ -51,10 +60,7 @@ with mp.get_context('fork').Pool(1) as p:
 }
 
 @test "a main-block def reads what a main-block initializer bound in the worker, as under python3" {
-    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/sound.py" initializer fork
-    assert_output "[1, 2, 3]"
-    run -0 "${T[@]}" "$PYTHON" "$SCRIPTS/sound.py" initializer fork
-    assert_output "[1, 2, 3]"
+    as_python3 initializer "[1, 2, 3]"
 }
 
 @test "a main-block def whose helper initialises a global lazily in the worker works, as under python3" {
@@ -70,10 +76,7 @@ with mp.get_context('fork').Pool(1) as p:
 }
 
 @test "a held def sent again is still the worker's own (the resend cache does not send it by value)" {
-    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/sound.py" identity fork
-    assert_output "[True, True, True] [True, True, True]"
-    run -0 "${T[@]}" "$PYTHON" "$SCRIPTS/sound.py" identity fork
-    assert_output "[True, True, True] [True, True, True]"
+    as_python3 identity "[True, True, True] [True, True, True]"
 }
 
 @test "a main-block class sent by value again carries each change: globals, dict and list attributes, methods, cells" {

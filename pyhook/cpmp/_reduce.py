@@ -235,9 +235,8 @@ def _load_speedups():
                             _receive.EMPTY_CELL, _resend.PINNED, _resend.ENTRY)
     except (TypeError, ValueError) as exc:
         return None, "does not match this package (%s)" % exc
-    if hasattr(_speedups, "set_own"):
-        _speedups.set_own(_send.OWN)
-        _speedups.set_by_reference(_resend.by_reference)
+    if hasattr(_speedups, "set_tables"):
+        _speedups.set_tables(_send.OWN, _resend.by_reference)
     return _speedups.reducer_override, None
 
 

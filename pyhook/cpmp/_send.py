@@ -287,7 +287,7 @@ def reduce_function(func):
 
 # Functions cpmp's payloads name (_receive's, cloudpickle's once imported)
 # and C types found by name: by reference without asking the policy at each
-# send.  The C fast path reads this very set (_speedups.set_own).
+# send.  The C fast path reads this very set (_speedups.set_tables).
 OWN = set()
 
 

@@ -214,27 +214,20 @@ static PyType_Spec namespace_spec = {
     "cpmp._speedups.Namespace", 0, 0, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, namespace_slots,
 };
 
+/* set_tables(own, by_reference): the set cpmp._send.OWN and the dict
+ * cpmp._resend.by_reference, read live from then on. */
 static PyObject *
-speedups_set_own(PyObject *module, PyObject *own)
+speedups_set_tables(PyObject *module, PyObject *args)
 {
+    PyObject *own, *by_reference;
+
     (void)module;
-    if (!PySet_Check(own)) {
-        PyErr_SetString(PyExc_TypeError, "set_own() takes a set");
+    if (!PyArg_ParseTuple(args, "O!O!:set_tables", &PySet_Type, &own, &PyDict_Type,
+                          &by_reference)) {
         return NULL;
     }
     replace(&own_functions, own);
-    Py_RETURN_NONE;
-}
-
-static PyObject *
-speedups_set_by_reference(PyObject *module, PyObject *table)
-{
-    (void)module;
-    if (!PyDict_Check(table)) {
-        PyErr_SetString(PyExc_TypeError, "set_by_reference() takes a dict");
-        return NULL;
-    }
-    cpmp_by_reference_set(table);
+    cpmp_by_reference_set(by_reference);
     Py_RETURN_NONE;
 }
 
@@ -257,13 +250,9 @@ static PyMethodDef speedups_methods[] = {
      "function_with_builtins(code, globals, builtins, closure)"},
     {"pin_values", cpmp_pin_values, METH_VARARGS,
      "pin_values(values, pins, table, no_weakref, by_ref, callback, token, serial) -> serial"},
-    {"set_own", speedups_set_own, METH_O,
-     "set_own(functions): the set of functions sent by reference without asking "
-     "(cpmp._send.OWN, read live)."},
-    {"set_by_reference", speedups_set_by_reference, METH_O,
-     "set_by_reference(table): cpmp._resend.by_reference, read live."},
-    {"inherited_values", cpmp_inherited_values, METH_VARARGS,
-     "inherited_values(main_dict, out, small_types)"},
+    {"set_tables", speedups_set_tables, METH_VARARGS,
+     "set_tables(own, by_reference): cpmp._send.OWN and cpmp._resend.by_reference, read "
+     "live: what goes by reference without asking the policy."},
     {"hits", speedups_hits, METH_NOARGS,
      "hits(): how many sends the cache answered in this process."},
     {NULL, NULL, 0, NULL},
