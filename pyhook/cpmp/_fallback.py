@@ -13,8 +13,10 @@ reference, or a function (bare, static, class method, property accessor)
 whose _resend entry is unchanged; a dict or list item by its items; a main-module
 base by its own snapshot.  Anything else -- a list attribute, an enum's
 members, an ABC's registry -- makes the class's fallback be made afresh
-at each send.  Large ones go through _stash.  The same snapshot lets a
-class sent by value (no receiver holds it) reuse its reduce tuple.
+at each send.  Large ones go through _stash.  (A class sent by value where
+no receiver holds it is reduced afresh at each send: reusing its reduce
+tuple saved less than checking its snapshot cost, 240k instructions a
+send against 200k.)
 """
 
 import sys
@@ -25,27 +27,6 @@ from types import FunctionType, ModuleType
 from . import _mutation, _resend, _stash
 
 _made = weakref.WeakKeyDictionary()  # definition -> (snapshot, kept)
-_reduces = weakref.WeakKeyDictionary()  # class -> (snapshot, its by-value reduce)
-
-
-def class_reduce(cls):
-    """The reduce tuple of cls by value made at an earlier send, while its
-    snapshot is the same (cloudpickle's class reducer costs 150k
-    instructions), else None."""
-    if _mutation.ACTIVE:
-        return None
-    made = _reduces.get(cls)
-    if made is not None and _same(made[0], _snapshot(cls)):
-        return made[1]
-    return None
-
-
-def remember_class_reduce(cls, reduce):
-    """Keep reduce for cls, if cls has a snapshot (its methods have been
-    sent once: a snapshot names their _resend entries)."""
-    snapshot = _snapshot(cls)
-    if snapshot is not None:
-        _reduces[cls] = (snapshot, reduce)
 
 
 def fallback(value):
@@ -104,10 +85,10 @@ _DESCRIPTORS = (types.MemberDescriptorType, types.GetSetDescriptorType,
 def _class_items(cls, out, seen):
     if id(cls) in seen:
         return True
-    seen.add(id(cls))
-    if _by_reference(cls):
+    if seen and _by_reference(cls):  # (the first is sent by value: the caller asked)
         out.append(cls)
         return True
+    seen.add(id(cls))
     # The name, qualified name and bases live in the type, not its dict.
     out.extend((cls, type(cls), cls.__bases__, cls.__name__, cls.__qualname__))
     for base in (type(cls),) + cls.__bases__:
@@ -143,9 +124,9 @@ def _stable(item, out):
         out.extend((item.fget, item.fset, item.fdel))
         return all(f is None or _stable(f, out) for f in (item.fget, item.fset, item.fdel))
     if t is FunctionType:
-        if _by_reference(item):
-            return True
-        reduce = _resend.lookup(item)
+        reduce = _resend.lookup(item)  # sent by value, unchanged since
+        if reduce is None and _by_reference(item):
+            reduce = _BY_REFERENCE
         out.append(reduce)
         return reduce is not None
     if t is dict or t is list:
@@ -156,14 +137,27 @@ def _stable(item, out):
         return _stable_items(tuple((None, v) for v in item), out)  # __slotnames__, say
     if t is ModuleType:
         return sys.modules.get(item.__name__) is item
-    if isinstance(item, type):
-        return _by_reference(item)
+    if isinstance(item, type) and _by_reference(item):
+        out.append(_BY_REFERENCE)
+        return True
     return False
 
 
+_BY_REFERENCE = object()
+
+
 def _by_reference(definition):
+    """Whether the pickler sends definition by reference (registry_empty()
+    holds: see _snapshot): a C type always, else as the policy says, which
+    a record in _resend answers cheaply once it has."""
     from . import _policy, _send
 
-    if definition in _send.OWN:  # (registry_empty() holds: see _snapshot)
+    if definition in _send.OWN or (isinstance(definition, type)
+                                   and not definition.__flags__ & (1 << 9)):
         return True
-    return _policy.by_value_reason(definition, type(definition) is FunctionType) is None
+    if _resend.goes_by_reference(definition):
+        return True
+    if _policy.by_value_reason(definition, type(definition) is FunctionType) is None:
+        _resend.remember_by_reference(definition)
+        return True
+    return False

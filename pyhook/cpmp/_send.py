@@ -320,16 +320,11 @@ def reduce_class_by_value(cls):
         return cloudpickle_attr("_builtin_type"), (builtin,)
     if not cls.__flags__ & _HEAPTYPE:
         return NotImplemented  # a C type cannot be rebuilt: the pickler says so, at send
-    cached = _fallback_mod.class_reduce(cls)
-    if cached is not None:
-        return cached
     reduce = cloudpickle_attr("_dynamic_class_reduce")(cls)
     if "__dataclass_fields__" in vars(cls):
         reduce = _dataclass_fields_by_reference(reduce)
     make, args, state, _, _, setstate = reduce
-    reduce = (_receive.make_class, (make, args), state, None, None, _receive.set_class_state)
-    _fallback_mod.remember_class_reduce(cls, reduce)
-    return reduce
+    return (_receive.make_class, (make, args), state, None, None, _receive.set_class_state)
 
 
 class _FieldType:
