@@ -84,7 +84,7 @@ def lookup(func):
     """The reduce tuple cached for func, when func would still pickle to
     the same bytes (compared by identity), else None.  The pure-Python twin
     of _speedups.cached_reduce."""
-    entry = sent.get(id(func))
+    entry = None if _mutation.SLOW else sent.get(id(func))
     if entry is None or entry[0]() is not func or func.__dict__ or not registry_empty():
         return None
     n = len(PINNED)
