@@ -1,30 +1,51 @@
 #!/usr/bin/env python3
 """Differential test of what a function sent by value sees (differential.bats).
 
-    differential.py CPMP PYTHON WORKDIR [SEED] [PER_METHOD] [--cluster ADDRESS]
+    differential.py CPMP PYTHON WORKDIR [SEED] [PER_METHOD] [--families N]
+                    [--cpmp-only] [--dump FILE] [--mutations] [--cluster ADDRESS]
 
-Generates small programs from a fixed seed: a lambda, closure, nested
+Generates small programs from a fixed seed, of two kinds.
+
+The pool cases (PER_METHOD a start method): a lambda, closure, nested
 function, local class or main-block def that reads (or mutates) a global
 bound at top level or in the main block, bound before or after the pool
 starts, rebound or mutated by the main block between sends, rebound by a
 pool initializer; chunksize 1 or 3; a Pool, a ProcessPoolExecutor or one
-Process a send; under fork, spawn and forkserver.  Every case runs under `cpmp run` and is
-compared with two oracles:
+Process a send; under fork, spawn and forkserver, each with a pool of its
+own.  The families (tests/scripts/families*.py, FAMILIES below; N/10 of
+each family's weight a start method): nested code and shadowed builtins,
+decorated defs and methods of main-block classes, closures' own cells,
+programs that send nothing by value, objects with and without weak
+references, files and locks inside containers, rebinding to equal objects
+of other types and to objects another name holds, defaults changing type,
+names unbound then bound, siblings, os.fork readers and the sender reading
+its own queue, workers replaced between sends -- many cases sharing one
+worker a program.  Every case runs under `cpmp run` and is compared with:
 
-* the model (pyhook/cpmp/_policy.py), simulated below, for every case;
+* the model (pyhook/cpmp/_policy.py), simulated here and in the families,
+  for every case;
 * stock python3 running the same program with the function written as a
   top-level def, for every case where python3 can run it and the model says
   python3's answer: globals bound at top level (read live in the worker,
   as a top-level def reads them), main-block globals a forked worker
   holds (bound before the fork, never rebound; a dict neither mutated by
   the task nor by the main block, since a function sent by value gets the
-  sender's copy of an object that takes no weak reference), and a
-  main-block def reading a main-block dict under fork (its own, as python3).
+  sender's copy of an object that takes no weak reference), a main-block
+  def reading a main-block dict under fork (its own, as python3), and the
+  families' own such cases;
+* cloudpickle: the same function through cpmp and through cloudpickle,
+  loaded and called in a spawned child, alike but for the differences the
+  model makes deliberately (live module globals, open files, definitions
+  python3 sends by reference).
 
-With --cluster, every case runs instead under `cpmp run --cluster ADDRESS`
-and is compared with the model's answer for a spawn worker (a cluster's
-workers hold nothing of the program); a Process stays on this machine,
-with its own start method (cluster.bats).
+--cpmp-only skips python3 and cloudpickle; --dump writes every case's
+printed result to FILE (differential.bats compares those of a run with
+CPMP_TEST_SLOW=1).  --mutations runs the cases under cpmp once unmutated
+and once with each bug pyhook/cpmp/_mutation.py plants, one line each.
+With --cluster, every pool case runs instead under `cpmp run --cluster
+ADDRESS` and is compared with the model's answer for a spawn worker (a
+cluster's workers hold nothing of the program); a Process stays on this
+machine, with its own start method (cluster.bats).
 
 Prints one line per disagreement and a summary; exits 1 if any.
 """
@@ -94,8 +115,7 @@ def _read(value):
 
 def expected(case):
     """What the model says the program prints for this case."""
-    i, vtype = case["id"], case["vtype"]
-    base = 10 * i
+    vtype, base = case["vtype"], 10 * case["id"]
     parent = _value(vtype, base)
     fork = case["method"] == "fork"
     # When the worker is forked: a Pool forks at creation, an executor at

@@ -7,7 +7,8 @@ from families import ITEMS, SENDS, new_case
 # Nested code reading K: source (with K for the global) and what it gives.
 NESTED = {
     "listcomp": ("[K + y for y in range(x)]", lambda k, x: [k + y for y in range(x)]),
-    "setcomp": ("sorted({K + y for y in range(x)})", lambda k, x: sorted({k + y for y in range(x)})),
+    "setcomp": ("sorted({K + y for y in range(x)})",
+                lambda k, x: sorted({k + y for y in range(x)})),
     "dictcomp": ("{y: K for y in range(x)}", lambda k, x: {y: k for y in range(x)}),
     "genexpr": ("sum(K + y for y in range(x + 1))", lambda k, x: sum(k + y for y in range(x + 1))),
     "lambda": ("(lambda y: K + y)(x)", lambda k, x: k + x),
