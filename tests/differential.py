@@ -214,7 +214,8 @@ def on_cluster(cpmp, workdir, cases, address):
         with open(path, "w") as f:
             f.write(program(mine, False))
         jobs.append(([cpmp, "run", "--quiet", "--cluster", address], path, method, None))
-    for (got, code), method in zip(families.run_programs(jobs), METHODS):
+    # One at a time: the programs share the cluster's workers.
+    for (got, code), method in zip(families.run_programs(jobs, 1), METHODS):
         for case in [c for c in cases if c["method"] == method]:
             model = case if case["api"] == "process" else dict(case, method="spawn")
             want = str(expected(model))
@@ -285,6 +286,9 @@ def mutations(cpmp, python, workdir, seed, per_method, per_family):
     planted = subprocess.run([cpmp, "run", "-c", "from cpmp import _mutation; "
                               "print(' '.join(_mutation.MUTATIONS))"], check=True,
                              stdout=subprocess.PIPE, universal_newlines=True).stdout.split()
+    # A planted bug can hang a pool (a task its worker cannot load is lost):
+    # a program that normally takes seconds is given a minute and a half.
+    families.TIMEOUT = 90
     for name in [""] + planted:
         env = dict(os.environ, CPMP_TEST_MUTATION=name)
         sub = os.path.join(workdir, name or "none")

@@ -21,6 +21,7 @@ ITEMS = [0, 1, 2]
 SENDS = 3
 PROCS = ("readers", "replaced")
 CHUNK = {"procs": 8, "shared": 200}
+TIMEOUT = 300  # seconds a program may take (differential.py --mutations: less)
 
 HELPERS = '''\
 import functools, multiprocessing, operator, os, pickle, sys
@@ -160,7 +161,8 @@ def _run(job):
     argv, path, method, env = job
     try:
         proc = subprocess.run(argv + [path, method], stdout=subprocess.PIPE, env=env,
-                              stderr=subprocess.STDOUT, universal_newlines=True, timeout=300)
+                              stderr=subprocess.STDOUT, universal_newlines=True,
+                              timeout=TIMEOUT)
         out, code = proc.stdout, proc.returncode
     except subprocess.TimeoutExpired as exc:
         out, code = exc.stdout or "", "timeout"
@@ -173,13 +175,13 @@ def _run(job):
     return got, code
 
 
-def run_programs(jobs):
+def run_programs(jobs, at_once=3):
     """(printed by id, exit status) of each (argv, path, method, env), three
     at a time: the programs are independent, and spend much of their time
     waiting for processes they start."""
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(3) as pool:
+    with ThreadPoolExecutor(at_once) as pool:
         return list(pool.map(_run, jobs))
 
 
