@@ -1,43 +1,82 @@
 #!/usr/bin/env python3
 """Differential test of what a function sent by value sees (differential.bats).
 
-    differential.py CPMP PYTHON WORKDIR [SEED] [PER_METHOD] [--cluster ADDRESS]
+    differential.py CPMP PYTHON WORKDIR [SEED] [PER_METHOD] [--families N]
+                    [--cpmp-only] [--dump FILE] [--mutations] [--cluster ADDRESS]
 
-Generates small programs from a fixed seed: a lambda, closure, nested
+Generates small programs from a fixed seed, of two kinds.
+
+The pool cases (PER_METHOD a start method): a lambda, closure, nested
 function, local class or main-block def that reads (or mutates) a global
 bound at top level or in the main block, bound before or after the pool
 starts, rebound or mutated by the main block between sends, rebound by a
 pool initializer; chunksize 1 or 3; a Pool, a ProcessPoolExecutor or one
-Process a send; under fork, spawn and forkserver.  Every case runs under `cpmp run` and is
-compared with two oracles:
+Process a send; under fork, spawn and forkserver, each with a pool of its
+own.  The families (tests/scripts/families*.py, FAMILIES below; N/10 of
+each family's weight a start method): nested code and shadowed builtins,
+decorated defs and methods of main-block classes, closures' own cells,
+programs that send nothing by value, objects with and without weak
+references, files and locks inside containers, rebinding to equal objects
+of other types and to objects another name holds, defaults changing type,
+names unbound then bound, siblings, os.fork readers and the sender reading
+its own queue, workers replaced between sends -- many cases sharing one
+worker a program.  Every case runs under `cpmp run` and is compared with:
 
-* the model (pyhook/cpmp/_policy.py), simulated below, for every case;
+* the model (pyhook/cpmp/_policy.py), simulated here and in the families,
+  for every case;
 * stock python3 running the same program with the function written as a
   top-level def, for every case where python3 can run it and the model says
   python3's answer: globals bound at top level (read live in the worker,
   as a top-level def reads them), main-block globals a forked worker
   holds (bound before the fork, never rebound; a dict neither mutated by
   the task nor by the main block, since a function sent by value gets the
-  sender's copy of an object that takes no weak reference), and a
-  main-block def reading a main-block dict under fork (its own, as python3).
+  sender's copy of an object that takes no weak reference), a main-block
+  def reading a main-block dict under fork (its own, as python3), and the
+  families' own such cases;
+* cloudpickle: the same function through cpmp and through cloudpickle,
+  loaded and called in a spawned child, alike but for the differences the
+  model makes deliberately (live module globals, open files, definitions
+  python3 sends by reference).
 
-With --cluster, every case runs instead under `cpmp run --cluster ADDRESS`
-and is compared with the model's answer for a spawn worker (a cluster's
-workers hold nothing of the program); a Process stays on this machine,
-with its own start method (cluster.bats).
+--cpmp-only skips python3 and cloudpickle; --dump writes every case's
+printed result to FILE (differential.bats compares those of a run with
+CPMP_TEST_SLOW=1).  --mutations runs the cases under cpmp once unmutated
+and once with each bug pyhook/cpmp/_mutation.py plants, one line each.
+With --cluster, every pool case runs instead under `cpmp run --cluster
+ADDRESS` and is compared with the model's answer for a spawn worker (a
+cluster's workers hold nothing of the program); a Process stays on this
+machine, with its own start method (cluster.bats).
 
 Prints one line per disagreement and a summary; exits 1 if any.
 """
 
 import os
 import random
-import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "scripts"))
+import families  # noqa: E402
+import families_code  # noqa: E402
+import families_objects  # noqa: E402
+import families_readers  # noqa: E402
+from pool_programs import _value, program  # noqa: E402
 
 METHODS = ("fork", "spawn", "forkserver")
 KINDS = ("lambda", "closure", "nested", "local-class", "main-def")
 SENDS = 3
 ITEMS = (0, 1, 2)
+CHUNK = 30
+# The families (tests/scripts/families*.py): generator, and cases a
+# start method per 10 of --families (those starting processes of their
+# own cost the most).
+FAMILIES = {
+    "nested": (families_code.nested, 20), "shadow": (families_code.shadow, 12),
+    "decorated": (families_code.decorated, 16), "cells": (families_code.cells, 12),
+    "plain": (families_code.plain, 10), "weak": (families_objects.weak, 20),
+    "resources": (families_objects.resources, 12), "flags": (families_objects.flags, 20),
+    "defaults": (families_objects.defaults, 12), "unbound": (families_objects.unbound, 12),
+    "readers": (families_readers.readers, 4), "replaced": (families_readers.replaced, 2),
+}
 
 
 def generate(seed, per_method):
@@ -70,18 +109,13 @@ def generate(seed, per_method):
 
 # --- the model ----------------------------------------------------------------
 
-def _value(vtype, n):
-    return {"v": n} if vtype == "dict" else n
-
-
 def _read(value):
     return value["v"] if isinstance(value, dict) else value
 
 
 def expected(case):
     """What the model says the program prints for this case."""
-    i, vtype = case["id"], case["vtype"]
-    base = 10 * i
+    vtype, base = case["vtype"], 10 * case["id"]
     parent = _value(vtype, base)
     fork = case["method"] == "fork"
     # When the worker is forked: a Pool forks at creation, an executor at
@@ -165,150 +199,6 @@ def cloudpickle_differs(case):
     return case["task_op"] == "mutate" and case["loc"] == "top"
 
 
-def _round_trips(case, g, fn):
-    if case["loc"] == "main" and case["when"] == "after":
-        lines = ["%s = %r" % (g, _value(case["vtype"], 10 * case["id"]))]
-    else:
-        lines = []
-    lines += ["theirs = trip(%r, cloudpickle.dumps(%s), 'cloudpickle')" % (g, fn),
-              "ours = trip(%r, cpmp.dumps(%s), 'pickle')" % (g, fn),
-              "out = 'same' if ours == theirs else 'differ %s %s' % (ours, theirs)"]
-    return lines
-
-
-_TRIP = [
-    "def _trip(name, blob, loads):",
-    "    f = __import__(loads).loads(blob)",
-    "    return [f(x) for x in %r], globals().get(name)" % (list(ITEMS),),
-    "def trip(name, blob, loads):",
-    "    # Loaded and called in a spawned child, as a worker would.",
-    "    return POOL.apply(_trip, (name, blob, loads))",
-]
-
-
-# --- the programs -----------------------------------------------------------------
-
-def _body(case, g):
-    """The statements of a function of x that reads (or mutates) global g."""
-    read = g + '["v"]' if case["vtype"] == "dict" else g
-    if case["task_op"] == "mutate":
-        return ["%s[\"v\"] += 1" % g, "return x + %s" % read]
-    return ["return x + %s" % read]
-
-
-def _expr(case, g):
-    read = g + '["v"]' if case["vtype"] == "dict" else g
-    if case["task_op"] == "mutate":
-        return '(%s.__setitem__("v", %s + 1), x + %s)[1]' % (g, read, read)
-    return "x + %s" % read
-
-
-def _def(name, body, indent):
-    pad = " " * indent
-    return [pad + "def %s(x):" % name] + [pad + "    " + line for line in body]
-
-
-def program(cases, stock, against_cloudpickle=False):
-    """One program running every case given (all of one start method).  With
-    stock, the function is a top-level def (what python3 can send).  With
-    against_cloudpickle, no pool per case: one round trip of the
-    function through cpmp and one through cloudpickle, loaded and called on
-    the same items in a spawned child; it prints whether results and the
-    child's global afterwards agree."""
-    top = ["import multiprocessing, os, sys",
-           "from concurrent.futures import ProcessPoolExecutor", "",
-           "def call_all(q, fn, items):", "    q.put([fn(x) for x in items])", ""]
-    main = ['if __name__ == "__main__":', "    ctx = multiprocessing.get_context(sys.argv[1])"]
-    if against_cloudpickle:
-        top += ["import cloudpickle, cpmp"] + _TRIP
-        main.append("    POOL = multiprocessing.get_context('spawn').Pool(1)")
-    for case in cases:
-        i, vtype = case["id"], case["vtype"]
-        g = "G%d" % i
-        value = repr(_value(vtype, 10 * i))
-        body = _body(case, g)
-        if case["loc"] == "top":
-            top.append("%s = %s" % (g, value))
-        if case["init"] == "rebind":
-            top += ["def init%d():" % i, "    global %s" % g,
-                    "    %s = %r" % (g, _value(vtype, 10 * i + 100))]
-        kind = "top-def" if stock else case["kind"]
-        if kind == "top-def":
-            top += _def("top_f%d" % i, body, 0)
-            fn = "top_f%d" % i
-        elif kind == "lambda":
-            fn = "lambda x: %s" % _expr(case, g)
-        elif kind == "closure":
-            top += ["def make%d(c):" % i] + _def("f", ["c"] + body, 4) + ["    return f"]
-            fn = "make%d(0)" % i
-        elif kind == "nested":
-            top += ["def nest%d():" % i] + _def("inner", body, 4) + ["    return inner"]
-            fn = "nest%d()" % i
-        elif kind == "local-class":
-            top += ["def klass%d():" % i, "    class Local:"]
-            top += ["        def __call__(self, x):"] + ["            " + b for b in body]
-            top += ["    return Local()"]
-            fn = "klass%d()" % i
-        else:
-            fn = "main_f%d" % i
-        lines = []
-        if case["loc"] == "main" and case["when"] == "before":
-            lines.append("%s = %s" % (g, value))
-        if kind == "main-def":
-            lines += _def("main_f%d" % i, body, 0)
-        if against_cloudpickle:
-            lines += _round_trips(case, g, fn)
-        else:
-            lines += _sends(case, g, value, fn)
-        lines.append("print(%d, out, flush=True)" % i)
-        main += ["    try:"] + ["        " + line for line in lines]
-        main += ["    except Exception as exc:",
-                 "        print(%d, 'error', type(exc).__name__, exc, flush=True)" % i]
-    return "\n".join(top + [""] + main) + "\n"
-
-
-def _sends(case, g, value, fn):
-    """A pool (started as the case says), SENDS maps of fn, and the main
-    block's rebinding or mutation of g between them."""
-    i = case["id"]
-    init = ", initializer=init%d" % i if case["init"] == "rebind" else ""
-    if case["api"] == "process":
-        # One Process a send; it calls fn on every item and sends back the list.
-        lines = ["if True:", "    q = ctx.SimpleQueue()"]
-    elif case["api"] == "pool":
-        lines = ["with ctx.Pool(1%s) as pool:" % init]
-    else:
-        lines = ["with ProcessPoolExecutor(1, mp_context=ctx%s) as pool:" % init]
-    if case["loc"] == "main" and case["when"] == "after":
-        lines.append("    %s = %s" % (g, value))
-    lines += ["    out = []", "    for s in range(%d):" % SENDS, "        fn = %s" % fn]
-    if case["api"] == "process":
-        lines += ["        proc = ctx.Process(target=call_all, args=(q, fn, %r))" % (list(ITEMS),),
-                  "        proc.start()", "        out.append(q.get())", "        proc.join()"]
-    else:
-        lines.append("        out.append(list(pool.map(fn, %r, chunksize=%d)))"
-                     % (list(ITEMS), case["chunksize"]))
-    if case["parent_op"] == "rebind":
-        if case["vtype"] == "dict":
-            lines.append('        %s = {"v": %s["v"] + 1000}' % (g, g))
-        else:
-            lines.append("        %s = %s + 1000" % (g, g))
-    elif case["parent_op"] == "mutate":
-        lines.append('        %s["v"] += 1' % g)
-    return lines
-
-
-def run(argv, path, method):
-    proc = subprocess.run(argv + [path, method], stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, universal_newlines=True, timeout=900)
-    got = {}
-    for line in proc.stdout.splitlines():
-        head, _, rest = line.partition(" ")
-        if head.isdigit():
-            got[int(head)] = rest
-    return got, proc
-
-
 def describe(case):
     return " ".join("%s=%s" % (k, case[k]) for k in
                     ("method", "api", "kind", "loc", "when", "vtype", "parent_op", "init",
@@ -317,17 +207,19 @@ def describe(case):
 
 def on_cluster(cpmp, workdir, cases, address):
     """Every case on the cluster, against the model's spawn answer."""
-    bad = []
+    bad, jobs = [], []
     for method in METHODS:
         mine = [c for c in cases if c["method"] == method]
         path = os.path.join(workdir, "cluster_%s.py" % method)
         with open(path, "w") as f:
             f.write(program(mine, False))
-        got, proc = run([cpmp, "run", "--quiet", "--cluster", address], path, method)
-        for case in mine:
+        jobs.append(([cpmp, "run", "--quiet", "--cluster", address], path, method, None))
+    # One at a time: the programs share the cluster's workers.
+    for (got, code), method in zip(families.run_programs(jobs, 1), METHODS):
+        for case in [c for c in cases if c["method"] == method]:
             model = case if case["api"] == "process" else dict(case, method="spawn")
             want = str(expected(model))
-            have = got.get(case["id"], "nothing (exit %d)" % proc.returncode)
+            have = got.get(case["id"], "nothing (exit %s)" % code)
             if have != want:
                 bad.append("cluster #%d [%s]: printed %s, the model says %s"
                            % (case["id"], describe(case), have, want))
@@ -338,58 +230,114 @@ def on_cluster(cpmp, workdir, cases, address):
     return 1 if bad else 0
 
 
+def pools(cpmp, python, workdir, cases, oracles, env=None):
+    """The pool cases under cpmp, python3 and cloudpickle, as families.run."""
+    jobs, checks = [], []
+    for method, n in [(m, n) for m in METHODS for n in range(0, len(cases), CHUNK)]:
+        # In programs of CHUNK cases at most, to run side by side.
+        mine = [c for c in cases if c["method"] == method][n:n + CHUNK]
+        theirs = [c for c in mine if stock_agrees(c)]
+        for name, argv, subset, stock in (("cpmp", [cpmp, "run"], mine, False),
+                                          ("python3", [python], theirs, True)):
+            if not subset or (name == "python3" and "stock" not in oracles):
+                continue
+            path = os.path.join(workdir, "%s_%s%d.py" % (name, method, n))
+            with open(path, "w") as f:
+                f.write(program(subset, stock))
+            jobs.append((argv, path, method, env))
+            checks.append((name, subset, lambda case: str(expected(case))))
+    if "trip" in oracles:
+        # cloudpickle as the second oracle, for the same functions.
+        path = os.path.join(workdir, "against_cloudpickle.py")
+        with open(path, "w") as f:
+            f.write(program(cases, False, against_cloudpickle=True))
+        jobs.append(([cpmp, "run"], path, "fork", env))
+        checks.append(("cloudpickle", cases,
+                       lambda case: "differ" if cloudpickle_differs(case) else "same"))
+    bad, results, counts = [], {}, {"cpmp": 0, "stock": 0, "trip": 0}
+    for (name, subset, want), (got, code) in zip(checks, families.run_programs(jobs)):
+        counts[{"python3": "stock", "cloudpickle": "trip"}.get(name, name)] += len(subset)
+        for case in subset:
+            have = got.get(case["id"], "nothing (exit %s)" % code)
+            results[("pool-" + name, case["id"])] = have
+            if not have.startswith(want(case)) or (name != "cloudpickle" and have != want(case)):
+                bad.append("%s #%d [%s]: printed %s, the model says %s"
+                           % (name, case["id"], describe(case), have, want(case)))
+    return counts, bad, results
+
+
+def every_case(cpmp, python, workdir, seed, per_method, per_family, oracles, env=None):
+    """(counts, bad lines, results) of the pool cases and the families'."""
+    counts, bad, results = pools(cpmp, python, workdir, generate(seed, per_method), oracles, env)
+    cases = families.make(seed, lambda f: per_family * FAMILIES[f][1] // 10, METHODS,
+                          [(f, gen) for f, (gen, _) in sorted(FAMILIES.items())])
+    counts2, bad2, results2 = families.run(cpmp, python, workdir, cases, oracles, env)
+    results.update(results2)
+    for k in counts:
+        counts[k] += counts2[k]
+    return counts, bad + bad2, results
+
+
+def mutations(cpmp, python, workdir, seed, per_method, per_family):
+    """The cases under cpmp alone, unmutated and with each planted bug:
+    one line each, with how many cases disagree, by family."""
+    import subprocess
+
+    planted = subprocess.run([cpmp, "run", "-c", "from cpmp import _mutation; "
+                              "print(' '.join(_mutation.MUTATIONS))"], check=True,
+                             stdout=subprocess.PIPE, universal_newlines=True).stdout.split()
+    # A planted bug can hang a pool (a task its worker cannot load is lost):
+    # a program that normally takes seconds is given a minute and a half.
+    families.TIMEOUT = 90
+    for name in [""] + planted:
+        env = dict(os.environ, CPMP_TEST_MUTATION=name)
+        sub = os.path.join(workdir, name or "none")
+        os.makedirs(sub, exist_ok=True)
+        _, bad, _ = every_case(cpmp, python, sub, seed, per_method, per_family, ("cpmp",), env)
+        by = {}
+        for line in bad:
+            family = line.split("[", 1)[1].split()[0]
+            family = "pool" if "=" in family else family
+            by[family] = by.get(family, 0) + 1
+        print("%s: %d disagree%s" % (name or "unmutated", len(bad), "".join(
+            sorted(" %s=%d" % kv for kv in by.items()))), flush=True)
+    return 0
+
+
 def main():
     args = sys.argv[1:]
-    address = None
-    if "--cluster" in args:
-        i = args.index("--cluster")
-        address = args[i + 1]
-        del args[i:i + 2]
+    opts = {}
+    for opt in ("--cluster", "--families", "--dump"):
+        if opt in args:
+            i = args.index(opt)
+            opts[opt] = args[i + 1]
+            del args[i:i + 2]
+    for flag in ("--cpmp-only", "--mutations"):
+        opts[flag] = flag in args
+        args = [a for a in args if a != flag]
     cpmp, python, workdir = args[:3]
     seed = int(args[3]) if len(args) > 3 else 20261129
     per_method = int(args[4]) if len(args) > 4 else 100
-    cases = generate(seed, per_method)
-    if address is not None:
-        return on_cluster(cpmp, workdir, cases, address)
-    bad = []
-    compared = 0
-    for method in METHODS:
-        mine = [c for c in cases if c["method"] == method]
-        theirs = [c for c in mine if stock_agrees(c)]
-        runs = []
-        for name, argv, subset, stock in (("cpmp", [cpmp, "run"], mine, False),
-                                          ("python3", [python], theirs, True)):
-            path = os.path.join(workdir, "%s_%s.py" % (name, method))
-            with open(path, "w") as f:
-                f.write(program(subset, stock))
-            runs.append((name, subset, run(argv, path, method)))
-        for name, subset, (got, proc) in runs:
-            for case in subset:
-                want = str(expected(case))
-                have = got.get(case["id"], "nothing (exit %d)" % proc.returncode)
-                if have != want:
-                    bad.append("%s #%d [%s]: printed %s, the model says %s"
-                               % (name, case["id"], describe(case), have, want))
-        compared += len(theirs)
-    # cloudpickle as the second oracle, for the same functions.
-    path = os.path.join(workdir, "against_cloudpickle.py")
-    with open(path, "w") as f:
-        f.write(program(cases, False, against_cloudpickle=True))
-    got, proc = run([cpmp, "run"], path, "fork")
-    differ = 0
-    for case in cases:
-        have = got.get(case["id"], "nothing (exit %d)" % proc.returncode)
-        want = "differ" if cloudpickle_differs(case) else "same"
-        differ += cloudpickle_differs(case)
-        if not have.startswith(want):
-            bad.append("cloudpickle #%d [%s]: printed %s, expected %s"
-                       % (case["id"], describe(case), have, want))
+    per_family = int(opts.get("--families", 0))
+    if "--cluster" in opts:
+        return on_cluster(cpmp, workdir, generate(seed, per_method), opts["--cluster"])
+    if opts["--mutations"]:
+        return mutations(cpmp, python, workdir, seed, per_method, per_family)
+    oracles = ("cpmp",) if opts["--cpmp-only"] else ("cpmp", "stock", "trip")
+    counts, bad, results = every_case(cpmp, python, workdir, seed, per_method, per_family,
+                                      oracles)
+    if "--dump" in opts:
+        with open(opts["--dump"], "w") as f:
+            f.writelines("%s %d %s\n" % (k[0], k[1], v) for k, v in sorted(results.items()))
     for line in bad[:20]:
         print(line)
-    print("%d programs under cpmp, %d of them also under python3 (top-level defs), all %d "
-          "against cloudpickle (%d differ by the model's live globals): %s"
-          % (len(cases), compared, len(cases), differ,
-             "%d disagree" % len(bad) if bad else "all as the model says"))
+    verdict = "%d disagree" % len(bad) if bad else "all as the model says"
+    if opts["--cpmp-only"]:
+        print("%d programs under cpmp: %s" % (counts["cpmp"], verdict))
+    else:
+        print("%d programs under cpmp, %d of them also under python3 (top-level defs), %d "
+              "against cloudpickle: %s" % (counts["cpmp"], counts["stock"], counts["trip"],
+                                          verdict))
     return 1 if bad else 0
 
 

@@ -43,7 +43,7 @@ def load_code(blob):
     """A code object from TAG + marshal bytes.  Code is immutable, so the
     same bytes sent again (imap with chunksize=1) reuse the object built the
     first time; the cache holds code only, and at most _CODE_CACHE_MAX."""
-    code = _code_cache.get(blob)
+    code = None if _mutation.SLOW else _code_cache.get(blob)
     if code is None:
         code = marshal.loads(_untag(blob))
         if len(_code_cache) >= _CODE_CACHE_MAX:
@@ -56,7 +56,7 @@ def load_code_in(blob, path):
     """load_code for code sent without its file name (it was the module's
     own __file__): path put back, once per distinct code."""
     key = (blob, path)
-    code = _code_cache.get(key)
+    code = None if _mutation.SLOW else _code_cache.get(key)
     if code is None:
         code = renamed(load_code(blob), "", path)
         if len(_code_cache) >= _CODE_CACHE_MAX:

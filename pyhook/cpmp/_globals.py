@@ -37,7 +37,7 @@ def _namespace_class():
         base = _PyNamespace
     else:
         base = getattr(_speedups, "Namespace", _PyNamespace)
-    if _mutation.ACTIVE:
+    if _mutation.KEEP_C_OUT:
         base = _PyNamespace
     return type("_Namespace", (base,), {"__slots__": ("live",), "__module__": __name__})
 

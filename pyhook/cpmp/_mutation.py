@@ -13,6 +13,11 @@ pure-Python path it plants its bug in is the one that runs.
     cache-by-eq          the resend cache compares what it pinned with ==
     skip-nested          the names code nested in a function reads are missed
     freeze-first         the resend cache ignores rebound globals
+
+CPMP_TEST_SLOW=1 plants no bug: it turns the caches off (the resend cache
+always misses, the receiver's code cache is never read) and keeps the C
+fast path out, so the differential test can show the output is the same
+byte for byte without them.
 """
 
 import os
@@ -22,6 +27,10 @@ MUTATIONS = ("ignore-live-globals", "reuse-received", "no-fallback", "cache-by-e
 ACTIVE = os.environ.get("CPMP_TEST_MUTATION", "")
 if ACTIVE and ACTIVE not in MUTATIONS:
     raise ImportError("CPMP_TEST_MUTATION=%r is none of %s" % (ACTIVE, ", ".join(MUTATIONS)))
+
+SLOW = os.environ.get("CPMP_TEST_SLOW", "") == "1"
+# Why the C fast path stays out, or "".
+KEEP_C_OUT = ("CPMP_TEST_MUTATION=" + ACTIVE if ACTIVE else "CPMP_TEST_SLOW=1" if SLOW else "")
 
 # reuse-received: what a receiver built, by payload.
 REUSED = {}

@@ -106,7 +106,7 @@ def lookup(func):
     """The reduce tuple cached for func, when func would still pickle to
     the same bytes (compared by identity), else None.  The pure-Python twin
     of _speedups.cached_reduce."""
-    entry = sent.get(id(func)) or holdable.get(id(func))
+    entry = None if _mutation.SLOW else sent.get(id(func)) or holdable.get(id(func))
     if entry is None or entry[0]() is not func or func.__dict__ or not registry_empty():
         return None
     n = len(PINNED)
@@ -182,7 +182,7 @@ def remember_by_reference(func):
 
 def goes_by_reference(func):
     """The pure-Python twin of _speedups.cpmp_by_reference."""
-    entry = by_reference.get(id(func))
+    entry = None if _mutation.SLOW else by_reference.get(id(func))
     if entry is None:
         return False
     ref, module, modname, qualname = entry
