@@ -39,8 +39,13 @@ leftovers() { # SIGNAL COMMAND...: processes left 3 s after the signal, and new 
         pid=$!
         for _ in $(seq 100); do grep -q ready ready 2> /dev/null && break; sleep 0.1; done
         kill -s "$sig" "$pid"
-        sleep 3
-        left=$(grep -l "SOAK_MARK=$mark" /proc/[0-9]*/environ 2> /dev/null | cut -d/ -f3)
+        # What is still there 10 s on, polled (an ASan build shuts down
+        # slower, not differently: a fixed 3 s wait failed there).
+        for _ in $(seq 100); do
+            left=$(grep -l "SOAK_MARK=$mark" /proc/[0-9]*/environ 2> /dev/null | cut -d/ -f3)
+            [ -z "$left" ] && break
+            sleep 0.1
+        done
         echo "$(echo "$left" | grep -c .) left, $(find /dev/shm -mindepth 1 | wc -l) in /dev/shm"
         for p in $left; do kill -KILL "$p" 2> /dev/null; done
         true' _ "$1" "$mark" "${@:2}"
