@@ -185,7 +185,7 @@ pymain_cmd_version(int argc, char **argv)
     return pymain_run(&layout, (int)(sizeof(args) / sizeof(args[0])) - 1, args, PYMAIN_PLAIN, "");
 }
 
-/* doctor and kernel are Python (cpmp/_doctor.py, cpmp/_kernel.py), run by
+/* doctor and kernel are Python (cpmp/tools/_doctor.py, _kernel.py), run by
  * the embedded interpreter, unpatched, in the user's environment and
  * virtualenv: what they see is what `cpmp run` sees -- but never code from
  * the current directory, which `python -c` would put first on sys.path.
@@ -196,7 +196,7 @@ pymain_cmd_tool(int argc, char **argv)
 {
     cpmp_layout layout;
     char venv[PATH_MAX];
-    const char *module = strcmp(argv[1], "doctor") == 0 ? "_doctor" : "_kernel";
+    const char *module = strcmp(argv[1], "doctor") == 0 ? "tools._doctor" : "tools._kernel";
     char **args = calloc((size_t)argc + 8, sizeof(char *));
     int n = 0, i;
 

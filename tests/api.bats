@@ -53,7 +53,7 @@ OUT
 @test "a function sent by value can die during interpreter shutdown without an error" {
     # At exit, module globals may already be None when the last functions
     # die (seen on 3.10): the cache's weakref callback must not need them.
-    run -0 --separate-stderr "${T[@]}" env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" -c 'import gc, cpmp, cpmp._resend as r
+    run -0 --separate-stderr "${T[@]}" env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" -c 'import gc, cpmp, cpmp.core._resend as r
 f = lambda: 0
 cpmp.dumps(f)
 r.sent, kept = None, r.sent

@@ -110,7 +110,7 @@ teardown() {
     TMPDIR=$BATS_TEST_TMPDIR run -0 --separate-stderr "${T[@]}" "$CPMP" run --cluster local:2 \
         "$SCRIPTS/cluster_semantics.py" forkserver
     assert_equal "$output" "$here"
-    run pgrep -f _cluster_local.py
+    run pgrep -f cluster/_local.py
     assert_failure
     run ls "$BATS_TEST_TMPDIR"
     refute_output --partial cpmp-cluster-
@@ -324,8 +324,8 @@ PY
     run -0 "$PYTHON" -c '
 import sys
 sys.path.insert(0, sys.argv[1])
-from cpmp import _cluster_doctor as d
-here = dict(d._here(), python="3.11.2")
+from cpmp.cluster import _checks as d
+here = dict(d.here(), python="3.11.2")
 for theirs in ("3.9.2", "3.11.7"):
     report = dict(here, python=theirs)
     print(d.problems_of("tcp://10.0.0.2:4000", report, here, "tcp://10.0.0.1:8786"))' "$CPMP_BUILD_ROOT/pyhook"

@@ -33,7 +33,7 @@ LONG=(timeout 600)
 @test "with the caches and _speedups off, the generated programs print the same, byte for byte" {
     [ -z "${CPMP_SKIP_C_OUT:-}" ] || skip "$CPMP_SKIP_C_OUT"
     # CPMP_TEST_SLOW=1 keeps the C fast path out and makes every cache miss.
-    run -0 env CPMP_TEST_SLOW=1 "$CPMP" run -c "import cpmp._reduce as r; print(r.SPEEDUPS_PROBLEM)"
+    run -0 env CPMP_TEST_SLOW=1 "$CPMP" run -c "import cpmp.core._reduce as r; print(r.SPEEDUPS_PROBLEM)"
     assert_output "kept out by CPMP_TEST_SLOW=1"
     local normal="$BATS_FILE_TMPDIR/results"
     if [ ! -s "$normal" ]; then  # run alone: make the normal results too

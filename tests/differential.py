@@ -22,7 +22,7 @@ names unbound then bound, siblings, os.fork readers and the sender reading
 its own queue, workers replaced between sends -- many cases sharing one
 worker a program.  Every case runs under `cpmp run` and is compared with:
 
-* the model (pyhook/cpmp/_policy.py), simulated here and in the families,
+* the model (pyhook/cpmp/core/_policy.py), simulated here and in the families,
   for every case;
 * stock python3 running the same program with the function written as a
   top-level def, for every case where python3 can run it and the model says
@@ -41,7 +41,7 @@ worker a program.  Every case runs under `cpmp run` and is compared with:
 --cpmp-only skips python3 and cloudpickle; --dump writes every case's
 printed result to FILE (differential.bats compares those of a run with
 CPMP_TEST_SLOW=1).  --mutations runs the cases under cpmp once unmutated
-and once with each bug pyhook/cpmp/_mutation.py plants, one line each.
+and once with each bug pyhook/cpmp/core/_mutation.py plants, one line each.
 With --cluster, every pool case runs instead under `cpmp run --cluster
 ADDRESS` and is compared with the model's answer for a spawn worker (a
 cluster's workers hold nothing of the program); a Process stays on this
@@ -283,7 +283,7 @@ def mutations(cpmp, python, workdir, seed, per_method, per_family):
     one line each, with how many cases disagree, by family."""
     import subprocess
 
-    planted = subprocess.run([cpmp, "run", "-c", "from cpmp import _mutation; "
+    planted = subprocess.run([cpmp, "run", "-c", "from cpmp.core import _mutation; "
                               "print(' '.join(_mutation.MUTATIONS))"], check=True,
                              stdout=subprocess.PIPE, universal_newlines=True).stdout.split()
     # A planted bug can hang a pool (a task its worker cannot load is lost):

@@ -14,7 +14,7 @@ setup() {
 check_tree() {
     local prefix=$1 cpmp="$1/bin/cpmp" pkglib
     pkglib=$(dirname "$(find "$prefix" -name libcpmp_preload.so)")
-    [ -x "$cpmp" ] && [ -L "$pkglib/python3" ] && [ -f "$pkglib/cpmp/_speedups.abi3.so" ]
+    [ -x "$cpmp" ] && [ -L "$pkglib/python3" ] && [ -f "$pkglib/cpmp/core/_speedups.abi3.so" ]
     # Byte-compiled at install: start-up does not compile the package.
     local compiled=("$pkglib"/cpmp/__pycache__/*.pyc) sources=("$pkglib"/cpmp/*.py)
     [ "${#compiled[@]}" -eq "${#sources[@]}" ]

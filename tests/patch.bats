@@ -94,7 +94,7 @@ print(hasattr(s.get_preparation_data, "__wrapped__"), len(sys.meta_path) == arme
 @test "the package works without its C extension" {
     run -0 "${T[@]}" env PYTHONPATH="$(pure_python_package)" "$PYTHON" -c 'import cpmp, multiprocessing as mp
 cpmp.patch()
-import cpmp._reduce as r
+import cpmp.core._reduce as r
 print(r.SPEEDUPS_PROBLEM is None)
 with mp.get_context("spawn").Pool(2) as p:
     print(p.map(lambda x: x + 1, [1, 2]))'
@@ -102,23 +102,25 @@ with mp.get_context("spawn").Pool(2) as p:
 }
 
 @test "the C fast path is what the build installs" {
-    pyhook 'import cpmp, cpmp._reduce as r; print(type(r.reducer_override).__name__, r.reducer_override.__module__)'
+    pyhook 'import cpmp, cpmp.core._reduce as r; print(type(r.reducer_override).__name__, r.reducer_override.__module__)'
     assert_success
-    assert_output "builtin_function_or_method cpmp._speedups"
+    assert_output "builtin_function_or_method cpmp.core._speedups"
 }
 
 @test "the C fast path pickles as its pure-Python twin does, its cache hits, and it refuses a layout it cannot read" {
     run -0 "${T[@]}" env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" "$SCRIPTS/fastpath.py"
     assert_line --index 0 "same bytes: all 12"
     assert_line --index 1 "cache hits on resend: 1 True"
-    assert_line --index 2 "refused: cpmp._resend.ENTRY has no field cells"
+    assert_line --index 2 "refused: cpmp.core._resend.ENTRY has no field cells"
 }
 
 @test "every module of the package imports on its own, in any order, with tracing on or off" {
     run -0 "${T[@]}" env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" -c '
 import os, subprocess, sys
-names = sorted(f[:-3] for f in os.listdir(os.path.join(sys.argv[1], "cpmp"))
-               if f.endswith(".py") and f != "__init__.py")
+root = os.path.join(sys.argv[1], "cpmp")
+names = sorted(os.path.relpath(os.path.join(d, f), root)[:-3].replace("/", ".").replace(".__init__", "")
+               for d, _, files in os.walk(root) for f in files
+               if f.endswith(".py") and os.path.join(d, f) != os.path.join(root, "__init__.py"))
 failed = []
 for trace in ("", "1"):
     for order in (names, names[::-1]):
@@ -131,7 +133,19 @@ for trace in ("", "1"):
         if subprocess.run([sys.executable, "-c", "import cpmp.%s" % n], env=env).returncode:
             failed.append((trace, n))
 print(len(names), failed)' "$CPMP_BUILD_ROOT/pyhook"
-    assert_output --regexp "^2[0-9] \[\]$"
+    assert_output --regexp "^3[0-9] \[\]$"
+}
+
+@test "the package's imports point one way, from the face to the tools, the cluster, the core and the settings, and go round no circle" {
+    run -0 "$PYTHON" "$SCRIPTS/imports.py" "$BATS_TEST_DIRNAME/../pyhook/cpmp"
+    assert_line --regexp "^core +core core\._cloud .*core\._wire$"
+    # It can fail: an import pointing up a layer, and a circle, are named.
+    cp -r "$BATS_TEST_DIRNAME/../pyhook/cpmp" "$BATS_TEST_TMPDIR/pkg"
+    printf '\ndef _up():\n    from ..cluster import _client\n' >> "$BATS_TEST_TMPDIR/pkg/core/_code.py"
+    printf '\ndef _round():\n    from . import _send\n' >> "$BATS_TEST_TMPDIR/pkg/core/_receive.py"
+    run -1 "$PYTHON" "$SCRIPTS/imports.py" "$BATS_TEST_TMPDIR/pkg"
+    assert_line "core/_code.py:$(($(wc -l < "$BATS_TEST_DIRNAME/../pyhook/cpmp/core/_code.py") + 3)): core._code (core) imports cluster._client (cluster), a higher layer"
+    assert_line --regexp "^circle: .*core\._receive.*core\._send"
 }
 
 @test "one vocabulary: the version and every setting's name come from Meson, for C and Python alike" {

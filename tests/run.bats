@@ -223,6 +223,6 @@ PY
     done
     # Without one, `import cpmp` is cpmp's package, as before.
     rm cpmp.py
-    run -0 "${T[@]}" "$CPMP" run -c 'import cpmp, cpmp._reduce, sys; print(cpmp.is_patched(), cpmp._reduce is sys.modules[cpmp.__name__ + "._reduce"])'
+    run -0 "${T[@]}" "$CPMP" run -c 'import cpmp, cpmp.core._reduce, sys; print(cpmp.is_patched(), cpmp.core._reduce is sys.modules[cpmp.__name__ + ".core._reduce"])'
     assert_output "True True"
 }

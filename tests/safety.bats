@@ -188,9 +188,9 @@ refused() { # PATH WHY: the launcher and the preload library both refuse the pac
 @test "a world-writable module beside __init__.py makes the package refused" {
     local cpmp_bin lib pkg
     installed_copy
-    chmod o+w "$pkg/_trace.py"
-    refused "$pkg/_trace.py" "other users can write to it"
-    chmod o-w "$pkg/_trace.py"
+    chmod o+w "$pkg/tools/_trace.py"
+    refused "$pkg/tools/_trace.py" "other users can write to it"
+    chmod o-w "$pkg/tools/_trace.py"
     [ "$(id -u)" = 0 ] || return 0
     chown nobody "$pkg/_patch.py"
     refused "$pkg/_patch.py" "it belongs to another user (uid $(id -u nobody))"

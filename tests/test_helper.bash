@@ -32,7 +32,7 @@ pyenv_python() { # VERSION: sets $py to the image's pyenv interpreter, or skips
 pure_python_package() { # prints a PYTHONPATH entry: the built package without its C extension
     mkdir -p "$BATS_TEST_TMPDIR/pure"
     cp -r "$CPMP_BUILD_ROOT/pyhook/cpmp" "$BATS_TEST_TMPDIR/pure/"
-    rm -f "$BATS_TEST_TMPDIR"/pure/cpmp/_speedups*.so
+    rm -f "$BATS_TEST_TMPDIR"/pure/cpmp/core/_speedups*.so
     echo "$BATS_TEST_TMPDIR/pure"
 }
 

@@ -51,7 +51,7 @@ subprocess.run([sys.executable, sys.argv[1], "spawn"], check=True)' "$SCRIPTS/tr
     # Not even imported when off, and the same check sees it when on: the
     # package is loaded under a name of its own (__cpmp__), asked of it.
     local check='import multiprocessing.reduction, sys, cpmp
-print(cpmp.__name__, cpmp.__name__ + "._trace" in sys.modules)'
+print(cpmp.__name__, cpmp.__name__ + ".tools._trace" in sys.modules)'
     run -0 "${T[@]}" "$CPMP" run -c "$check"
     assert_output "__cpmp__ False"
     CPMP_TRACE=0 run -0 "${T[@]}" "$CPMP" exec "$PYTHON" -c "$check"

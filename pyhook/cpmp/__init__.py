@@ -113,16 +113,18 @@ def dumps(obj, reducers=None, protocol=None, buffer_callback=None):
     Too deep an object raises pickle.PicklingError, as cloudpickle.dumps
     does (and RecursionError, as pickle.dumps does: it is both).
     """
-    from . import _reduce
+    from . import _patch
 
+    _reduce = _patch.pickler_module()
     return _reduce.dumps(obj, *_reduce.arguments(reducers, protocol, buffer_callback))
 
 
 def dump(obj, file, reducers=None, protocol=None, buffer_callback=None):
     """Like dumps(), writing to the binary file object file; the arguments
     after it also in cloudpickle.dump's order, (protocol, buffer_callback)."""
-    from . import _reduce
+    from . import _patch
 
+    _reduce = _patch.pickler_module()
     _reduce.dump(obj, file, *_reduce.arguments(reducers, protocol, buffer_callback))
 
 
@@ -240,19 +242,6 @@ def _warn_unreachable():
                      "nested functions still travel, local classes cannot\n" % flag)
 
 
-def _cluster_configured():
-    """Whether CPMP_CLUSTER is set (the one test of it: _patch asks here
-    too), without importing os where it is not loaded yet (the builtin
-    posix module has the environment too), nor _config for the name,
-    which is _config.ENV_CLUSTER: start-up pays for neither."""
-    os = sys.modules.get("os")
-    if os is not None:
-        return os.environ.get("CPMP_CLUSTER", "") != ""
-    import posix
-
-    return posix.environ.get(b"CPMP_CLUSTER", b"") != b""
-
-
 class _Alias:
     """`import cpmp` (and cpmp.X) answered with this package, loaded as
     __cpmp__ by the launcher or the preload library.  For cpmp itself it is
@@ -268,6 +257,8 @@ class _Alias:
     def find_spec(self, fullname, path=None, target=None):
         if self.top:
             if fullname != "cpmp":
+                return _moved(fullname)
+            if __name__ == "cpmp":
                 return None
             if not any(isinstance(f, _Alias) and not f.top for f in sys.meta_path):
                 sys.meta_path.insert(0, _Alias(top=False))
@@ -280,6 +271,33 @@ class _Alias:
         module = importlib.import_module(__name__ + fullname[len("cpmp"):])
         return importlib.util.spec_from_loader(fullname, _Existing(module),
                                                is_package=hasattr(module, "__path__"))
+
+
+# The flat module names of cpmp 0.1, which the pickles and Dask tasks it
+# wrote name (``__cpmp__._receive.make_function``): each answered with the
+# module that holds those names now (cpmp/core/_wire.py).
+_MOVED = {"_" + name: "core._" + name for name in (
+    "code", "diagnose", "fallback", "globals", "held", "mutation", "policy", "receive",
+    "reduce", "resend", "send", "stash")}
+_MOVED.update({"_cluster" + name: "cluster._" + (name[1:] or "client") for name in (
+    "", "_executor", "_local", "_pool", "_send", "_space", "_worker")})
+_MOVED.update(_cluster_doctor="cluster._checks", _cli="tools._cli", _doctor="tools._doctor",
+              _kernel="tools._kernel", _trace="tools._trace")
+
+
+def _moved(fullname):
+    """The spec of a module cpmp 0.1 had under fullname, or None.  Asked
+    only after every other finder failed: a program pays nothing."""
+    package, _, name = fullname.rpartition(".")
+    new = _MOVED.get(name)
+    if new is None or package not in (__name__, "cpmp") or \
+            sys.modules.get(package) is not sys.modules.get(__name__):
+        return None
+    import importlib
+    import importlib.util
+
+    module = importlib.import_module(__name__ + "." + new)
+    return importlib.util.spec_from_loader(fullname, _Existing(module))
 
 
 class _Existing:
@@ -303,8 +321,6 @@ def _activate():
     multiprocessing or cloudpickle itself (nor os: under -S even that
     would be a cost).  The caller has already honoured CPMP_DISABLE.
     """
-    if __name__ != "cpmp" and not any(isinstance(f, _Alias) for f in sys.meta_path):
-        sys.meta_path.append(_Alias(top=True))
     if any(isinstance(f, _ArmedFinder) for f in sys.meta_path):
         return
     # A preloaded process cannot refuse a bad CPMP_DISABLE or CPMP_QUIET
@@ -313,7 +329,7 @@ def _activate():
 
     _settings.check_flags()
     global _TARGETS
-    if _cluster_configured():
+    if _settings.cluster_configured():
         _TARGETS = _TARGETS + _CLUSTER_TARGETS
     if any(name in sys.modules for name in _TARGETS):
         from . import _patch
@@ -321,3 +337,9 @@ def _activate():
         if _patch._apply_loaded():
             return
     sys.meta_path.insert(0, _ArmedFinder())
+
+
+# Last in sys.meta_path, asked only for what no other finder found: `import
+# cpmp` when loaded as __cpmp__, and the module names of cpmp 0.1.
+if not any(isinstance(f, _Alias) for f in sys.meta_path):
+    sys.meta_path.append(_Alias(top=True))

@@ -18,9 +18,30 @@ import sys
 from . import _state
 
 
-def _apply_reduction(reduction):
-    from . import _held, _reduce
+def pickler_module():
+    """core._reduce, with CPMP_TRACE's tracing wrapped into its
+    reducer_override before the first pickler takes it (cpmp.dumps or
+    the patch, whichever comes first)."""
+    from .core import _reduce
 
+    if not _tracing_decided:
+        _tracing_decided.append(True)
+        from ._settings import ENV_TRACE, env_flag
+
+        if env_flag(ENV_TRACE):
+            from .tools import _trace
+
+            _reduce.wrap_override(_trace.traced)
+    return _reduce
+
+
+_tracing_decided = []
+
+
+def _apply_reduction(reduction):
+    from .core import _held
+
+    _reduce = pickler_module()
     pickler = reduction.ForkingPickler
     if _state.patched_attr(pickler, "reducer_override"):
         return
@@ -62,7 +83,7 @@ def _dump(reduction, obj, file, protocol=None):
 
 
 def _annotate(exc, obj, pickler):
-    from . import _diagnose
+    from .core import _diagnose
 
     _diagnose.annotate(exc, obj, pickler)
 
@@ -116,7 +137,7 @@ def _foreign_executable(spawn):
 def _apply_pool(pool):
     """--cluster: multiprocessing.Pool (any context) runs on the cluster."""
     if not _state.patched_attr(pool, "Pool"):
-        from ._cluster_pool import ClusterPool
+        from .cluster._pool import ClusterPool
 
         _state.set_attr(pool, "Pool", ClusterPool)
 
@@ -125,7 +146,7 @@ def _apply_executor(process):
     """--cluster: ProcessPoolExecutor too, also where concurrent.futures
     has already looked it up (it does so lazily, once)."""
     if not _state.patched_attr(process, "ProcessPoolExecutor"):
-        from ._cluster_executor import ClusterExecutor
+        from .cluster._executor import ClusterExecutor
 
         _state.set_attr(process, "ProcessPoolExecutor", ClusterExecutor)
         futures = sys.modules.get("concurrent.futures")
@@ -147,9 +168,9 @@ _CLUSTER_TARGETS = {
 
 
 def _targets():
-    from . import _cluster_configured
+    from ._settings import cluster_configured
 
-    return dict(_TARGETS, **_CLUSTER_TARGETS) if _cluster_configured() else _TARGETS
+    return dict(_TARGETS, **_CLUSTER_TARGETS) if cluster_configured() else _TARGETS
 
 
 def _apply_loaded():
@@ -197,7 +218,7 @@ def binding_sites():
     import multiprocessing.sharedctypes
     import multiprocessing.spawn
 
-    from . import _reduce
+    from .core import _reduce
 
     reduction = multiprocessing.reduction
     pickler = reduction.ForkingPickler

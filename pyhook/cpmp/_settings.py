@@ -9,7 +9,7 @@ from ._config import BOOLEAN_VALUES, ENV_BY_VALUE, ENV_CLUSTER, ENV_DISABLE, ENV
 
 __all__ = ["BOOLEAN_VALUES", "ENV_BY_VALUE", "ENV_CLUSTER", "ENV_DISABLE", "ENV_QUIET",
            "ENV_TRACE", "FLAGS", "LOG_PREFIX", "SETTINGS", "VERSION", "check_flags", "env_flag",
-           "install_fix", "parse_bool", "trace_target"]
+           "cluster_configured", "install_fix", "parse_bool", "trace_target"]
 
 _ON = ("1", "true", "yes", "on")
 _OFF = ("0", "false", "no", "off")
@@ -76,3 +76,15 @@ def install_fix(package="cloudpickle", prefix=None, base_prefix=None, executable
     if prefix == "/usr":
         return "apt-get install python3-%s" % package
     return "%s -m pip install %s" % (executable or sys.executable, package)
+
+
+def cluster_configured():
+    """Whether CPMP_CLUSTER is set (the one test of it), without importing
+    os where it is not loaded yet (the builtin posix module has the
+    environment too): start-up does not pay for it."""
+    os = sys.modules.get("os")
+    if os is not None:
+        return os.environ.get(ENV_CLUSTER, "") != ""
+    import posix
+
+    return posix.environ.get(ENV_CLUSTER.encode(), b"") != b""

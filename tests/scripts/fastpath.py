@@ -10,7 +10,7 @@ import json
 import types
 
 import cpmp
-from cpmp import _reduce, _resend, _speedups
+from cpmp.core import _reduce, _resend, _speedups
 
 
 def top(x):

@@ -1,6 +1,6 @@
 """A main-block def reading a large immutable global, under -c: what a
 task carries for it, where its large fallback lives, and who can read it
-(pyhook/cpmp/_stash.py).
+(pyhook/cpmp/core/_stash.py).
 
     python3 -c "$(cat stash.py)" CASE [ARG]
 

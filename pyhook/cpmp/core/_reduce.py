@@ -18,8 +18,7 @@ from collections import OrderedDict
 from types import CellType, ClassMethodDescriptorType, CodeType, FunctionType, \
     GetSetDescriptorType, MappingProxyType, MethodType, ModuleType
 
-from . import _code, _policy, _receive, _resend, _send
-from ._settings import ENV_TRACE, env_flag
+from . import _cloud, _code, _fallback, _policy, _receive, _resend, _send, _wire
 
 
 def _reduce_code(code):
@@ -35,7 +34,7 @@ _code_blobs = weakref.WeakKeyDictionary()
 
 
 def _reduce_cell(cell):
-    return _receive.make_cell, (_resend.cell_value(cell),)
+    return _receive.make_cell, (_wire.cell_value(cell),)
 
 
 def _reduce_module(module):
@@ -87,7 +86,7 @@ def _reduce_classmethod_descriptor(obj):
 def _cloudpickle_reducer(name):
     """cloudpickle's own reducer called name, imported when first used."""
     def reduce(obj):
-        return _send.cloudpickle_attr(name)(obj)
+        return _cloud.attr(name)(obj)
     reduce.__name__ = name
     return reduce
 
@@ -150,7 +149,7 @@ def _reduce_typevar(tv):
     if module is not None and getattr(module, tv.__name__, None) is tv:
         if not _policy.by_value_module(tv.__module__):
             return tv.__name__
-    return _send.cloudpickle_attr("_make_typevar"), _send.cloudpickle_attr("_decompose_typevar")(tv)
+    return _cloud.attr("_make_typevar"), _cloud.attr("_decompose_typevar")(tv)
 
 
 def extra_reducers():
@@ -232,23 +231,32 @@ def _load_speedups():
     try:
         _speedups.set_hooks(_send.reduce_function, _send.reduce_class, reduce_module_subclass,
                             _resend.sent,
-                            _receive.EMPTY_CELL, _resend.PINNED, _resend.ENTRY)
+                            _wire.EMPTY_CELL, _resend.PINNED, _resend.ENTRY)
     except (TypeError, ValueError) as exc:
         return None, "does not match this package (%s)" % exc
     if hasattr(_speedups, "set_tables"):
-        _speedups.set_tables(_send.OWN, _resend.by_reference)
+        _speedups.set_tables(_cloud.OWN, _resend.by_reference)
     return _speedups.reducer_override, None
 
 
 reducer_override, SPEEDUPS_PROBLEM = _load_speedups()
 if reducer_override is None:
     reducer_override = _py_reducer_override
-if env_flag(ENV_TRACE):
-    from . import _trace
-
-    reducer_override = _trace.traced(reducer_override)
 if isinstance(reducer_override, FunctionType):
     reducer_override = staticmethod(reducer_override)
+
+
+def wrap_override(wrapper):
+    """Make reducer_override wrapper(reducer_override), before any pickler
+    takes it (tools/_trace: CPMP_TRACE).  Whether it was still in time."""
+    global reducer_override
+    if _pickler_class is not None:
+        return False
+    inner = reducer_override
+    if isinstance(inner, staticmethod):
+        inner = inner.__func__
+    reducer_override = staticmethod(wrapper(inner))
+    return True
 
 
 # --- cpmp's own pickler, patched or not -----------------------------------
@@ -346,3 +354,8 @@ def dumps_by_value(obj):
     pickler.root = obj
     pickler.dump(obj)
     return buf.getvalue()
+
+
+# The modules below this one pickle nested parts with it.
+_resend.dumps = dumps
+_fallback.dumps_by_value = dumps_by_value

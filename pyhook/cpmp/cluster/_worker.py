@@ -1,8 +1,8 @@
-"""What a Dask worker runs for a program under ``--cluster`` (see _cluster).
+"""What a Dask worker runs for a program under ``--cluster`` (see _client).
 
 Its names are written into Dask's task messages as
-``__cpmp__._cluster_worker.NAME``: the worker must run cpmp (``cpmp exec --
-dask-worker ADDRESS``), which _cluster checks at connect.
+``__cpmp__.cluster._worker.NAME`` (see core/_wire): the worker must run cpmp (``cpmp exec --
+dask-worker ADDRESS``), which _client checks at connect.
 
 Each pool (or executor) of the program is a *space* here: a fresh copy of
 the program's main module, made as a spawn child makes it (the script re-run
@@ -122,7 +122,7 @@ FETCH_TIMEOUT = 60  # seconds
 
 
 def _fetch(name):
-    """What the client keeps under name (_cluster's keep): on the
+    """What the client keeps under name (_client's keep): on the
     scheduler, so that no worker's death loses it; fetched once per
     worker process, and not as a task's dependency, which would hold a
     task back while a later one of the same pool runs (a pool's tasks
@@ -191,7 +191,7 @@ def _wrap(exc, flavour):
 
 
 def _send(result, flavour, output):
-    from ._reduce import dumps
+    from ..core._reduce import dumps
 
     try:
         return dumps(result + output)

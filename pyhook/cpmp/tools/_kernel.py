@@ -59,7 +59,7 @@ def _manager():
 
     spec = importlib.util.find_spec("ipykernel")
     if spec is None:
-        from ._settings import install_fix as _install_fix
+        from .._settings import install_fix as _install_fix
 
         raise Failure("the Python cpmp run embeds (%s) cannot import ipykernel, which the "
                       "kernel runs: %s" % (sys.prefix, _install_fix("ipykernel")))

@@ -15,8 +15,8 @@ import os
 import sys
 from types import FunctionType
 
-from . import _policy
-from ._settings import ENV_TRACE, LOG_PREFIX, trace_target as _trace_target
+from ..core import _policy
+from .._settings import ENV_TRACE, LOG_PREFIX, trace_target as _trace_target
 
 
 def target():
@@ -190,7 +190,7 @@ class _Tracer:
             # Sent afresh (or for the first time): measure it alone.
             self.busy = True
             try:
-                from . import _reduce
+                from ..core import _reduce
 
                 sent.size = len(_reduce.dumps(obj))
             finally:
@@ -223,7 +223,7 @@ TRACER = _Tracer(target())
 def traced(reducer_override):
     """reducer_override, reporting each object it sends by value (not a
     definition sent as a reference to the one a forked worker holds)."""
-    from ._receive import load_held
+    from ..core._receive import load_held
 
     def traced_reducer_override(obj):
         reduce = reducer_override(obj)

@@ -9,14 +9,14 @@ worker without cpmp, or with another Python, cloudpickle or cpmp, is
 refused in one line naming it, and the program exits 1 -- as it does when
 the scheduler cannot be reached.
 
-What goes to a worker is pickled by cpmp's pickler (_cluster_send) into
+What goes to a worker is pickled by cpmp's pickler (_send) into
 bytes Dask carries without looking inside: the semantics are cpmp's (see
 _policy), as for a spawn child -- the workers hold nothing of this process,
 and every held reference carries its value, as it always does (_held).
 Results come back many at a time (_gather), with what the task printed.
 A pool's own part -- its initializer, the workers it keeps to, its tasks in
-flight -- is _cluster_space; the worker side is _cluster_worker; the pool
-and executor built on this are _cluster_pool and _cluster_executor.
+flight -- is _space; the worker side is _worker; the pool
+and executor built on this are _pool and _executor.
 """
 
 import itertools
@@ -27,26 +27,15 @@ import threading
 import uuid
 import weakref
 
-from . import _cluster_space, _cluster_worker
-from ._settings import ENV_CLUSTER, ENV_QUIET, LOG_PREFIX, env_flag, install_fix
+from . import _errors, _space, _worker
+from .._settings import ENV_CLUSTER, ENV_QUIET, LOG_PREFIX, env_flag, install_fix
 
 _SHOWN = "CPMP_CLUSTER_DASHBOARD_SHOWN"  # for children: the link is printed already
 CONNECT_TIMEOUT = 10  # seconds to reach the scheduler
 WORKERS_TIMEOUT = 30  # seconds to wait for a first worker
 
 
-class ClusterError(RuntimeError):
-    """The cluster could not run a task: its scheduler was lost, or Dask
-    gave up on it."""
-
-
-class Unavailable(SystemExit):
-    """The program cannot use the cluster.  Uncaught, Python prints its one
-    line on stderr and exits 1; finally blocks run on the way."""
-
-
-def fatal(message):
-    raise Unavailable(LOG_PREFIX + message)
+ClusterError, Unavailable, fatal = _errors.ClusterError, _errors.Unavailable, _errors.fatal
 
 
 def _import_distributed():
@@ -96,12 +85,12 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 class _Connection:
     def __init__(self, address, check=True):
         self.local, self.pid = None, os.getpid()
-        from . import _cluster_local
+        from . import _local
 
-        n = _cluster_local.size(address)
+        n = _local.size(address)
         distributed = _import_distributed()
         if n is not None:
-            self.local = _cluster_local.start(n)
+            self.local = _local.start(n)
             address = self.local.address
         self.address = address
         self.client = self._connect(distributed, address)
@@ -111,20 +100,20 @@ class _Connection:
         logging.getLogger("distributed.client").addFilter(_QuietGather)
         atexit.register(self.close)
         workers = self._wait_for_workers()
-        from . import _cluster_doctor
+        from . import _checks
 
-        problems = _cluster_doctor.worker_problems(self.client, address) if check else ()
+        problems = _checks.worker_problems(self.client, address) if check else ()
         if problems:
             self.close()
             fatal(problems[0])
-        # Worker processes: each runs one task at a time (_cluster_worker).
+        # Worker processes: each runs one task at a time (_worker).
         self.workers = len(workers) or 1
         import queue
 
         self._done_queue = queue.SimpleQueue()
         threading.Thread(target=self._gather, name="cpmp-gather", daemon=True).start()
-        self.program = self.keep(pickle.dumps(_cluster_space.program()), "program")
-        self.pinned = weakref.WeakSet()  # spaces kept to some workers (_cluster_space)
+        self.program = self.keep(pickle.dumps(_space.program()), "program")
+        self.pinned = weakref.WeakSet()  # spaces kept to some workers (_space)
         self._order = itertools.count()
         # Children (spawned processes, preloaded ones) use the same cluster.
         os.environ[ENV_CLUSTER] = address
@@ -191,7 +180,7 @@ class _Connection:
     def keep(self, data, what):
         """Bytes every worker can fetch by the name returned, for the whole
         run: kept by the scheduler (a Dask Variable), not by a worker that
-        may die with them (_cluster_worker._fetch)."""
+        may die with them (_worker._fetch)."""
         import distributed
 
         name = "cpmp-%s-%s" % (what, uuid.uuid4().hex)
@@ -211,19 +200,19 @@ class _Connection:
         """The pool is done: its workers may drop its main module copy."""
         if self.running():
             try:
-                self.client.run(_cluster_worker.forget, space.key, on_error="ignore")
+                self.client.run(_worker.forget, space.key, on_error="ignore")
             except Exception:
                 pass
             self.drop(space.initializer)
 
     def submit(self, space, flavour, blob, name, done):
-        """Run a pickled task (see _cluster_send) on the cluster; done(task,
+        """Run a pickled task (see _send) on the cluster; done(task,
         ok, value) is called once, from another thread: ok True with the
         result, False with the task's exception (its remote traceback as
         __cause__), None with why the pool cannot run it here (its
         initializer failed, the scheduler was lost, Dask gave up).
         Returns the Task (cancel() drops it)."""
-        task = _cluster_space.Task(space, flavour, blob, name, done)
+        task = _space.Task(space, flavour, blob, name, done)
         with space.lock:
             space.tasks.add(task)
         try:
@@ -246,7 +235,7 @@ class _Connection:
             # would run the newest first): a pool of one process sees its
             # tasks in order.
             task.order = next(self._order)
-        future = self.client.submit(_cluster_worker.run, self.program, space.key,
+        future = self.client.submit(_worker.run, self.program, space.key,
                                     space.initializer, task.flavour, task.blob,
                                     key="%s-%s" % (task.name, uuid.uuid4().hex), pure=False,
                                     priority=-task.order, **where)
@@ -301,7 +290,7 @@ def _reachable(address):
 
 def _finished(conn, task, future, data=None):
     if task.cancelled or future is not task.future:
-        return  # dropped, or sent again (_cluster_space._repin)
+        return  # dropped, or sent again (_space._repin)
     status = future.status
     if data is None and status in ("lost", "pending"):
         # Its result died with a worker before it was fetched: Dask

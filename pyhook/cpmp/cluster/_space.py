@@ -1,4 +1,4 @@
-"""A pool's (or executor's) own part of the cluster (see _cluster): its
+"""A pool's (or executor's) own part of the cluster (see _client): its
 copy of the program on the workers, its initializer, the worker processes
 it may use, and its tasks in flight.
 
@@ -6,7 +6,7 @@ A pool of N processes uses at most N worker processes (its pins), as it
 uses N processes locally: what a task leaves in its process's globals is
 seen by the next task of that pool in that process, and a program whose
 Pool(1) keeps state gives the same answers.  A pool made without a number
-uses every worker.  A pinned worker that dies is replaced (_cluster's
+uses every worker.  A pinned worker that dies is replaced (_client's
 watch), as a local pool replaces a process.
 """
 
@@ -15,7 +15,7 @@ import sys
 import threading
 import uuid
 
-from . import _cluster_send
+from . import _send
 
 
 class Task:
@@ -42,7 +42,7 @@ class Space:
         self.tasks = set()
         self.initializer = None
         if initializer is not None:
-            blob = _cluster_send.dumps_task(
+            blob = _send.dumps_task(
                 (initializer, tuple(initargs)), [("the initializer", initializer)]
                 + [("initargs[%d]" % i, a) for i, a in enumerate(initargs)])
             self.initializer = conn.keep(blob, "initializer")
@@ -55,7 +55,7 @@ class Space:
 
 def program():
     """How a worker re-makes the main module, as a spawn child would."""
-    from . import _policy
+    from ..core import _policy
 
     main = sys.modules.get("__main__")
     try:

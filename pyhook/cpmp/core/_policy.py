@@ -63,7 +63,7 @@ import sys
 import weakref
 
 from . import _mutation
-from ._settings import ENV_BY_VALUE, ENV_QUIET, LOG_PREFIX, env_flag
+from .._settings import ENV_BY_VALUE, ENV_QUIET, LOG_PREFIX, env_flag
 
 MAIN_NAMES = ("__main__", "__mp_main__")
 

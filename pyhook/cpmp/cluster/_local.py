@@ -30,7 +30,7 @@ def size(address):
 
 
 def _fatal(message):
-    from ._cluster import fatal
+    from ._errors import fatal
 
     fatal(message)
 
@@ -55,14 +55,14 @@ def start(n):
     """Start the helper; its scheduler's address once it has N workers."""
     import subprocess
 
-    from ._settings import ENV_CLUSTER
+    from .._settings import ENV_CLUSTER
 
     env = dict(os.environ)
     env.pop(ENV_CLUSTER, None)
-    package = sys.modules[__name__.rpartition(".")[0]]
+    package = sys.modules[__name__.rsplit(".", 2)[0]]
     if package.__name__ == "cpmp":
         # cpmp.patch() in a plain Python: its workers must find the package
-        home = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        home = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [home, env.get("PYTHONPATH")]))
     read, write = os.pipe()
     try:

@@ -24,17 +24,19 @@ import types
 import weakref
 from types import FunctionType, ModuleType
 
-from . import _mutation, _resend, _stash
+from . import _cloud, _mutation, _policy, _resend, _stash
 
 _made = weakref.WeakKeyDictionary()  # definition -> (snapshot, kept)
+# cpmp's pickler, sending the object it is given by value even where a
+# receiver may hold it: _reduce sets it (it is built on _send, which calls
+# this module).
+dumps_by_value = None
 
 
 def fallback(value):
     """value pickled by value with cpmp's pickler, or None if it cannot be
     (a lock inherited through fork): a receiver that does not hold it then
     gets a function that raises when called (see _receive)."""
-    from . import _reduce
-
     if _mutation.ACTIVE == "no-fallback":
         return None
     definition = type(value) is FunctionType or isinstance(value, type)
@@ -46,7 +48,7 @@ def fallback(value):
                 return message
     try:
         with _stash.inline():  # what it nests goes whole (_stash)
-            blob = _reduce.dumps_by_value(value)
+            blob = dumps_by_value(value)
     except Exception:
         return None
     if definition:
@@ -150,9 +152,7 @@ def _by_reference(definition):
     """Whether the pickler sends definition by reference (registry_empty()
     holds: see _snapshot): a C type always, else as the policy says, which
     a record in _resend answers cheaply once it has."""
-    from . import _policy, _send
-
-    if definition in _send.OWN or (isinstance(definition, type)
+    if definition in _cloud.OWN or (isinstance(definition, type)
                                    and not definition.__flags__ & (1 << 9)):
         return True
     if _resend.goes_by_reference(definition):

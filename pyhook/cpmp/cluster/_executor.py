@@ -1,4 +1,4 @@
-"""concurrent.futures.ProcessPoolExecutor on a Dask cluster (see _cluster).
+"""concurrent.futures.ProcessPoolExecutor on a Dask cluster (see _client).
 
 Its futures are concurrent.futures.Future objects, so result(), exception(),
 cancel(), add_done_callback(), as_completed() and wait() are the standard
@@ -15,7 +15,7 @@ import threading
 from concurrent.futures import _base
 from concurrent.futures import process as _cf_process
 
-from . import _cluster, _cluster_send, _cluster_space
+from . import _client, _send, _space
 
 
 class ClusterExecutor(_cf_process.ProcessPoolExecutor):
@@ -33,11 +33,11 @@ class ClusterExecutor(_cf_process.ProcessPoolExecutor):
         self._shutdown_lock = threading.Condition()
         self._shutdown_thread = False
         self._broken = False
-        self._pending = {}  # _cluster_space.Task -> concurrent.futures.Future
+        self._pending = {}  # _space.Task -> concurrent.futures.Future
         self._mp_context = mp_context
-        self._conn = _cluster.connection()
+        self._conn = _client.connection()
         self._max_workers = max_workers or self._conn.workers
-        self._space = _cluster_space.Space(self._conn, initializer, initargs, max_workers)
+        self._space = _space.Space(self._conn, initializer, initargs, max_workers)
 
     def submit(self, fn, /, *args, **kwargs):
         with self._shutdown_lock:
@@ -49,7 +49,7 @@ class ClusterExecutor(_cf_process.ProcessPoolExecutor):
                 raise RuntimeError("cannot schedule new futures after interpreter shutdown")
             future = _base.Future()
             try:
-                blob = _cluster_send.dumps_task((fn, args, kwargs), _labels(fn, args, kwargs))
+                blob = _send.dumps_task((fn, args, kwargs), _labels(fn, args, kwargs))
                 task = self._conn.submit(self._space, "executor", blob, _name(fn), self._finished)
             except Exception as exc:
                 future.set_exception(exc)
@@ -65,7 +65,7 @@ class ClusterExecutor(_cf_process.ProcessPoolExecutor):
             with self._shutdown_lock:
                 self._pending.pop(task, None)
                 self._shutdown_lock.notify_all()
-            _cluster.cancel(task)
+            _client.cancel(task)
 
     def _finished(self, task, ok, value):
         with self._shutdown_lock:
@@ -90,7 +90,7 @@ class ClusterExecutor(_cf_process.ProcessPoolExecutor):
                         "anymore")
         pending, self._pending = self._pending, {}
         for task, future in pending.items():
-            _cluster.cancel(task)
+            _client.cancel(task)
             if future.set_running_or_notify_cancel():
                 future.set_exception(_broken_error(cause))
 
@@ -130,4 +130,4 @@ def _labels(fn, args, kwargs):
 def _name(fn):
     if isinstance(fn, functools.partial):
         fn = fn.args[0] if fn.func is _cf_process._process_chunk and fn.args else fn.func
-    return _cluster.task_name(fn)
+    return _client.task_name(fn)

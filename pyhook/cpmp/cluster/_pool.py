@@ -1,4 +1,4 @@
-"""multiprocessing.pool.Pool on a Dask cluster (see _cluster).
+"""multiprocessing.pool.Pool on a Dask cluster (see _client).
 
 A subclass of the stock Pool whose tasks are Dask tasks: the stock result
 objects (ApplyResult, MapResult, IMapIterator) carry the results, so get(),
@@ -16,7 +16,7 @@ import threading
 import warnings
 from multiprocessing import pool as _mp_pool
 
-from . import _cluster, _cluster_send, _cluster_space
+from . import _client, _send, _space
 
 _LocalPool = _mp_pool.Pool
 RUN, CLOSE, TERMINATE = _mp_pool.RUN, _mp_pool.CLOSE, _mp_pool.TERMINATE
@@ -75,13 +75,13 @@ class ClusterPool(_LocalPool):
         from multiprocessing import get_context
 
         self._ctx = context or get_context()
-        self._conn = _cluster.connection()
+        self._conn = _client.connection()
         self._processes = processes or self._conn.workers
         self._maxtasksperchild = maxtasksperchild
-        self._space = _cluster_space.Space(self._conn, initializer, initargs, processes)
+        self._space = _space.Space(self._conn, initializer, initargs, processes)
         self._cache = {}
         self._lock = threading.Condition()
-        self._outstanding = {}  # _cluster_space.Task -> (result, index, slots)
+        self._outstanding = {}  # _space.Task -> (result, index, slots)
         self._feeding = 0
         self._state = RUN
 
@@ -94,12 +94,12 @@ class ClusterPool(_LocalPool):
     def _submit(self, result, index, func, args, kwds, labelled, slots=None):
         """Send one task; its outcome goes to result._set(index, ...)."""
         try:
-            blob = _cluster_send.dumps_task((func, args, kwds), labelled, index)
+            blob = _send.dumps_task((func, args, kwds), labelled, index)
             with self._lock:
                 if self._state == TERMINATE:
-                    raise _cluster.ClusterError("the pool was terminated")
+                    raise _client.ClusterError("the pool was terminated")
                 task = self._conn.submit(self._space, "pool", blob,
-                                         _cluster.task_name(labelled[0][1]), self._finished)
+                                         _client.task_name(labelled[0][1]), self._finished)
                 self._outstanding[task] = (result, index, slots)
         except Exception as exc:
             self._set(result, index, (False, exc), slots)
@@ -209,9 +209,9 @@ class ClusterPool(_LocalPool):
         with self._lock:
             self._state = TERMINATE
             outstanding, self._outstanding = self._outstanding, {}
-        error = _cluster.ClusterError("the pool was terminated before the task finished")
+        error = _client.ClusterError("the pool was terminated before the task finished")
         for task, (result, index, slots) in outstanding.items():
-            _cluster.cancel(task)
+            _client.cancel(task)
             self._set(result, index, (False, error), slots)
         self._forget()
 

@@ -19,7 +19,7 @@ import sys
 import weakref
 from types import BuiltinFunctionType, FunctionType, ModuleType
 
-from . import _code, _held, _mutation, _receive
+from . import _code, _held, _mutation, _policy, _receive, _wire
 
 # What an entry holds, in order (read by _speedups by these names).
 PINNED = ("__code__", "__name__", "__qualname__", "__module__", "__doc__", "__defaults__")
@@ -27,19 +27,15 @@ ENTRY = ("ref",) + PINNED + ("kwdefaults", "annotations", "cells", "globals", "b
                              "reduce")
 
 sent = {}  # id(function) -> entry
+# cpmp's pickler, for state marshal cannot hold: _reduce sets it (it is
+# built on the reducers that call this module).
+dumps = None
 # The same for main-module definitions a forked receiver may hold: sent
 # again, such a one goes as a reference to the receiver's own when one
 # holds it (_send.held_entry decides, each time), so the C fast path,
 # which reads only ``sent``, never sees them; their by-value bytes are
 # still reused for the fallback and where nobody holds them.
 holdable = {}
-
-
-def cell_value(cell):
-    try:
-        return cell.cell_contents
-    except ValueError:
-        return _receive.EMPTY_CELL
 
 
 VALUE_TYPES = _held.VALUE_TYPES
@@ -74,8 +70,6 @@ def _frozen(value, refs):
         # depends on what the sender has imported by then (_send).
         return sys.modules.get(value.__name__) is value and not hasattr(value, "__path__")
     if t is FunctionType or isinstance(value, type):
-        from . import _policy
-
         if _policy.by_value_reason(value, t is FunctionType) is not None:
             return False
         if t is not FunctionType and not value.__flags__ & (1 << 9):
@@ -120,10 +114,10 @@ def lookup(func):
         same = operator.eq
     else:
         same = operator.is_
-    if any(not same(cell_value(c), v) for c, v in zip(func.__closure__ or (), cells)):
+    if any(not same(_wire.cell_value(c), v) for c, v in zip(func.__closure__ or (), cells)):
         return None
     g = func.__globals__
-    if any(not same(g.get(k, _receive.EMPTY_CELL), v) for k, v in pairs):
+    if any(not same(g.get(k, _wire.EMPTY_CELL), v) for k, v in pairs):
         return None
     if not all(goes_by_reference(d) for d in byref):
         return None
@@ -143,9 +137,7 @@ def reduce(func, args, state):
     if rest is not None:
         result = (_receive.load_function, (_code_blob(code, gname), rest))
     else:
-        from . import _reduce
-
-        result = (_receive.load_pickled_function, (_reduce.dumps((args, state)),))
+        result = (_receive.load_pickled_function, (dumps((args, state)),))
     _remember(func, state, names, refs, result)
     return result
 
@@ -162,8 +154,6 @@ def remember_by_reference(func):
     """Record that func (or a class) went by reference, where that can be
     checked cheaply: an undotted name, no module registered by value.
     Whether it is recorded, and holds."""
-    from . import _policy
-
     modname, qualname = func.__module__, func.__qualname__
     if type(modname) is not str or type(qualname) is not str or "." in qualname \
             or _policy.BY_VALUE_NAMES or not registry_empty():
@@ -196,8 +186,6 @@ def registry_empty():
     """Whether no module is registered to go by value: a registration
     changes what a function sent again is, so nothing is cached or reused
     while one is (the C fast path asks the same)."""
-    from . import _policy
-
     cp = sys.modules.get("cloudpickle.cloudpickle")
     return not getattr(cp, "_PICKLE_BY_VALUE_MODULES", None) and not _policy.BY_VALUE_NAMES
 
@@ -206,8 +194,6 @@ def read_names(func, gname):
     """Every global name func's code reads that its receiver's module does
     not bind itself, bound here now or not: the bytes stay right only while
     each is bound to the same object (or still unbound)."""
-    from . import _policy
-
     owned = _policy.module_owned(gname)
     if owned is None:
         return ()
@@ -217,8 +203,6 @@ def read_names(func, gname):
 def _remember(func, state, names, refs, result):
     # The callback holds the dict itself: at interpreter exit, module
     # globals may already be None when the last functions die (seen on 3.10).
-    from . import _policy
-
     # Any main-module def a name finds may be held later (bound again after
     # a fork), whatever the policy says now; a lambda or local def never.
     qualname = func.__qualname__
@@ -227,7 +211,7 @@ def _remember(func, state, names, refs, result):
     g = func.__globals__
     if _mutation.ACTIVE == "freeze-first":
         names = ()
-    pairs = tuple((name, g.get(name, _receive.EMPTY_CELL)) for name in names)
+    pairs = tuple((name, g.get(name, _wire.EMPTY_CELL)) for name in names)
     table[id(func)] = (
         weakref.ref(func, lambda ref: forget()),
         *(getattr(func, a) for a in PINNED),

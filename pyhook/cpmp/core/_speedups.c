@@ -10,7 +10,7 @@
  * cpmp._policy).  The entry layout is cpmp._resend.ENTRY, given to
  * set_hooks by name: a name missing there makes set_hooks fail, and the
  * package runs without this module (cpmp doctor says why).  Also
- * function_with_builtins(), for cpmp._receive.  Stable ABI (3.8+): one
+ * function_with_builtins(), for cpmp.core._receive.  Stable ABI (3.8+): one
  * file serves every CPython the preload library supports. */
 #define Py_LIMITED_API 0x03080000
 #define PY_SSIZE_T_CLEAN
@@ -204,14 +204,14 @@ static PyMethodDef namespace_methods[] = {
 };
 
 static PyType_Slot namespace_slots[] = {
-    {Py_tp_doc, (void *)"Base of cpmp._receive's namespaces: a dict whose misses read "
+    {Py_tp_doc, (void *)"Base of cpmp.core._receive's namespaces: a dict whose misses read "
                         "self.live, then its builtins."},
     {Py_tp_methods, namespace_methods},
     {0, NULL},
 };
 
 static PyType_Spec namespace_spec = {
-    "cpmp._speedups.Namespace", 0, 0, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, namespace_slots,
+    "cpmp.core._speedups.Namespace", 0, 0, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, namespace_slots,
 };
 
 /* set_tables(own, by_reference): the set cpmp._send.OWN and the dict
@@ -259,7 +259,7 @@ static PyMethodDef speedups_methods[] = {
 };
 
 static struct PyModuleDef speedups_module = {
-    PyModuleDef_HEAD_INIT, "cpmp._speedups",
+    PyModuleDef_HEAD_INIT, "cpmp.core._speedups",
     "C fast path of cpmp's pickler (see cpmp._reduce).", -1,
     speedups_methods, NULL, NULL, NULL, NULL,
 };

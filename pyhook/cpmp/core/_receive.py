@@ -1,9 +1,9 @@
 """How the receiver rebuilds what cpmp sends by value (see _policy).
 
 The public names of this module are written into pickles as
-``__cpmp__._receive.NAME`` (``cpmp._receive.NAME`` where a program imported
-the package itself): renaming or removing one breaks every payload that
-names it, so keep an alias.  Code arrives through _code, which refuses
+``__cpmp__.core._receive.NAME`` (``cpmp.core._receive.NAME`` where a
+program imported the package itself; _wire says every form): renaming or
+removing one breaks every payload that names it, so keep an alias.  Code arrives through _code, which refuses
 code of another Python version.
 
 A function is built afresh at each load, with its own cells, on the live
@@ -22,23 +22,11 @@ import weakref
 from collections import OrderedDict
 from types import CellType, FunctionType, MethodType, ModuleType
 
-from . import _globals, _held, _mutation, _stash
+from . import _cloud, _globals, _held, _mutation, _stash, _wire
 from ._code import code_names, load_code, load_code_in
 
 
-class _EmptyCell:
-    """Stands for the contents of a cell that holds nothing yet."""
-
-    __slots__ = ()
-
-    def __reduce__(self):
-        return "EMPTY_CELL"
-
-    def __repr__(self):
-        return "EMPTY_CELL"
-
-
-EMPTY_CELL = _EmptyCell()
+EMPTY_CELL = _wire.EMPTY_CELL  # (named here by payloads of cpmp 0.1)
 _MISSING = object()
 _MARK = object()  # in the builtins of a function built here
 
@@ -93,9 +81,9 @@ def namespace_of(func):
     if type(g) is _Namespace:
         return g.live, {k: v for k, v in g.items() if k != "__builtins__"}
     b = getattr(func, "__builtins__", None)
-    if type(b) is dict and b is not vars(builtins) and b.get("\0cpmp") is _MARK:
+    if type(b) is dict and b is not vars(builtins) and b.get(_wire.BUILTINS_MARK) is _MARK:
         return g, {k: v for k, v in b.items() if vars(builtins).get(k, _MISSING) is not v
-                   and k != "\0cpmp"}
+                   and k != _wire.BUILTINS_MARK}
     return g, None
 
 
@@ -157,9 +145,11 @@ def _unavailable(exc, qualname):
 
 _Namespace = _globals.Namespace
 _with_builtins = _globals.with_builtins
-# Names cpmp wrote into a module for functions that write module globals
-# themselves, so they can be written again on a later send: {id(dict): set}.
-_injected = {}
+# Skeletons make_function returned whose state set_function_state has not
+# completed yet: {function: how its shipped names are to be given to it}.
+# (The two run one after the other in one load: REDUCE, then BUILD; weak,
+# so a load that fails between them leaves nothing behind.)
+_building = weakref.WeakKeyDictionary()
 
 
 def make_function(code, gname, ncells, names=(), held=None):
@@ -169,7 +159,7 @@ def make_function(code, gname, ncells, names=(), held=None):
     state; held: those resolved now)."""
     func, how = _build(code, gname, ncells, names, held)
     if how is not None:
-        func.__dict__["\0cpmp"] = how
+        _building[func] = how
     return func
 
 
@@ -197,7 +187,7 @@ def _build(code, gname, ncells, names, held):
         b = live.get("__builtins__", builtins)
         mine = dict(b if type(b) is dict else vars(b))
         mine.update(own)
-        mine["\0cpmp"] = _MARK
+        mine[_wire.BUILTINS_MARK] = _MARK
         return _with_builtins(code, live, mine, closure), ("builtins", mine)
     ns = _Namespace(own)
     ns.live = live
@@ -222,7 +212,7 @@ def _builtins_suffice(code, live, names, own):
 def _inject(live, values):
     """Bind values in the module: names it lacks, or that cpmp bound there
     for an earlier send; never one the module bound itself."""
-    mine = _injected.setdefault(id(live), set())
+    mine = _held.injected.setdefault(id(live), set())
     for name, value in values.items():
         if name in mine or name not in live:
             live[name] = value
@@ -234,13 +224,11 @@ def set_function_state(func, state):
     name, qualname, module, doc, defaults, kwdefaults, annotations,
     type_params, dict, cells, shipped, imports (absent: what a fresh
     function of that code has)."""
-    how = func.__dict__.pop("\0cpmp", None) if func.__dict__ else None
+    how = _building.pop(func, None) if _building else None
     return _complete(func, how, state)
 
 
-_ATTRS = {"name": "__name__", "qualname": "__qualname__", "module": "__module__",
-          "doc": "__doc__", "defaults": "__defaults__", "kwdefaults": "__kwdefaults__",
-          "annotations": "__annotations__", "type_params": "__type_params__"}
+_ATTRS = _wire.FUNCTION_STATE
 
 
 def _complete(func, how, state):
@@ -339,9 +327,7 @@ def set_class_state(cls, state):
     never on one it defined itself (cloudpickle would replace the methods
     of a program's own class with the copies a worker sent back)."""
     if cls in _received_classes:
-        from . import _send
-
-        _send.cloudpickle_attr("_class_setstate")(cls, state)
+        _cloud.attr("_class_setstate")(cls, state)
     return cls
 
 

@@ -32,6 +32,8 @@ import os
 import sys
 import weakref
 
+from . import _wire
+
 _token = os.urandom(8)  # this process; a forked child takes a new one
 _serial = 0
 _pins = {}  # id(obj) -> key, for every live pinned object this process holds
@@ -143,13 +145,17 @@ def _remember_inherited():
             _inherited[name] = value
 
 
+# Names cpmp wrote into a module for received functions that write module
+# globals themselves, so they can be written again on a later send:
+# {id(dict): set} (_receive._inject).
+injected = {}
+
+
 def _rebound_here(g, name, have):
     """Whether this process bound name to have since it was forked."""
     if g is not getattr(sys.modules.get("__main__"), "__dict__", None) or not _inherited:
         return False
-    from . import _receive
-
-    if name in _receive._injected.get(id(g), ()):
+    if name in injected.get(id(g), ()):
         return False  # cpmp bound it there, for an earlier send
     was = _inherited.get(name, _MISSING)
     return was is not _MISSING and was is not have
@@ -211,10 +217,10 @@ def checks_hold(g, checks):
         have = g.get(name, _MISSING)
         if have is _MISSING:
             return False
-        if how == "key":
+        if how == _wire.KEY:
             if have is not resolve(want, _MISSING):
                 return False
-        elif how == "value" and not same_value(have, want) and not _rebound_here(g, name, have):
+        elif how == _wire.VALUE and not same_value(have, want) and not _rebound_here(g, name, have):
             return False
     return True
 

@@ -12,7 +12,7 @@ import sys
 import weakref
 from types import FunctionType, ModuleType
 
-from . import _code, _held, _policy, _receive, _resend
+from . import _cloud, _code, _held, _policy, _receive, _resend, _wire
 from . import _fallback as _fallback_mod
 
 
@@ -119,7 +119,7 @@ def _reached_functions(obj, main_globals, seen):
         if type(item) is not FunctionType:
             continue
         for cell in item.__closure__ or ():
-            inner = _resend.cell_value(cell)
+            inner = _wire.cell_value(cell)
             if type(inner) is FunctionType or isinstance(inner, type):
                 todo.append(inner)
         if item.__globals__ is main_globals:
@@ -184,9 +184,7 @@ def _small(value, budget=4096):
     return True
 
 
-_KEY = "key"
-_VALUE = "value"
-_BOUND = "bound"
+_KEY, _VALUE, _BOUND = _wire.KEY, _wire.VALUE, _wire.BOUND
 
 _fallback = _fallback_mod.fallback
 
@@ -211,7 +209,7 @@ def function_parts(func):
     if func.__dict__:
         state["dict"] = func.__dict__
     if closure:
-        state["cells"] = tuple(_resend.cell_value(c) for c in closure)
+        state["cells"] = tuple(_wire.cell_value(c) for c in closure)
     if shipped:
         state["shipped"] = shipped
     imports = _submodule_imports(code, tuple((shipped or {}).values()) + state.get("cells", ()))
@@ -270,7 +268,7 @@ def _reduce_definition(obj, is_function, by_value):
         if is_function:
             _resend.remember_by_reference(obj)
         elif not obj.__flags__ & _HEAPTYPE:
-            OWN.add(obj)  # a C type: its name and module cannot change
+            _cloud.OWN.add(obj)  # a C type: its name and module cannot change
         return NotImplemented
     if reason in _policy.HOLDABLE:
         entry = held_entry(obj, reason)
@@ -280,24 +278,12 @@ def _reduce_definition(obj, is_function, by_value):
 
 
 def reduce_function(func):
-    if (func in OWN and _resend.registry_empty()) or _resend.goes_by_reference(func):
+    if (func in _cloud.OWN and _resend.registry_empty()) or _resend.goes_by_reference(func):
         return NotImplemented
     return _reduce_definition(func, True, reduce_function_by_value)
 
 
-# Functions cpmp's payloads name (_receive's, cloudpickle's once imported)
-# and C types found by name: by reference without asking the policy at each
-# send.  The C fast path reads this very set (_speedups.set_tables).
-OWN = set()
-
-
-def _own(module):
-    name = getattr(module, "__name__", None)
-    OWN.update(v for v in vars(module).values()
-               if type(v) is FunctionType and v.__module__ == name and "<" not in v.__qualname__)
-
-
-_own(_receive)
+_cloud.own(_receive)
 
 
 # --- classes -----------------------------------------------------------------
@@ -309,18 +295,18 @@ _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement
 
 
 def reduce_class(cls):
-    if cls in _SPECIAL_TYPES or (cls in OWN and _resend.registry_empty()):
+    if cls in _SPECIAL_TYPES or (cls in _cloud.OWN and _resend.registry_empty()):
         return NotImplemented
     return _reduce_definition(cls, False, reduce_class_by_value)
 
 
 def reduce_class_by_value(cls):
-    builtin = cloudpickle_attr("_BUILTIN_TYPE_NAMES").get(cls)
+    builtin = _cloud.attr("_BUILTIN_TYPE_NAMES").get(cls)
     if builtin is not None:
-        return cloudpickle_attr("_builtin_type"), (builtin,)
+        return _cloud.attr("_builtin_type"), (builtin,)
     if not cls.__flags__ & _HEAPTYPE:
         return NotImplemented  # a C type cannot be rebuilt: the pickler says so, at send
-    reduce = cloudpickle_attr("_dynamic_class_reduce")(cls)
+    reduce = _cloud.attr("_dynamic_class_reduce")(cls)
     if "__dataclass_fields__" in vars(cls):
         reduce = _dataclass_fields_by_reference(reduce)
     make, args, state, _, _, setstate = reduce
@@ -353,42 +339,3 @@ def _dataclass_fields_by_reference(reduce):
         fields[name] = field
     clsdict["__dataclass_fields__"] = fields
     return reduce
-
-
-def _cloudpickle():
-    """cloudpickle, imported the first time a class goes by value (a
-    program that sends none never imports it)."""
-    try:
-        import cloudpickle
-    except ImportError as exc:
-        from ._settings import install_fix
-
-        raise _pickling_error("cpmp: sending a class by value needs cloudpickle, which this "
-                              "Python cannot import (%s)" % install_fix()) from exc
-    return cloudpickle
-
-
-_cloudpickle_known = []
-
-
-def cloudpickle_attr(name):
-    """One of cloudpickle's reducers or helpers, wherever its version keeps
-    it (cloudpickle_fast in 2.x, cloudpickle in 1.x and 3.x)."""
-    if not _cloudpickle_known:
-        _cloudpickle()
-        for module in ("cloudpickle.cloudpickle_fast", "cloudpickle.cloudpickle"):
-            _own(sys.modules.get(module))
-        _cloudpickle_known.append(True)
-    for module in ("cloudpickle.cloudpickle_fast", "cloudpickle.cloudpickle"):
-        found = getattr(sys.modules.get(module), name, None)
-        if found is not None:
-            return found
-    cloudpickle = sys.modules["cloudpickle"]
-    raise _pickling_error("cpmp: cloudpickle %s has no %s; cpmp needs cloudpickle >= 1.6"
-                          % (getattr(cloudpickle, "__version__", "?"), name))
-
-
-def _pickling_error(message):
-    import pickle
-
-    return pickle.PicklingError(message)

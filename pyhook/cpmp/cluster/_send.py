@@ -1,4 +1,4 @@
-"""What goes from the program to a Dask worker (see _cluster): a task
+"""What goes from the program to a Dask worker (see _client): a task
 pickled by cpmp's pickler, refusing what lives only on this machine."""
 
 import pickle
@@ -36,7 +36,7 @@ def _pickler():
     if _cluster_pickler[0] is None:
         import io
 
-        from . import _reduce, _stash
+        from ..core import _reduce, _stash
 
         base = _reduce.pickler_class()
         override = base.reducer_override
@@ -80,7 +80,7 @@ def dumps_task(task, labelled, index=0):
         return dumps(task)
     except Exception as exc:
         if not _is_local_only(exc):
-            from . import _diagnose, _reduce
+            from ..core import _diagnose, _reduce
 
             func, args, kwargs = task
             _diagnose.annotate(exc, (0, index, func, args, kwargs), _reduce.pickler_class())

@@ -1,6 +1,6 @@
 """Code objects on the wire: marshal bytes tagged with the Python version
 that compiled them.  ``load_code`` is written into pickles as
-``cpmp._code.load_code``: keep an alias if it moves."""
+``cpmp.core._code.load_code`` (see _wire)."""
 
 import marshal
 import pickle

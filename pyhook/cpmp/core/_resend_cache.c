@@ -11,7 +11,7 @@
 
 static PyObject *sent;            /* cpmp._resend.sent: {id(func): entry} */
 static PyObject *by_reference; /* cpmp._resend.by_reference */
-static PyObject *empty_cell;      /* cpmp._receive.EMPTY_CELL */
+static PyObject *empty_cell;      /* cpmp.core._wire.EMPTY_CELL */
 static PyObject *pinned_attrs;    /* cpmp._resend.PINNED: attribute names */
 static Py_ssize_t hits;           /* sends answered from the cache */
 
@@ -333,7 +333,7 @@ field(PyObject *layout, const char *name)
             return i;
         }
     }
-    PyErr_Format(PyExc_ValueError, "cpmp._resend.ENTRY has no field %s", name);
+    PyErr_Format(PyExc_ValueError, "cpmp.core._resend.ENTRY has no field %s", name);
     return -1;
 }
 

@@ -12,9 +12,9 @@ import os
 import subprocess
 import sys
 
-from . import _settings
+from .. import _settings
 from ._cli import Parser, Usage
-from ._settings import env_flag as _env_flag
+from .._settings import env_flag as _env_flag
 
 _SETTINGS = _settings.SETTINGS
 _PROBE_TIMEOUT = 120
@@ -151,7 +151,7 @@ def _stock_interpreter():
 
 
 def _install_hint(report):
-    from ._settings import install_fix as _install_fix
+    from .._settings import install_fix as _install_fix
 
     return _install_fix("cloudpickle", report["prefix"], report["base_prefix"], report["executable"])
 
@@ -275,7 +275,7 @@ def _version():
 
 def _speedups_problem():
     """None when the C fast path is in use, else why not."""
-    from . import _reduce
+    from ..core import _reduce
 
     return _reduce.SPEEDUPS_PROBLEM
 
