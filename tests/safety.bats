@@ -228,3 +228,26 @@ refused() { # PATH WHY: the launcher and the preload library both refuse the pac
     run -0 "${T[@]}" "$cpmp_bin" run -c 'print("ran")'
     assert_output "ran"
 }
+
+@test "a cloudpickle.py in the current directory of a -c program is never imported, by the program or its workers" {
+    cd "$BATS_TEST_TMPDIR" || return
+    printf 'open("%s", "w").write("planted")\nraise SystemExit(9)\n' "$BATS_TEST_TMPDIR/ran" > cloudpickle.py
+    local code='import multiprocessing as mp, enum, sys
+class C:
+    pass
+class E(enum.Enum):
+    A = 1
+with mp.get_context(sys.argv[1]).Pool(1) as p:
+    print(p.map(lambda x: type(x).__name__, [C(), E.A]))'
+    local m
+    for m in "${METHODS[@]}"; do
+        run -0 "${T[@]}" "$CPMP" run -c "$code" "$m"
+        assert_output "['C', 'E']"
+        run -0 "${T[@]}" "$CPMP" exec "$PYTHON" -c "$code" "$m"
+        assert_output "['C', 'E']"
+    done
+    [ ! -e ran ] || fail "the planted cloudpickle.py ran"
+    # python3 itself imports it, where a program asks for cloudpickle.
+    run -9 "${T[@]}" "$PYTHON" -c 'import cloudpickle'
+    [ -e ran ]
+}

@@ -157,14 +157,15 @@ def unregister_by_value(module):
 
 
 def _cloudpickle():
+    from .core import _cloud
+
     try:
-        import cloudpickle
+        return _cloud.import_cloudpickle()
     except ImportError as exc:
         from ._settings import install_fix
 
         raise ImportError("cpmp: by-value modules need cloudpickle, which this Python "
                           "cannot import (%s)" % install_fix()) from exc
-    return cloudpickle
 
 
 class _ArmedFinder:

@@ -4,6 +4,7 @@ payloads name, which go by reference without asking the policy."""
 
 import pickle
 import sys
+import threading
 from types import FunctionType
 
 from .._settings import install_fix
@@ -21,14 +22,52 @@ def own(module):
                if type(v) is FunctionType and v.__module__ == name and "<" not in v.__qualname__)
 
 
+def import_cloudpickle():
+    """cloudpickle as the program has it, or imported now -- never from the
+    directory a -c, stdin or -m program runs in (sys.path[0] is "" or the
+    current directory there): python3 itself never imports cloudpickle, so
+    a cloudpickle.py planted in the current directory must not be run
+    either (a script's own directory, which python3 searches for its own
+    imports, is searched as usual)."""
+    found = sys.modules.get("cloudpickle")
+    if found is not None:
+        return found
+    with _importing:
+        found = sys.modules.get("cloudpickle")
+        if found is not None:
+            return found
+        import importlib.machinery
+        import importlib.util
+        import os
+
+        try:
+            here = os.getcwd()
+        except OSError:
+            here = None
+        path = [p for p in sys.path if isinstance(p, str) and p not in ("", ".", here)]
+        spec = importlib.machinery.PathFinder.find_spec("cloudpickle", path)
+        if spec is None:
+            raise ModuleNotFoundError("No module named 'cloudpickle'", name="cloudpickle")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["cloudpickle"] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop("cloudpickle", None)
+            raise
+        return module
+
+
+_importing = threading.RLock()
+
+
 def _cloudpickle():
     try:
-        import cloudpickle
+        return import_cloudpickle()
     except ImportError as exc:
         raise pickle.PicklingError(
             "cpmp: sending a class by value needs cloudpickle, which this Python cannot "
             "import (%s)" % install_fix()) from exc
-    return cloudpickle
 
 
 _known = []

@@ -1,5 +1,7 @@
-"""The globals a function cpmp received runs on, when some of the sender's
-values must win over its module's (_receive._build chooses): a builtins
+"""The globals a module's functions run on (module_globals, which sender
+and receiver both ask), and those of a function cpmp received when some
+of the sender's values must win over its module's (_receive._build
+chooses): a builtins
 mapping of its own, made by with_builtins, or a Namespace, a dict of those
 names that reads every other one live from the module.  Both in C where
 _speedups loads (a Namespace's lookups then cost no Python call), else
@@ -8,8 +10,35 @@ here in Python.
 
 import builtins
 import sys
+from types import FunctionType
 
 from . import _mutation
+
+
+_main_dicts = {}
+
+
+def module_globals(module):
+    """The dict a module's own functions use as globals.  That is its
+    __dict__, except for a main script a spawned child re-ran: __mp_main__
+    copies the dict runpy ran the script in, and the script's functions (an
+    initializer's `global` statement too) keep runpy's.  Found from one of
+    those functions; once per module."""
+    d = module.__dict__
+    if d.get("__name__") != "__mp_main__":
+        return d
+    found = _main_dicts.get(id(module))
+    if found is not None and found[0] is module:
+        return found[1]
+    real = d
+    for value in list(d.values()):
+        g = getattr(value, "__globals__", None)
+        if type(value) is FunctionType and g is not d and value.__module__ == d.get("__name__") \
+                and type(g) is dict and g.get("__name__") == d.get("__name__"):
+            real = g
+            break
+    _main_dicts[id(module)] = (module, real)
+    return real
 
 
 class _PyNamespace(dict):

@@ -62,7 +62,7 @@ of cpmp's semantic model.  Every other module asks this one.
 import sys
 import weakref
 
-from . import _mutation
+from . import _cloud, _mutation
 from .._settings import ENV_BY_VALUE, ENV_QUIET, LOG_PREFIX, env_flag
 
 MAIN_NAMES = ("__main__", "__mp_main__")
@@ -266,7 +266,7 @@ def by_value_module(modname):
 
 def _cloudpickle_register(module):
     try:
-        import cloudpickle
+        cloudpickle = _cloud.import_cloudpickle()
     except ImportError:
         return  # functions still go by value; a class will say what is missing
     try:

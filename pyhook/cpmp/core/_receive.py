@@ -48,30 +48,7 @@ def _receiver_module(gname):
     return import_module(gname)
 
 
-_main_dicts = {}
-
-
-def module_globals(module):
-    """The dict a module's own functions use as globals.  That is its
-    __dict__, except for a main script a spawned child re-ran: __mp_main__
-    copies the dict runpy ran the script in, and the script's functions (an
-    initializer's `global` statement too) keep runpy's.  Found from one of
-    those functions; once per module."""
-    d = module.__dict__
-    if d.get("__name__") != "__mp_main__":
-        return d
-    found = _main_dicts.get(id(module))
-    if found is not None and found[0] is module:
-        return found[1]
-    real = d
-    for value in list(d.values()):
-        g = getattr(value, "__globals__", None)
-        if type(value) is FunctionType and g is not d and value.__module__ == d.get("__name__") \
-                and type(g) is dict and g.get("__name__") == d.get("__name__"):
-            real = g
-            break
-    _main_dicts[id(module)] = (module, real)
-    return real
+module_globals = _globals.module_globals
 
 
 def namespace_of(func):
@@ -299,9 +276,12 @@ _received_classes = weakref.WeakSet()
 
 
 def make_class(make, args):
-    """A class sent by value, through cloudpickle's skeleton maker: the same
-    class object for the same class sent again (cloudpickle tracks it by an
-    id the sender gave it)."""
+    """A class sent by value, through cloudpickle's skeleton maker (make:
+    its name; cpmp 0.1 sent the function itself): the same class object for
+    the same class sent again (cloudpickle tracks it by an id the sender
+    gave it)."""
+    if type(make) is str:
+        make = _cloud.attr(make)
     before = _tracked_before(make, args)
     cls = make(*args)
     if before is None:
@@ -332,6 +312,13 @@ def set_class_state(cls, state):
 
 
 # --- other objects the standard pickler refuses ------------------------------
+
+def cloudpickle_call(name, args):
+    """cloudpickle's helper called name, applied to args: the payload names
+    it, so that this process imports cloudpickle as cpmp does (_cloud),
+    never pickle's way, from a -c program's current directory."""
+    return _cloud.attr(name)(*args)
+
 
 def make_cell(value=EMPTY_CELL):
     return CellType() if value is EMPTY_CELL else CellType(value)

@@ -144,12 +144,16 @@ def _reduce_memoryview(obj):
 
 def _reduce_typevar(tv):
     """A TypeVar goes by name where the standard pickler finds it (the same
-    bytes), else as cloudpickle sends it (a TypeVar local to a function)."""
+    bytes) and every receiver does, else as cloudpickle sends it (a TypeVar
+    local to a function, or bound by a -c program or a main block, which a
+    spawned child's main module does not bind)."""
     module = sys.modules.get(tv.__module__)
     if module is not None and getattr(module, tv.__name__, None) is tv:
-        if not _policy.by_value_module(tv.__module__):
+        names = _policy.main_names(module) if tv.__module__ in _policy.MAIN_NAMES else None
+        if not _policy.by_value_module(tv.__module__) and (
+                names is None or (names is not False and tv.__name__ in names)):
             return tv.__name__
-    return _cloud.attr("_make_typevar"), _cloud.attr("_decompose_typevar")(tv)
+    return _receive.cloudpickle_call, ("_make_typevar", _cloud.attr("_decompose_typevar")(tv))
 
 
 def extra_reducers():

@@ -12,7 +12,7 @@ import sys
 import weakref
 from types import FunctionType, ModuleType
 
-from . import _cloud, _code, _held, _policy, _receive, _resend, _wire
+from . import _cloud, _code, _globals, _held, _policy, _receive, _resend, _wire
 from . import _fallback as _fallback_mod
 
 
@@ -23,7 +23,7 @@ def _module_name(g):
     name = g.get("__name__")
     if isinstance(name, str):
         module = sys.modules.get(name)
-        if module is not None and _receive.module_globals(module) is g:
+        if module is not None and _globals.module_globals(module) is g:
             return None if _policy.by_value_module(name) else name
     return None
 
@@ -141,7 +141,7 @@ def _definition_checks(obj):
     module = sys.modules.get(getattr(obj, "__module__", None) or "")
     if module is None:
         return ()
-    main_globals = _receive.module_globals(module)
+    main_globals = _globals.module_globals(module)
     checks, done, seen = [], set(), set()
     todo = [obj]
     while todo:
@@ -303,14 +303,15 @@ def reduce_class(cls):
 def reduce_class_by_value(cls):
     builtin = _cloud.attr("_BUILTIN_TYPE_NAMES").get(cls)
     if builtin is not None:
-        return _cloud.attr("_builtin_type"), (builtin,)
+        return _receive.cloudpickle_call, ("_builtin_type", (builtin,))
     if not cls.__flags__ & _HEAPTYPE:
         return NotImplemented  # a C type cannot be rebuilt: the pickler says so, at send
     reduce = _cloud.attr("_dynamic_class_reduce")(cls)
     if "__dataclass_fields__" in vars(cls):
         reduce = _dataclass_fields_by_reference(reduce)
     make, args, state, _, _, setstate = reduce
-    return (_receive.make_class, (make, args), state, None, None, _receive.set_class_state)
+    return (_receive.make_class, (make.__name__, args), state, None, None,
+            _receive.set_class_state)
 
 
 class _FieldType:

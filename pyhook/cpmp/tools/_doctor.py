@@ -63,8 +63,8 @@ r["cpmp"] = cpmp and os.path.dirname(cpmp.__file__)
 if cpmp is not None:
     r["sites"] = dict(cpmp._patch.binding_sites())
     # By the package's own name: cpmp run and cpmp exec load it as __cpmp__.
-    reduce = sys.modules.get(cpmp.__name__ + "._reduce")
-    r["speedups_problem"] = getattr(reduce, "SPEEDUPS_PROBLEM", "cpmp._reduce not loaded")
+    reduce = sys.modules.get(cpmp.__name__ + ".core._reduce")
+    r["speedups_problem"] = getattr(reduce, "SPEEDUPS_PROBLEM", "cpmp.core._reduce not loaded")
     r["speedups"] = r["speedups_problem"] is None
 if sys.version_info >= (3, 8):
     r["pool"] = {}
