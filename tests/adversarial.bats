@@ -8,7 +8,7 @@ load test_helper
 adversarial() { # CASE ANSWER [METHOD...]: by default every start method
     local case=$1 answer=$2 method
     shift 2
-    [ $# -gt 0 ] || set -- fork spawn forkserver
+    [ $# -gt 0 ] || set -- "${METHODS[@]}"
     for method; do
         run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/adversarial.py" "$case" "$method" "$BATS_TEST_TMPDIR"
         assert_output "$answer"

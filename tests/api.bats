@@ -4,7 +4,7 @@
 load test_helper
 
 @test "cpmp's pickler works without patching, takes per-call reducers, and patched() restores the state" {
-    run -0 --separate-stderr "${T[@]}" env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" "$SCRIPTS/api.py"
+    run -0 --separate-stderr "${T[@]}" "${STOCK_WITH_PACKAGE[@]}" "$SCRIPTS/api.py"
     assert_line --index 0 "10 False"
     assert_line --index 1 "reduced 3 Secret"
     assert_line --index 2 "in a file"
@@ -13,7 +13,7 @@ load test_helper
 }
 
 @test "dumps and dump take the protocol and buffer_callback in cloudpickle's order too, and reducers still" {
-    run -0 --separate-stderr "${T[@]}" env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" -c '
+    run -0 --separate-stderr "${T[@]}" "${STOCK_WITH_PACKAGE[@]}" -c '
 import io, pickle, cpmp
 def dump(obj, *args, **kwargs):
     f = io.BytesIO()
@@ -45,7 +45,7 @@ OUT
 }
 
 @test "a module made at run time reaches spawn workers once registered by value" {
-    run -0 --separate-stderr "${T[@]}" env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" "$SCRIPTS/api.py"
+    run -0 --separate-stderr "${T[@]}" "${STOCK_WITH_PACKAGE[@]}" "$SCRIPTS/api.py"
     assert_line --index 5 "not registered: BrokenProcessPool"
     assert_line --index 6 "registered: 14"
 }
@@ -53,7 +53,7 @@ OUT
 @test "a function sent by value can die during interpreter shutdown without an error" {
     # At exit, module globals may already be None when the last functions
     # die (seen on 3.10): the cache's weakref callback must not need them.
-    run -0 --separate-stderr "${T[@]}" env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" -c 'import gc, cpmp, cpmp.core._resend as r
+    run -0 --separate-stderr "${T[@]}" "${STOCK_WITH_PACKAGE[@]}" -c 'import gc, cpmp, cpmp.core._resend as r
 f = lambda: 0
 cpmp.dumps(f)
 r.sent, kept = None, r.sent

@@ -73,9 +73,7 @@ True $(realpath "$PYTHON")"
     run -1 "${T[@]}" "$CPMP" doctor --python "$py"
     assert_line "cpmp exec $py: Python $("$py" -c 'import platform; print(platform.python_version())')"
     assert_line "problem: cloudpickle not importable by $py (ModuleNotFoundError: No module named 'cloudpickle'): local classes cannot be sent; fix: $py -m pip install cloudpickle"
-    mkdir -p cloudpickle-only
-    ln -sfn /usr/lib/python3/dist-packages/cloudpickle cloudpickle-only/cloudpickle
-    PYTHONPATH="$PWD/cloudpickle-only" run -0 "${T[@]}" "$CPMP" doctor --python "$py"
+    PYTHONPATH="$(cloudpickle_only)" run -0 "${T[@]}" "$CPMP" doctor --python "$py"
     assert_line --index -1 "ok: everything cpmp needs works"
     refute_line --regexp "^cpmp exec $(realpath "$PYTHON")"
 }

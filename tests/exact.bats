@@ -11,8 +11,7 @@ exact() { # METHOD CASE EXPECTED-LINE: a case of exact.py under cpmp run
 }
 
 everywhere() { # CASE EXPECTED-LINE
-    local m
-    for m in fork spawn forkserver; do exact $m "$1" "$2"; done
+    every_method exact "$@"
 }
 
 @test "a main-block variable rebound in a loop arrives with its value at each send" {
@@ -24,7 +23,7 @@ everywhere() { # CASE EXPECTED-LINE
 
 @test "the same under cpmp exec" {
     local m
-    for m in fork spawn forkserver; do
+    for m in "${METHODS[@]}"; do
         run -0 "${T[@]}" "$CPMP" exec "$PYTHON" "$SCRIPTS/exact.py" $m loop-lambda
         assert_output "[0, 1, 2] [1, 2, 3] [2, 3, 4] [3, 4, 5] "
     done
@@ -35,7 +34,7 @@ everywhere() { # CASE EXPECTED-LINE
     everywhere init-rebind-executor "(['set'], ['set'])"
     # python3 itself, for the top-level def.
     local m
-    for m in fork spawn forkserver; do
+    for m in "${METHODS[@]}"; do
         run -0 "${T[@]}" "$PYTHON" "$SCRIPTS/exact.py" $m init-rebind-stock
         assert_output "['set', 'set']"
     done
@@ -54,7 +53,7 @@ everywhere() { # CASE EXPECTED-LINE
 @test "local and main-block dataclasses, and a mappingproxy, can be sent" {
     local expected="(('Item', ['name', 'qty'], 6, {'name': 'a', 'qty': 3}), ('MainItem', ['name', 'qty'], 2, {'name': 'b', 'qty': 1}), (MainItem(name='c', qty=5), True))"
     everywhere dataclass "$expected"
-    run -0 "${T[@]}" env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" -c 'import cpmp, types
+    run -0 "${T[@]}" "${STOCK_WITH_PACKAGE[@]}" -c 'import cpmp, types
 m = cpmp.loads(cpmp.dumps(types.MappingProxyType({"a": 1})))
 print(type(m).__name__, dict(m))'
     assert_output "mappingproxy {'a': 1}"
@@ -97,12 +96,10 @@ with mp.get_context("fork").Pool(2) as p:
 
 @test "a function pickled under one Python version is refused by another, in one clear error" {
     pyenv_python 3.12
-    mkdir -p "$BATS_TEST_TMPDIR/cp"
-    ln -s /usr/lib/python3/dist-packages/cloudpickle "$BATS_TEST_TMPDIR/cp/cloudpickle"
-    PYTHONPATH="$CPMP_BUILD_ROOT/pyhook:$BATS_TEST_TMPDIR/cp" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$py" -c 'import cpmp, sys
+    PYTHONPATH="$CPMP_BUILD_ROOT/pyhook:$(cloudpickle_only)" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$py" -c 'import cpmp, sys
 k = 3
 sys.stdout.buffer.write(cpmp.dumps([lambda x: x * k, type("Local", (), {"f": lambda self: k})]))' > "$BATS_TEST_TMPDIR/f.pkl"
-    run -1 "${T[@]}" env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" -c 'import cpmp, sys
+    run -1 "${T[@]}" "${STOCK_WITH_PACKAGE[@]}" -c 'import cpmp, sys
 cpmp.loads(open(sys.argv[1], "rb").read())' "$BATS_TEST_TMPDIR/f.pkl"
     assert_line --partial "VersionError: cpmp: this payload was pickled by Python 3.12 and cannot be loaded by Python 3.11"
 }

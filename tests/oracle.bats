@@ -25,7 +25,7 @@ OUT
 
 @test "a bound method goes to Pool and executor workers under fork, spawn and forkserver, though its name finds no method or another" {
     local m
-    for m in fork spawn forkserver; do
+    for m in "${METHODS[@]}"; do
         run -0 --separate-stderr "${T[@]}" "$CPMP" run "$SCRIPTS/methods.py" $m
         assert_output - <<'OUT'
 Pool: lambda (2, 5); classmethod lambda 4; overridden in a subclass 'base'; shadowed by an instance attribute 7; plain 3
@@ -34,7 +34,7 @@ OUT
     done
 }
 
-@test "stock python3 cannot send a lambda bound as a method, and sends a method its name does not find as another one" {
+@test "(control) stock python3 cannot send a lambda bound as a method, and sends a method its name does not find as another one" {
     run -0 --separate-stderr "${T[@]}" "$PYTHON" "$SCRIPTS/methods.py" spawn Executor
     assert_output "Executor: lambda fails: BrokenProcessPool; classmethod lambda fails: BrokenProcessPool; overridden in a subclass 'derived'; shadowed by an instance attribute 1; plain 3"
 }

@@ -4,7 +4,7 @@
 load test_helper
 
 pyhook() { # CODE: run CODE with the stock interpreter and the built package
-    run "${T[@]}" env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" -c "$@"
+    run "${T[@]}" "${STOCK_WITH_PACKAGE[@]}" -c "$@"
 }
 
 @test "patch() reaches all five binding sites, and modules imported later bind to the patched class" {
@@ -108,14 +108,14 @@ with mp.get_context("spawn").Pool(2) as p:
 }
 
 @test "the C fast path pickles as its pure-Python twin does, its cache hits, and it refuses a layout it cannot read" {
-    run -0 "${T[@]}" env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" "$SCRIPTS/fastpath.py"
+    run -0 "${T[@]}" "${STOCK_WITH_PACKAGE[@]}" "$SCRIPTS/fastpath.py"
     assert_line --index 0 "same bytes: all 12"
     assert_line --index 1 "cache hits on resend: 1 True"
     assert_line --index 2 "refused: cpmp.core._resend.ENTRY has no field cells"
 }
 
 @test "every module of the package imports on its own, in any order, with tracing on or off" {
-    run -0 "${T[@]}" env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON" -c '
+    run -0 "${T[@]}" "${STOCK_WITH_PACKAGE[@]}" -c '
 import os, subprocess, sys
 root = os.path.join(sys.argv[1], "cpmp")
 names = sorted(os.path.relpath(os.path.join(d, f), root)[:-3].replace("/", ".").replace(".__init__", "")

@@ -10,8 +10,7 @@ capability() { # METHOD NAME EXPECTED-LINE
 }
 
 everywhere() { # NAME EXPECTED-LINE: the capability under fork, spawn and forkserver
-    local m
-    for m in fork spawn forkserver; do capability $m "$1" "$2"; done
+    every_method capability "$@"
 }
 
 semantics() { # METHOD CASE EXPECTED-LINE: a case of semantics.py under cpmp run
@@ -97,7 +96,7 @@ stock_refuses() { # METHOD NAME
 
 @test "Queue, SimpleQueue, Pipe, Value, Array and a Manager keep working, also passed to a lambda child" {
     local expected="[{'a': [1, 2]}, (1, 'x'), ('pong', 'ping'), (42, [9.5, 1.5], 0), ([(0, 0), (1, 1), (2, 4), (3, 9)], [0, 1, 2, 3])]"
-    for m in fork spawn forkserver; do
+    for m in "${METHODS[@]}"; do
         run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/ipc.py" $m
         assert_output "$expected"
     done
@@ -108,7 +107,7 @@ stock_refuses() { # METHOD NAME
 # --- never change what already works ---
 
 @test "a top-level initializer setting a module global is seen by top-level tasks, as under python3" {
-    for m in fork spawn forkserver; do
+    for m in "${METHODS[@]}"; do
         run -0 "${T[@]}" "$PYTHON" "$SCRIPTS/semantics.py" $m initializer
         assert_output "['hi0', 'hi1', 'hi2']"
         semantics $m initializer "['hi0', 'hi1', 'hi2']"
@@ -116,13 +115,13 @@ stock_refuses() { # METHOD NAME
 }
 
 @test "a lambda initializer's module global is seen by lambda tasks, also with ProcessPoolExecutor" {
-    for m in fork spawn forkserver; do
+    for m in "${METHODS[@]}"; do
         semantics $m lambda-initializer "[1, 1, 1] [1, 1, 1]"
     done
 }
 
 @test "a lambda sees names bound only inside the main block" {
-    for m in fork spawn forkserver; do
+    for m in "${METHODS[@]}"; do
         semantics $m main-block "[11, 12] [2, 4]"
     done
 }
@@ -215,7 +214,7 @@ if __name__ == "__main__":
         print(cpmp.VALUE, p.apply(lambda: __import__("cpmp").VALUE), p.map(lambda x: x + 1, [1]))
 PY
     local m
-    for m in fork spawn forkserver; do
+    for m in "${METHODS[@]}"; do
         run -0 "${T[@]}" "$CPMP" run prog.py $m
         assert_output "mine mine [2]"
         run -0 "${T[@]}" "$CPMP" exec "$PYTHON" prog.py $m

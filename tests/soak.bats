@@ -29,7 +29,7 @@ soak() { # CASE: the line python3 prints with a def, then cpmp run with a lambda
     assert_output "fds flat"
 }
 
-leftovers() { # SIGNAL COMMAND...: processes left 3 s after the signal, and new /dev/shm entries
+leftovers() { # SIGNAL COMMAND...: processes left up to 10 s after the signal, and new /dev/shm entries
     local mark=soak-$RANDOM-$$
     unshare -m sh -c '
         mount -t tmpfs none /dev/shm || exit 2

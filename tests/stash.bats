@@ -26,6 +26,7 @@ leftovers() { # PID: its stashes still in /dev/shm
 
 @test "a spawned child still reading its task when the program exits gets it" {
     stash exit "$BATS_TEST_TMPDIR/out"
+    assert_output "1"
     run cat "$BATS_TEST_TMPDIR/out"
     assert_output "8388615"
 }

@@ -41,3 +41,23 @@ broken_install() { # installs the build under $BATS_TEST_TMPDIR/inst with a pack
     find "$BATS_TEST_TMPDIR/inst" -path '*/cpmp/cpmp/__init__.py' \
         -exec sh -c 'echo "raise RuntimeError(\"broken on purpose\")" > "$1"' _ {} \;
 }
+
+# The stock interpreter with the built package on its path (and, in a
+# sanitizer build, the runtime the C extension needs preloaded):
+#   run "${T[@]}" "${STOCK_WITH_PACKAGE[@]}" -c CODE
+# shellcheck disable=SC2034
+STOCK_WITH_PACKAGE=(env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" LD_PRELOAD="$CPMP_SANITIZER_PRELOAD" "$PYTHON")
+
+# The start methods every behaviour is checked under.
+METHODS=(fork spawn forkserver)
+
+every_method() { # FUNCTION ARG...: FUNCTION METHOD ARG... under each of $METHODS
+    local method
+    for method in "${METHODS[@]}"; do "$1" "$method" "${@:2}"; done
+}
+
+cloudpickle_only() { # prints a PYTHONPATH entry holding Debian's pure-Python cloudpickle alone (for other interpreters)
+    mkdir -p "$BATS_TEST_TMPDIR/cloudpickle-only"
+    ln -sfn /usr/lib/python3/dist-packages/cloudpickle "$BATS_TEST_TMPDIR/cloudpickle-only/cloudpickle"
+    echo "$BATS_TEST_TMPDIR/cloudpickle-only"
+}

@@ -63,6 +63,7 @@ def case_exit():
     q = mp.get_context("spawn").SimpleQueue()
     mp.get_context("spawn").Process(target=report, args=(f, sys.argv[2])).start()
     del q
+    print(len(mine()))  # the task named a stash: it was not sent whole
 
 
 def report(fn, path):
