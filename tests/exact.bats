@@ -24,7 +24,7 @@ everywhere() { # CASE EXPECTED-LINE
 @test "the same under cpmp exec" {
     local m
     for m in "${METHODS[@]}"; do
-        run -0 "${T[@]}" "$CPMP" exec "$PYTHON" "$SCRIPTS/exact.py" $m loop-lambda
+        run -0 "${T[@]}" "$CPMP" exec "$PYTHON" "$SCRIPTS/exact.py" "$m" loop-lambda
         assert_output "[0, 1, 2] [1, 2, 3] [2, 3, 4] [3, 4, 5] "
     done
 }
@@ -35,7 +35,7 @@ everywhere() { # CASE EXPECTED-LINE
     # python3 itself, for the top-level def.
     local m
     for m in "${METHODS[@]}"; do
-        run -0 "${T[@]}" "$PYTHON" "$SCRIPTS/exact.py" $m init-rebind-stock
+        run -0 "${T[@]}" "$PYTHON" "$SCRIPTS/exact.py" "$m" init-rebind-stock
         assert_output "['set', 'set']"
     done
 }

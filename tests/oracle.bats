@@ -26,7 +26,7 @@ OUT
 @test "a bound method goes to Pool and executor workers under fork, spawn and forkserver, though its name finds no method or another" {
     local m
     for m in "${METHODS[@]}"; do
-        run -0 --separate-stderr "${T[@]}" "$CPMP" run "$SCRIPTS/methods.py" $m
+        run -0 --separate-stderr "${T[@]}" "$CPMP" run "$SCRIPTS/methods.py" "$m"
         assert_output - <<'OUT'
 Pool: lambda (2, 5); classmethod lambda 4; overridden in a subclass 'base'; shadowed by an instance attribute 7; plain 3
 Executor: lambda (2, 5); classmethod lambda 4; overridden in a subclass 'base'; shadowed by an instance attribute 7; plain 3

@@ -97,7 +97,7 @@ stock_refuses() { # METHOD NAME
 @test "Queue, SimpleQueue, Pipe, Value, Array and a Manager keep working, also passed to a lambda child" {
     local expected="[{'a': [1, 2]}, (1, 'x'), ('pong', 'ping'), (42, [9.5, 1.5], 0), ([(0, 0), (1, 1), (2, 4), (3, 9)], [0, 1, 2, 3])]"
     for m in "${METHODS[@]}"; do
-        run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/ipc.py" $m
+        run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/ipc.py" "$m"
         assert_output "$expected"
     done
     run "${T[@]}" "$PYTHON" "$SCRIPTS/ipc.py" spawn
@@ -108,21 +108,21 @@ stock_refuses() { # METHOD NAME
 
 @test "a top-level initializer setting a module global is seen by top-level tasks, as under python3" {
     for m in "${METHODS[@]}"; do
-        run -0 "${T[@]}" "$PYTHON" "$SCRIPTS/semantics.py" $m initializer
+        run -0 "${T[@]}" "$PYTHON" "$SCRIPTS/semantics.py" "$m" initializer
         assert_output "['hi0', 'hi1', 'hi2']"
-        semantics $m initializer "['hi0', 'hi1', 'hi2']"
+        semantics "$m" initializer "['hi0', 'hi1', 'hi2']"
     done
 }
 
 @test "a lambda initializer's module global is seen by lambda tasks, also with ProcessPoolExecutor" {
     for m in "${METHODS[@]}"; do
-        semantics $m lambda-initializer "[1, 1, 1] [1, 1, 1]"
+        semantics "$m" lambda-initializer "[1, 1, 1] [1, 1, 1]"
     done
 }
 
 @test "a lambda sees names bound only inside the main block" {
     for m in "${METHODS[@]}"; do
-        semantics $m main-block "[11, 12] [2, 4]"
+        semantics "$m" main-block "[11, 12] [2, 4]"
     done
 }
 
@@ -215,9 +215,9 @@ if __name__ == "__main__":
 PY
     local m
     for m in "${METHODS[@]}"; do
-        run -0 "${T[@]}" "$CPMP" run prog.py $m
+        run -0 "${T[@]}" "$CPMP" run prog.py "$m"
         assert_output "mine mine [2]"
-        run -0 "${T[@]}" "$CPMP" exec "$PYTHON" prog.py $m
+        run -0 "${T[@]}" "$CPMP" exec "$PYTHON" prog.py "$m"
         assert_output "mine mine [2]"
     done
     # Without one, `import cpmp` is cpmp's package, as before.
