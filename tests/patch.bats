@@ -154,3 +154,19 @@ print(len(names), failed)' "$CPMP_BUILD_ROOT/pyhook"
     run -0 "$CPMP" --version
     assert_line --index 0 "cpmp $CPMP_VERSION"
 }
+
+@test "payloads naming cpmp 0.1's flat modules still load, under cpmp run and from a plain import cpmp" {
+    local code='import pickle, cpmp
+p = cpmp.__name__
+for old, name in (("_receive", "EMPTY_CELL"), ("_code", "load_code"), ("_receive", "make_function"),
+                  ("_cluster_worker", "run")):
+    for top in (p, "cpmp"):
+        print(old, name, pickle.loads(("c%s.%s\n%s\n." % (top, old, name)).encode()) is not None)'
+    run -0 "${T[@]}" "$CPMP" run -c "$code"
+    assert_equal "$(grep -c ' True$' <<< "$output")" 8
+    run -0 "${T[@]}" "${STOCK_WITH_PACKAGE[@]}" -c "$code"
+    assert_equal "$(grep -c ' True$' <<< "$output")" 8
+    # Only those: any other name under the package is still missing.
+    run -1 "${T[@]}" "$CPMP" run -c 'import cpmp._nothing'
+    assert_output --partial "ModuleNotFoundError"
+}
