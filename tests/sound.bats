@@ -101,3 +101,16 @@ with mp.get_context('fork').Pool(1) as p:
 @test "a builtin method bound to a mutable table is sent again with the table as it is now" {
     sound bound-builtin "[(0, (0, 2.0, 2)), (1, (1, 2.0, 2)), (2, (2, 2.0, 2))]"
 }
+
+@test "a main-block TypeVar, a generic over it and one rebound after the fork come back as the sender's own" {
+    sound typevar "[True, True, True, (<class 'int'>, <class 'str'>)]"
+    # -c binds it too; python3 sends it by name there, as cpmp does under fork.
+    local m
+    for m in "${METHODS[@]}"; do
+        run -0 "${T[@]}" "$CPMP" run -c 'import multiprocessing as mp, sys, typing
+T = typing.TypeVar("T")
+with mp.get_context(sys.argv[1]).Pool(1) as p:
+    print(p.apply(lambda: T) is T, p.apply(lambda: typing.List[T]) == typing.List[T])' "$m"
+        assert_output "True True"
+    done
+}

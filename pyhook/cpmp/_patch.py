@@ -50,19 +50,40 @@ def _apply_reduction(reduction):
     # that changes a pickle).
     _held.install()
     _state.set_attr(pickler, "reducer_override", _reduce.reducer_override)
-    registry = pickler._extra_reducers
-    for typ, reducer in _reduce.extra_reducers():
-        # A reducer the program registered itself wins over ours (not
-        # multiprocessing's own for bound methods: see takes_over).
-        if _reduce.takes_over(registry.get(typ)):
-            _state.set_item(registry, typ, reducer)
+    _register(pickler, _reduce.extra_reducers())
     # Same work as multiprocessing's own dumps and dump, plus naming where
     # an unpicklable object sits when pickling fails (see _diagnose).
     _state.set_attr(pickler, "dumps", classmethod(_dumps))
     _state.set_attr(reduction, "dump", functools.partial(_dump, reduction))
 
 
+def _register(pickler, reducers):
+    registry = pickler._extra_reducers
+    for typ, reducer in reducers:
+        # A reducer the program registered itself wins over ours (not
+        # multiprocessing's own for bound methods: see takes_over).
+        if pickler_module().takes_over(registry.get(typ)):
+            _state.set_item(registry, typ, reducer)
+    _typing_pending[:] = [] if "typing" in sys.modules else [True]
+
+
+# Patching does not import typing for its TypeVar reducer: the first send
+# after the program imports it registers that reducer (every ForkingPickler
+# made since reads the registry), else a TypeVar bound by a -c program or a
+# main block would go by a name that a spawned child cannot find.
+_typing_pending = []
+
+
+def _register_typing():
+    from multiprocessing import reduction
+
+    if _state.patched_attr(reduction.ForkingPickler, "reducer_override"):
+        _register(reduction.ForkingPickler, pickler_module().extra_reducers())
+
+
 def _dumps(cls, obj, protocol=None):
+    if _typing_pending and "typing" in sys.modules:
+        _register_typing()
     buf = io.BytesIO()
     try:
         cls(buf, protocol).dump(obj)
@@ -75,6 +96,8 @@ def _dumps(cls, obj, protocol=None):
 def _dump(reduction, obj, file, protocol=None):
     """Replacement for pickle.dump() using ForkingPickler."""
     pickler = reduction.ForkingPickler
+    if _typing_pending and "typing" in sys.modules:
+        _register_typing()
     try:
         pickler(file, protocol).dump(obj)
     except Exception as exc:

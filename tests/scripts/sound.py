@@ -250,3 +250,18 @@ if __name__ == "__main__":
             d["h"] = h
             print(d["h"](1))
         manager.shutdown()
+
+    elif case == "typevar":
+        # typing imported after the patch (and, the second time, after
+        # the fork): a main-block TypeVar and a generic over it come back
+        # as the sender's own objects, as python3 gives under fork.
+        import typing
+        T = typing.TypeVar("T")
+
+        class Box(typing.Generic[T]):
+            pass
+        with ctx.Pool(1) as p:
+            out = [p.apply(ident, (T,)) is T, p.apply(lambda: Box[T]) == Box[T]]
+            T = typing.TypeVar("T", int, str)  # rebound after the fork
+            out += [p.apply(lambda: T) is T, p.apply(lambda: T.__constraints__)]
+        print(out)

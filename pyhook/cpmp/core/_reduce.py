@@ -144,15 +144,24 @@ def _reduce_memoryview(obj):
 
 def _reduce_typevar(tv):
     """A TypeVar goes by name where the standard pickler finds it (the same
-    bytes) and every receiver does, else as cloudpickle sends it (a TypeVar
-    local to a function, or bound by a -c program or a main block, which a
-    spawned child's main module does not bind)."""
+    bytes) and every receiver does; one bound by a -c program or a main
+    block, which a spawned child's main module does not bind, as a
+    reference to what a forked receiver holds (as a definition goes, so
+    that a worker sending it back gives the sender its own), else as
+    cloudpickle sends it (so does a TypeVar local to a function)."""
     module = sys.modules.get(tv.__module__)
     if module is not None and getattr(module, tv.__name__, None) is tv:
         names = _policy.main_names(module) if tv.__module__ in _policy.MAIN_NAMES else None
         if not _policy.by_value_module(tv.__module__) and (
                 names is None or (names is not False and tv.__name__ in names)):
             return tv.__name__
+        entry = _send.held_entry(tv)
+        if entry is not None:
+            return _send.held_reduce(tv, entry)
+    return _typevar_by_value(tv)
+
+
+def _typevar_by_value(tv):
     return _receive.cloudpickle_call, ("_make_typevar", _cloud.attr("_decompose_typevar")(tv))
 
 
@@ -350,6 +359,8 @@ def dumps_by_value(obj):
                         return _send.reduce_function_by_value(o)
                     if isinstance(o, type):
                         return _send.reduce_class_by_value(o)
+                    if type(o) is getattr(sys.modules.get("typing"), "TypeVar", None):
+                        return _typevar_by_value(o)
                 return override(o)
 
         _by_value_class = ByValue

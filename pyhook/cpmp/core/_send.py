@@ -90,8 +90,9 @@ def held_entry(value, reason=None):
     return key, checks, _fallback(value)
 
 
-def _held_reduce(obj, entry):
-    """A main-module definition as a reference to the receiver's own."""
+def held_reduce(obj, entry):
+    """A main-module object (a definition, a TypeVar) as a reference to the
+    receiver's own."""
     key, checks, fallback = entry
     if type(obj) is FunctionType:
         return _receive.load_held, (key, checks, fallback, obj.__qualname__)
@@ -273,7 +274,7 @@ def _reduce_definition(obj, is_function, by_value):
     if reason in _policy.HOLDABLE:
         entry = held_entry(obj, reason)
         if entry is not None:
-            return _held_reduce(obj, entry)
+            return held_reduce(obj, entry)
     return by_value(obj)
 
 
