@@ -251,3 +251,28 @@ with mp.get_context(sys.argv[1]).Pool(1) as p:
     run -9 "${T[@]}" "$PYTHON" -c 'import cloudpickle'
     [ -e ran ]
 }
+
+@test "a cloudpickle vendored beside a script is the one cpmp imports, wherever the script is run from" {
+    cd "$BATS_TEST_TMPDIR" || return
+    mkdir app elsewhere
+    cp -r /usr/lib/python3/dist-packages/cloudpickle app/
+    printf '\nopen(%s, "a").write("vendored\\n")\n' "'$BATS_TEST_TMPDIR/used'" >> app/cloudpickle/__init__.py
+    cat > app/main.py <<'PY'
+import multiprocessing as mp, sys
+if __name__ == "__main__":
+    with mp.get_context(sys.argv[1]).Pool(1) as p:
+        class C:  # bound after the fork: no worker holds it
+            pass
+        print(p.apply(lambda: type(C()).__name__))
+PY
+    local m dir
+    for m in "${METHODS[@]}"; do
+        for dir in app elsewhere; do
+            rm -f used
+            (cd "$dir" && "${T[@]}" "$CPMP" run "$BATS_TEST_TMPDIR/app/main.py" "$m") > out
+            run cat out
+            assert_output "C"
+            [ -s used ] || fail "$m, run from $dir: the vendored cloudpickle was not used"
+        done
+    done
+}

@@ -40,11 +40,10 @@ def import_cloudpickle():
         import importlib.util
         import os
 
-        try:
-            here = os.getcwd()
-        except OSError:
-            here = None
-        path = [p for p in sys.path if isinstance(p, str) and p not in ("", ".", here)]
+        path = [p for p in sys.path if isinstance(p, str) and p not in ("", ".")]
+        here = _untrusted_directory(os)
+        if here is not None:
+            path = [p for p in path if os.path.realpath(p) != here]
         spec = importlib.machinery.PathFinder.find_spec("cloudpickle", path)
         if spec is None:
             raise ModuleNotFoundError("No module named 'cloudpickle'", name="cloudpickle")
@@ -59,6 +58,24 @@ def import_cloudpickle():
 
 
 _importing = threading.RLock()
+
+
+def _untrusted_directory(os):
+    """The current directory, as a real path, unless the main program is a
+    script there: a spawned worker's path holds the -c or -m program's
+    directory by its full name, but a script's own directory is searched
+    for cloudpickle as python3 searches it for the script's imports."""
+    try:
+        here = os.path.realpath(os.getcwd())
+    except OSError:
+        return None
+    main = sys.modules.get("__main__")
+    script = getattr(main, "__file__", None)
+    if isinstance(script, str) and getattr(main, "__spec__", None) is None \
+            and os.path.isfile(script) \
+            and os.path.dirname(os.path.realpath(script)) == here:
+        return None
+    return here
 
 
 def _cloudpickle():
