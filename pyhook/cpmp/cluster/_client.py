@@ -97,7 +97,8 @@ class _Connection:
         import atexit
         import logging
 
-        logging.getLogger("distributed.client").addFilter(_QuietGather)
+        for name in _Quiet.LOGGERS:
+            logging.getLogger(name).addFilter(_Quiet)
         atexit.register(self.close)
         workers = self._wait_for_workers()
         from . import _checks
@@ -351,14 +352,19 @@ def cancel(task):
         task.future.cancel()
 
 
-class _QuietGather:
-    """Drops Dask's warning that it computes again a result it could not
-    fetch (a worker died, or the program dropped the task meanwhile): the
-    gatherer asks again, and the program gets its answer or its error."""
+class _Quiet:
+    """Drops what Dask says that cpmp says itself, in one line: that it
+    computes again a result it could not fetch (a worker died, or the
+    program dropped the task meanwhile: the gatherer asks again, and the
+    program gets its answer or its error), and, with a traceback, that the
+    scheduler's connection closed (the pending calls raise ClusterError)."""
 
-    @staticmethod
-    def filter(record):
-        return not str(record.msg).startswith("Couldn't gather")
+    LOGGERS = ("distributed.client", "distributed.batched")
+    _SAID = ("Couldn't gather", "Batched Comm Closed")
+
+    @classmethod
+    def filter(cls, record):
+        return not str(record.msg).startswith(cls._SAID)
 
 
 def task_name(func):
