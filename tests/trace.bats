@@ -120,3 +120,21 @@ with mp.get_context("fork").Pool(1) as p: print(p.apply(P).__class__ is P)'
     assert_output "True"
     assert_equal "$stderr" ""
 }
+
+@test "a spawned child sending while it runs the main module again is named a worker starting, not the parent" {
+    cat > "$BATS_TEST_TMPDIR/top.py" <<'PY'
+import multiprocessing as mp, sys
+from multiprocessing.reduction import ForkingPickler
+ForkingPickler.dumps(lambda: 1)  # at import: in the program and in each spawned child
+if __name__ == "__main__":
+    with mp.get_context(sys.argv[1]).Pool(1) as p:
+        print(p.apply(abs, (-1,)))
+PY
+    local m
+    for m in spawn forkserver; do
+        run -0 --separate-stderr "${T[@]}" "$CPMP" run --trace "$BATS_TEST_TMPDIR/top.py" "$m"
+        assert_output 1
+        assert_equal "$(grep -cE '^cpmp trace: pid [0-9]+ parent: lambda' <<< "$stderr")" 1
+        assert_equal "$(grep -cE '^cpmp trace: pid [0-9]+ worker starting: lambda' <<< "$stderr")" 1
+    done
+}

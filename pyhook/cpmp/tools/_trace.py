@@ -38,6 +38,16 @@ def kind(obj):
     return what + " " + reason if reason else what
 
 
+def _is_program():
+    """This is the program's process, not a child multiprocessing started
+    (which, under spawn and forkserver, has no parent process yet while it
+    loads its preparation data and runs the main module again)."""
+    from multiprocessing import process
+
+    return process.parent_process() is None and \
+        not getattr(process.current_process(), "_inheriting", False)
+
+
 def _where(obj):
     code = getattr(obj, "__code__", None)
     if code is not None:
@@ -142,8 +152,10 @@ class _Tracer:
     def role(self):
         from multiprocessing import process
 
-        if process.parent_process() is None:
+        if _is_program():
             return "pid %d parent" % self.pid
+        if process.parent_process() is None:  # a spawned child running the main module again
+            return "pid %d worker starting" % self.pid
         return "pid %d worker %s" % (self.pid, process.current_process().name)
 
     def write(self, text):
@@ -174,9 +186,7 @@ class _Tracer:
         except OSError as exc:
             target = "stderr" if self.fd == 2 else repr(self.where)
             self.fd = -1
-            from multiprocessing import process
-
-            if process.parent_process() is None:  # once for the program, not per worker
+            if _is_program():  # once for the program, not per worker
                 _warn("cannot write the trace to %s (%s), tracing stops" % (target, exc.strerror))
 
     def record(self, obj, reduce):
