@@ -15,6 +15,36 @@ static PyObject *empty_cell;      /* cpmp.core._wire.EMPTY_CELL */
 static PyObject *pinned_attrs;    /* cpmp._resend.PINNED: attribute names */
 static Py_ssize_t hits;           /* sends answered from the cache */
 
+/* The names this file looks up, made once (a string made at each send
+ * cost more than the lookup). */
+enum name { n_kwdefaults, n_annotations, n_closure, n_cell_contents, n_globals, n_dict,
+            n_module, n_qualname, n_cloudpickle, n_by_value_modules, n_count };
+static const char *const name_text[n_count] = {
+    "__kwdefaults__", "__annotations__", "__closure__", "cell_contents", "__globals__",
+    "__dict__", "__module__", "__qualname__", "cloudpickle.cloudpickle",
+    "_PICKLE_BY_VALUE_MODULES",
+};
+static PyObject *names[n_count];
+
+/* A borrowed reference to the interned name, or NULL with an error set. */
+static PyObject *
+name(enum name which)
+{
+    if (names[which] == NULL) {
+        names[which] = PyUnicode_InternFromString(name_text[which]);
+    }
+    return names[which];
+}
+
+/* func's attribute `which`: a new reference, or NULL with an error set. */
+static PyObject *
+attr(PyObject *obj, enum name which)
+{
+    PyObject *key = name(which);
+
+    return key == NULL ? NULL : PyObject_GetAttr(obj, key);
+}
+
 /* Where each field of an entry is (from cpmp._resend.ENTRY). */
 static Py_ssize_t e_ref, e_pinned, e_kwdefaults, e_annotations, e_cells, e_globals,
     e_byref, e_reduce, e_size;
@@ -22,9 +52,9 @@ static Py_ssize_t e_ref, e_pinned, e_kwdefaults, e_annotations, e_cells, e_globa
 /* Whether the dict attribute `name` of func holds exactly the (key, value)
  * pairs `want`, by identity (None: absent or empty). */
 static int
-attr_items_same(PyObject *func, const char *name, PyObject *want)
+attr_items_same(PyObject *func, enum name which, PyObject *want)
 {
-    PyObject *have = PyObject_GetAttrString(func, name);
+    PyObject *have = attr(func, which);
     PyObject *key, *value;
     Py_ssize_t pos = 0, i = 0;
     int result;
@@ -56,7 +86,7 @@ attr_items_same(PyObject *func, const char *name, PyObject *want)
 static int
 cells_match(PyObject *func, PyObject *cells)
 {
-    PyObject *closure = PyObject_GetAttrString(func, "__closure__");
+    PyObject *closure = attr(func, n_closure);
     Py_ssize_t i, n;
     int result = 1;
 
@@ -68,7 +98,7 @@ cells_match(PyObject *func, PyObject *cells)
         result = 0;
     }
     for (i = 0; result == 1 && i < n; i++) {
-        PyObject *value = PyObject_GetAttrString(PyTuple_GetItem(closure, i), "cell_contents");
+        PyObject *value = attr(PyTuple_GetItem(closure, i), n_cell_contents);
 
         if (value == NULL) {
             if (!PyErr_ExceptionMatches(PyExc_ValueError)) {
@@ -97,7 +127,7 @@ globals_match(PyObject *func, PyObject *pairs)
     if (PyTuple_Size(pairs) == 0) {
         return 1;
     }
-    globals = PyObject_GetAttrString(func, "__globals__");
+    globals = attr(func, n_globals);
     if (globals == NULL) {
         return -1;
     }
@@ -121,14 +151,16 @@ globals_match(PyObject *func, PyObject *pairs)
 int
 cpmp_registry_empty(void)
 {
-    PyObject *cp = PyDict_GetItemString(PyImport_GetModuleDict(), "cloudpickle.cloudpickle");
+    PyObject *key = name(n_cloudpickle);
+    PyObject *cp = key == NULL ? NULL : PyDict_GetItemWithError(PyImport_GetModuleDict(), key);
     PyObject *registry;
     Py_ssize_t size;
 
     if (cp == NULL) {
+        PyErr_Clear(); /* as before: no registry */
         return 1;
     }
-    registry = PyObject_GetAttrString(cp, "_PICKLE_BY_VALUE_MODULES");
+    registry = attr(cp, n_by_value_modules);
     if (registry == NULL) {
         PyErr_Clear();
         return 1;
@@ -210,7 +242,7 @@ cpmp_cached_reduce(PyObject *func)
     }
     ok = cpmp_registry_empty() ? same_function(entry, func) : 0;
     if (ok == 1) {
-        dict = PyObject_GetAttrString(func, "__dict__");
+        dict = attr(func, n_dict);
         if (dict == NULL) {
             return NULL;
         }
@@ -218,10 +250,10 @@ cpmp_cached_reduce(PyObject *func)
         Py_DECREF(dict);
     }
     if (ok == 1) {
-        ok = attr_items_same(func, "__kwdefaults__", PyTuple_GetItem(entry, e_kwdefaults));
+        ok = attr_items_same(func, n_kwdefaults, PyTuple_GetItem(entry, e_kwdefaults));
     }
     if (ok == 1) {
-        ok = attr_items_same(func, "__annotations__", PyTuple_GetItem(entry, e_annotations));
+        ok = attr_items_same(func, n_annotations, PyTuple_GetItem(entry, e_annotations));
     }
     if (ok == 1) {
         ok = cells_match(func, PyTuple_GetItem(entry, e_cells));
@@ -252,7 +284,7 @@ cpmp_by_reference(PyObject *func)
 {
     PyObject *key, *entry, *have, *module;
     int ok = 1, i;
-    static const char *const attrs[] = {"__module__", "__qualname__"};
+    static const enum name attrs[] = {n_module, n_qualname};
 
     if (by_reference == NULL || PyDict_Size(by_reference) == 0) {
         return 0;
@@ -275,7 +307,7 @@ cpmp_by_reference(PyObject *func)
         return 0;
     }
     for (i = 0; i < 2 && ok; i++) {
-        have = PyObject_GetAttrString(func, attrs[i]);
+        have = attr(func, attrs[i]);
         if (have == NULL) {
             return -1;
         }
