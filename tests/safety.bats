@@ -246,6 +246,28 @@ with mp.get_context(sys.argv[1]).Pool(1) as p:
         run -0 "${T[@]}" "$CPMP" exec "$PYTHON" -c "$code" "$m"
         assert_output "['C', 'E']"
     done
+    # Nor once the program has changed directory, as -c, stdin or -m.
+    mkdir -p elsewhere
+    cat > mod.py <<'PY'
+import multiprocessing as mp, enum, os, sys
+if __name__ == "__main__":
+    os.chdir("elsewhere")
+    class C:
+        pass
+    class E(enum.Enum):
+        A = 1
+    with mp.get_context(sys.argv[1]).Pool(1) as p:
+        print(p.map(lambda x: type(x).__name__, [C(), E.A]))
+PY
+    for m in "${METHODS[@]}"; do
+        run -0 "${T[@]}" "$CPMP" run -c "import os; os.chdir('elsewhere')
+$code" "$m"
+        assert_output "['C', 'E']"
+        run -0 "${T[@]}" "$CPMP" run - "$m" < mod.py
+        assert_output "['C', 'E']"
+        run -0 "${T[@]}" "$CPMP" exec "$PYTHON" -m mod "$m"
+        assert_output "['C', 'E']"
+    done
     [ ! -e ran ] || fail "the planted cloudpickle.py ran"
     # python3 itself imports it, where a program asks for cloudpickle.
     run -9 "${T[@]}" "$PYTHON" -c 'import cloudpickle'
@@ -274,5 +296,12 @@ PY
             assert_output "C"
             [ -s used ] || fail "$m, run from $dir: the vendored cloudpickle was not used"
         done
+        # A directory program: its __main__.py beside the vendored copy.
+        cp app/main.py app/__main__.py
+        rm -f used
+        (cd app && "${T[@]}" "$CPMP" run . "$m") > out
+        run cat out
+        assert_output "C"
+        [ -s used ] || fail "$m, a directory program: the vendored cloudpickle was not used"
     done
 }

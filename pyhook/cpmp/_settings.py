@@ -8,8 +8,23 @@ from ._config import BOOLEAN_VALUES, ENV_BY_VALUE, ENV_CLUSTER, ENV_DISABLE, ENV
     ENV_TRACE, FLAGS, LOG_PREFIX, SETTINGS, VERSION
 
 __all__ = ["BOOLEAN_VALUES", "ENV_BY_VALUE", "ENV_CLUSTER", "ENV_DISABLE", "ENV_QUIET",
-           "ENV_TRACE", "FLAGS", "LOG_PREFIX", "SETTINGS", "VERSION", "check_flags", "env_flag",
+           "ENV_TRACE", "FLAGS", "LOG_PREFIX", "SETTINGS", "STARTUP_DIR", "VERSION", "check_flags",
+           "env_flag",
            "cluster_configured", "install_fix", "parse_bool", "trace_target"]
+
+
+def _startup_dir():
+    posix = sys.modules.get("posix")  # always loaded, unlike os under -S
+    try:
+        return posix.getcwd() if posix is not None else None
+    except OSError:
+        return None
+
+
+# The current directory when the process started (cpmp run and cpmp exec
+# load this module before the program runs): what a -c or -m program's
+# sys.path entry names, even after the program changes directory.
+STARTUP_DIR = _startup_dir()
 
 _ON = ("1", "true", "yes", "on")
 _OFF = ("0", "false", "no", "off")

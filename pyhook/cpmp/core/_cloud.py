@@ -40,10 +40,9 @@ def import_cloudpickle():
         import importlib.util
         import os
 
-        path = [p for p in sys.path if isinstance(p, str) and p not in ("", ".")]
-        here = _untrusted_directory(os)
-        if here is not None:
-            path = [p for p in path if os.path.realpath(p) != here]
+        untrusted = _untrusted_directories(os)
+        path = [p for p in sys.path if isinstance(p, str) and p not in ("", ".")
+                and os.path.realpath(p) not in untrusted]
         spec = importlib.machinery.PathFinder.find_spec("cloudpickle", path)
         if spec is None:
             raise ModuleNotFoundError("No module named 'cloudpickle'", name="cloudpickle")
@@ -60,22 +59,28 @@ def import_cloudpickle():
 _importing = threading.RLock()
 
 
-def _untrusted_directory(os):
-    """The current directory, as a real path, unless the main program is a
-    script there: a spawned worker's path holds the -c or -m program's
-    directory by its full name, but a script's own directory is searched
-    for cloudpickle as python3 searches it for the script's imports."""
+def _untrusted_directories(os):
+    """The directories a -c, stdin or -m program runs in, as real paths:
+    the current one, the one the process started in, and the one a
+    spawned child's path names in place of its parent's "" (ORIGINAL_DIR)
+    -- unless the main program is a script, a directory or a zip there,
+    whose own directory is searched for cloudpickle as python3 searches it
+    for the program's imports."""
+    from .._settings import STARTUP_DIR
+
+    found = [STARTUP_DIR, getattr(sys.modules.get("multiprocessing.process"), "ORIGINAL_DIR", None)]
     try:
-        here = os.path.realpath(os.getcwd())
+        found.append(os.getcwd())
     except OSError:
-        return None
+        pass
+    untrusted = {os.path.realpath(d) for d in found if isinstance(d, str)}
     main = sys.modules.get("__main__")
     script = getattr(main, "__file__", None)
-    if isinstance(script, str) and getattr(main, "__spec__", None) is None \
-            and os.path.isfile(script) \
-            and os.path.dirname(os.path.realpath(script)) == here:
-        return None
-    return here
+    spec = getattr(main, "__spec__", None)
+    if isinstance(script, str) and os.path.isfile(script) \
+            and (spec is None or getattr(spec, "name", None) == "__main__"):
+        untrusted.discard(os.path.dirname(os.path.realpath(script)))
+    return untrusted
 
 
 def _cloudpickle():
