@@ -48,6 +48,42 @@ with mp.get_context("spawn").Pool(1) as p:
     assert_output "('before', 'after')"
 }
 
+@test "a reducer the program registers for a type cpmp sends too wins, through copyreg or multiprocessing, before or after the patch" {
+    cat > "$BATS_TEST_TMPDIR/mine.py" <<'PY'
+import copyreg, pickle, types
+from multiprocessing import reduction
+copyreg.pickle(types.MappingProxyType, lambda m: (str, ("copyreg's",)))
+reduction.register(property, lambda p: (str, ("multiprocessing's",)))
+import cpmp
+cpmp.patch()
+copyreg.pickle(types.CodeType, lambda c: (str, ("copyreg's, after",)))
+reduction.register(memoryview, lambda m: (str, ("multiprocessing's, after",)))
+sent = [types.MappingProxyType({}), property(abs), (lambda: 0).__code__, memoryview(b"x")]
+print([pickle.loads(reduction.ForkingPickler.dumps(x)) for x in sent])
+print(pickle.loads(cpmp.dumps(property(abs), reducers={property: lambda p: (str, ("given",))})))
+import typing  # after the patch, which adds cpmp's TypeVar reducer then
+reduction.ForkingPickler.dumps(1)
+copyreg.pickle(typing.TypeVar, lambda t: (str, ("copyreg's TypeVar",)))
+print(pickle.loads(reduction.ForkingPickler.dumps(typing.TypeVar("T"))))
+# What the program registered outlives unpatch().
+cpmp.register(types.CellType, lambda c: (str, ("registered cell",)))
+cpmp.unpatch()
+cell = (lambda x: lambda: x)(1).__closure__[0]
+print(pickle.loads(reduction.ForkingPickler.dumps(cell)),
+      pickle.loads(reduction.ForkingPickler.dumps(property(abs))))
+PY
+    local want="[\"copyreg's\", \"multiprocessing's\", \"copyreg's, after\", \"multiprocessing's, after\"]
+given
+copyreg's TypeVar
+registered cell multiprocessing's"
+    run -0 "${T[@]}" "${STOCK_WITH_PACKAGE[@]}" "$BATS_TEST_TMPDIR/mine.py"
+    assert_output "$want"
+    run -0 "${T[@]}" "$CPMP" run "$BATS_TEST_TMPDIR/mine.py"
+    assert_output "$want"
+    run -0 "${T[@]}" env PYTHONPATH="$(pure_python_package)" "$PYTHON" "$BATS_TEST_TMPDIR/mine.py"
+    assert_output "$want"
+}
+
 @test "a custom context.reducer inherits the patch" {
     pyhook 'import multiprocessing as mp, multiprocessing.reduction as r, cpmp
 cpmp.patch()

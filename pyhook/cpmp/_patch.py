@@ -5,10 +5,11 @@ at import time (connection._ForkingPickler, queues._ForkingPickler,
 sharedctypes._ForkingPickler), plus reduction.dump and
 AbstractReducer.ForkingPickler.  All of them hold the *same class object*, so
 cpmp changes that class in place instead of replacing it: it gives it a
-reducer_override and adds reducers to its own _extra_reducers registry.
-Every binding site, every subclass (custom reducers via context.reducer) and
-every module imported later sees the change, and registrations made through
-reduction.register before or after patching land in the one registry.
+reducer_override, which applies cpmp's reducers where the registry and
+copyreg have none the program registered.  Every binding site, every
+subclass (custom reducers via context.reducer) and every module imported
+later sees the change, and registrations made through reduction.register
+before or after patching win as they did.
 """
 
 import functools
@@ -49,36 +50,26 @@ def _apply_reduction(reduction):
     # fork hook cannot be removed, so unpatch leaves it, doing nothing
     # that changes a pickle).
     _held.install()
+    _reduce.connect(reduction)
     _state.set_attr(pickler, "reducer_override", _reduce.reducer_override)
-    _register(pickler, _reduce.extra_reducers())
+    # cpmp's reducers for types the standard pickler refuses are applied
+    # by reducer_override (_reduce.REDUCERS), not added to the registry.
+    _typing_pending[:] = [] if _reduce.add_typevar() else [True]
     # Same work as multiprocessing's own dumps and dump, plus naming where
     # an unpicklable object sits when pickling fails (see _diagnose).
     _state.set_attr(pickler, "dumps", classmethod(_dumps))
     _state.set_attr(reduction, "dump", functools.partial(_dump, reduction))
 
 
-def _register(pickler, reducers):
-    registry = pickler._extra_reducers
-    for typ, reducer in reducers:
-        # A reducer the program registered itself wins over ours (not
-        # multiprocessing's own for bound methods: see takes_over).
-        if pickler_module().takes_over(registry.get(typ)):
-            _state.set_item(registry, typ, reducer)
-    _typing_pending[:] = [] if "typing" in sys.modules else [True]
-
-
 # Patching does not import typing for its TypeVar reducer: the first send
-# after the program imports it registers that reducer (every ForkingPickler
-# made since reads the registry), else a TypeVar bound by a -c program or a
-# main block would go by a name that a spawned child cannot find.
+# after the program imports it adds that reducer, else a TypeVar bound by a
+# -c program or a main block would go by a name that a spawned child cannot
+# find.
 _typing_pending = []
 
 
 def _register_typing():
-    from multiprocessing import reduction
-
-    if _state.patched_attr(reduction.ForkingPickler, "reducer_override"):
-        _register(reduction.ForkingPickler, pickler_module().extra_reducers())
+    _typing_pending[:] = [] if pickler_module().add_typevar() else [True]
 
 
 def _dumps(cls, obj, protocol=None):

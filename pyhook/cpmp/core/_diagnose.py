@@ -41,16 +41,17 @@ def _side_effect_free_dumps(pickler):
 
     from . import _reduce
 
-    ours = dict(_reduce.extra_reducers())
     table = dict(copyreg.dispatch_table)
-    table.update((t, _stub) for t in pickler._extra_reducers if t not in ours)
-    table.update(ours)
+    # The program's reducers, stubbed, still win over cpmp's own, which
+    # reducer_override applies (_reduce.REDUCERS).
+    table.update((t, _stub) for t in pickler._extra_reducers)
 
     def dumps(obj):
         p = pickler(io.BytesIO())
         p.dispatch_table = table
         p.dump(obj)
-    dumps.table = table
+    dumps.table = dict(table)  # the types with a reducer, cpmp's too
+    dumps.table.update(_reduce.REDUCERS)
     return dumps
 
 

@@ -56,7 +56,7 @@ of cpmp's semantic model.  Every other module asks this one.
    dataclasses and named tuples go through cloudpickle's class reducer,
    and the types the standard pickler refuses outright (code, cells,
    modules, mappingproxy, dict views, memoryview, ...) through cloudpickle's
-   reducers (_reduce.EXTRA_REDUCERS).
+   reducers (_reduce.REDUCERS), unless the program registered its own.
 """
 
 import sys

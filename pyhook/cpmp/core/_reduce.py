@@ -18,7 +18,7 @@ from collections import OrderedDict
 from types import CellType, ClassMethodDescriptorType, CodeType, FunctionType, \
     GetSetDescriptorType, MappingProxyType, MethodType, ModuleType
 
-from . import _cloud, _code, _fallback, _policy, _receive, _resend, _send, _wire
+from . import _cloud, _code, _fallback, _policy, _receive, _resend, _send, _typevar, _wire
 
 
 def _reduce_code(code):
@@ -127,52 +127,29 @@ def _reduce_method(method):
     return _receive.make_method, (func, obj)
 
 
-def takes_over(registered):
-    """Whether cpmp's reducer for a type goes where registered (a registry
-    entry, or None) is: a reducer the program registered itself wins, but
-    not multiprocessing's own for bound methods, which ours replaces (it
-    gives the same wherever that one is right)."""
-    if registered is None:
-        return True
-    forking = sys.modules.get("multiprocessing.reduction")
-    return registered is getattr(forking, "_reduce_method", None)
+def takes_over(t):
+    """Whether cpmp's reducer for type t goes where the pickler's table
+    would take one: a reducer the program registered itself, with
+    multiprocessing or copyreg, wins, but not multiprocessing's own for
+    bound methods, which ours replaces (it gives the same wherever that one
+    is right).  _speedups.c's takes_over is its twin."""
+    registered = _registry.get(t)
+    if registered is not None:
+        return registered is _method_reducer
+    return t not in copyreg.dispatch_table
 
 
 def _reduce_memoryview(obj):
     return bytes, (obj.tobytes(),)  # as cloudpickle sends it
 
 
-def _reduce_typevar(tv):
-    """A TypeVar goes by name where the standard pickler finds it (the same
-    bytes) and every receiver does; one bound by a -c program or a main
-    block, which a spawned child's main module does not bind, as a
-    reference to what a forked receiver holds (as a definition goes, so
-    that a worker sending it back gives the sender its own), else as
-    cloudpickle sends it (so does a TypeVar local to a function)."""
-    module = sys.modules.get(tv.__module__)
-    if module is not None and getattr(module, tv.__name__, None) is tv:
-        names = _policy.main_names(module) if tv.__module__ in _policy.MAIN_NAMES else None
-        if not _policy.by_value_module(tv.__module__) and (
-                names is None or (names is not False and tv.__name__ in names)):
-            return tv.__name__
-        entry = _send.held_entry(tv)
-        if entry is not None:
-            return _send.held_reduce(tv, entry)
-    return _typevar_by_value(tv)
-
-
-def _typevar_by_value(tv):
-    return _receive.cloudpickle_call, ("_make_typevar", _cloud.attr("_decompose_typevar")(tv))
-
-
-def extra_reducers():
-    """EXTRA_REDUCERS, and typing.TypeVar's when typing is loaded (never
+def add_typevar():
+    """Add typing.TypeVar's reducer to REDUCERS once typing is loaded (never
     imported for it: a program without typing has no TypeVar to send)."""
-    extra = EXTRA_REDUCERS
     typing = sys.modules.get("typing")
-    if typing is None:
-        return extra
-    return extra + ((typing.TypeVar, _reduce_typevar),)
+    if typing is not None:
+        REDUCERS.setdefault(typing.TypeVar, _typevar.reduce_typevar)
+    return typing is not None
 
 
 def _view_reducer(kind, ordered):
@@ -215,6 +192,22 @@ EXTRA_REDUCERS = (
 del _d, _od
 if "__reduce__" not in vars(ClassMethodDescriptorType):  # CPython >= 3.10.8
     EXTRA_REDUCERS += ((ClassMethodDescriptorType, _reduce_classmethod_descriptor),)
+# What reducer_override applies, by exact type, where the pickler's table
+# would (takes_over): not in ForkingPickler's registry, whose copy into
+# every pickler it makes cost 4k instructions a send, a fifth of a def's.
+REDUCERS = dict(EXTRA_REDUCERS)
+_registry = {}  # ForkingPickler._extra_reducers, once connect() has run
+_method_reducer = None
+
+
+def connect(reduction):
+    """Read multiprocessing's registry from now on (reduction: the loaded
+    multiprocessing.reduction), before a pickler takes reducer_override."""
+    global _registry, _method_reducer
+    _registry = reduction.ForkingPickler._extra_reducers
+    _method_reducer = getattr(reduction, "_reduce_method", None)
+    if _c is not None:
+        _c.set_reducers(REDUCERS, copyreg.dispatch_table, _registry, _method_reducer)
 
 
 # --- the override ------------------------------------------------------------
@@ -228,6 +221,9 @@ def _py_reducer_override(obj):
         return _send.reduce_class(obj)
     if isinstance(obj, ModuleType) and t is not ModuleType:
         return reduce_module_subclass(obj)
+    reducer = REDUCERS.get(t)
+    if reducer is not None and takes_over(t):
+        return reducer(obj)
     return NotImplemented
 
 
@@ -247,11 +243,15 @@ def _load_speedups():
                             _wire.EMPTY_CELL, _resend.PINNED, _resend.ENTRY)
     except (TypeError, ValueError) as exc:
         return None, "does not match this package (%s)" % exc
-    if hasattr(_speedups, "set_tables"):
-        _speedups.set_tables(_cloud.OWN, _resend.by_reference)
+    if not hasattr(_speedups, "set_reducers"):
+        return None, "does not match this package (no set_reducers)"
+    _speedups.set_tables(_cloud.OWN, _resend.by_reference)
+    global _c
+    _c = _speedups
     return _speedups.reducer_override, None
 
 
+_c = None  # _speedups, when its reducer_override is the one
 reducer_override, SPEEDUPS_PROBLEM = _load_speedups()
 if reducer_override is None:
     reducer_override = _py_reducer_override
@@ -283,17 +283,20 @@ def pickler_class():
     global _pickler_class
     if _pickler_class is None:
         import multiprocessing.reduction
-        __import__("typing")  # so that extra_reducers() has TypeVar
+
+        connect(multiprocessing.reduction)
+        __import__("typing")
+        add_typevar()
+
         class Pickler(multiprocessing.reduction.ForkingPickler):
             def __init__(self, file, protocol=None, reducers=None, buffer_callback=None):
+                mine = [t for t in reducers or () if t in REDUCERS]
+                if mine:  # the caller's reducers win over cpmp's (read at __init__)
+                    self.reducer_override = _deferring(reducer_override, frozenset(mine))
                 if buffer_callback is None:
                     super().__init__(file, protocol)
                 else:  # ForkingPickler passes on positional arguments only
                     super().__init__(file, protocol, True, buffer_callback)
-                table = self.dispatch_table
-                for typ, reducer in extra_reducers():
-                    if takes_over(table.get(typ)):
-                        table[typ] = reducer
                 if reducers:
                     self.dispatch_table.update(reducers)
 
@@ -301,6 +304,16 @@ def pickler_class():
         Pickler.__module__ = __name__
         _pickler_class = Pickler
     return _pickler_class
+
+
+def _deferring(override, types):
+    """override, leaving objects of types to the pickler's table."""
+    if isinstance(override, staticmethod):
+        override = override.__func__
+
+    def deferring(obj):
+        return NotImplemented if type(obj) in types else override(obj)
+    return deferring
 
 
 def arguments(reducers, protocol, buffer_callback):
@@ -360,7 +373,7 @@ def dumps_by_value(obj):
                     if isinstance(o, type):
                         return _send.reduce_class_by_value(o)
                     if type(o) is getattr(sys.modules.get("typing"), "TypeVar", None):
-                        return _typevar_by_value(o)
+                        return _typevar.by_value(o)
                 return override(o)
 
         _by_value_class = ByValue

@@ -15,8 +15,8 @@ static PyObject *empty_cell;      /* cpmp.core._wire.EMPTY_CELL */
 static PyObject *pinned_attrs;    /* cpmp._resend.PINNED: attribute names */
 static Py_ssize_t hits;           /* sends answered from the cache */
 
-/* The names this file looks up, made once (a string made at each send
- * cost more than the lookup). */
+/* The names looked up at each send, interned once (making the string each
+ * time cost more than the lookup); name() is borrowed, NULL on error. */
 enum name { n_kwdefaults, n_annotations, n_closure, n_cell_contents, n_globals, n_dict,
             n_module, n_qualname, n_cloudpickle, n_by_value_modules, n_count };
 static const char *const name_text[n_count] = {
@@ -26,7 +26,6 @@ static const char *const name_text[n_count] = {
 };
 static PyObject *names[n_count];
 
-/* A borrowed reference to the interned name, or NULL with an error set. */
 static PyObject *
 name(enum name which)
 {
@@ -36,13 +35,10 @@ name(enum name which)
     return names[which];
 }
 
-/* func's attribute `which`: a new reference, or NULL with an error set. */
 static PyObject *
 attr(PyObject *obj, enum name which)
 {
-    PyObject *key = name(which);
-
-    return key == NULL ? NULL : PyObject_GetAttr(obj, key);
+    return name(which) == NULL ? NULL : PyObject_GetAttr(obj, names[which]);
 }
 
 /* Where each field of an entry is (from cpmp._resend.ENTRY). */
@@ -344,14 +340,6 @@ cpmp_cache_hits(void)
     return hits;
 }
 
-static void
-replace(PyObject **slot, PyObject *value)
-{
-    Py_INCREF(value);
-    Py_XDECREF(*slot);
-    *slot = value;
-}
-
 /* The index of field `name` in the entry layout, or -1 with ValueError. */
 static Py_ssize_t
 field(PyObject *layout, const char *name)
@@ -372,7 +360,7 @@ field(PyObject *layout, const char *name)
 void
 cpmp_by_reference_set(PyObject *table)
 {
-    replace(&by_reference, table);
+    cpmp_replace(&by_reference, table);
 }
 
 int
@@ -401,8 +389,8 @@ cpmp_cache_set(PyObject *cache, PyObject *empty, PyObject *pinned, PyObject *lay
         return -1;
     }
     e_size = PyTuple_Size(layout);
-    replace(&sent, cache);
-    replace(&empty_cell, empty);
-    replace(&pinned_attrs, pinned);
+    cpmp_replace(&sent, cache);
+    cpmp_replace(&empty_cell, empty);
+    cpmp_replace(&pinned_attrs, pinned);
     return 0;
 }

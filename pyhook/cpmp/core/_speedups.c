@@ -27,6 +27,59 @@ static PyObject *str_builtins;
 static PyObject *str_live;
 static PyObject *own_functions;   /* cpmp._send.OWN: functions and C types */
 static PyObject *builtins_module;
+/* set_reducers(): cpmp._reduce.REDUCERS {type: reducer}, copyreg's
+ * dispatch_table, ForkingPickler._extra_reducers and multiprocessing's
+ * reducer for bound methods, all read live. */
+static PyObject *reducers, *copyreg_table, *registry, *method_reducer;
+
+/* Whether cpmp's reducer for type goes where the pickler's dispatch table
+ * would have it (cpmp._reduce.takes_over): a reducer the program registered
+ * itself, with multiprocessing or copyreg, wins; multiprocessing's own for
+ * bound methods does not.  1, 0, or -1 with an error set. */
+static int
+takes_over(PyObject *type)
+{
+    PyObject *registered = PyDict_GetItemWithError(registry, type);
+
+    if (registered != NULL) {
+        return registered == method_reducer;
+    }
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+    registered = PyDict_GetItemWithError(copyreg_table, type);
+    if (registered == NULL && PyErr_Occurred()) {
+        return -1;
+    }
+    return registered == NULL;
+}
+
+/* cpmp's reducer for obj's exact type, called, when it takes over; else
+ * NotImplemented (a new reference), or NULL with an error set. */
+static PyObject *
+reduce_by_type(PyObject *obj)
+{
+    PyObject *reducer = reducers == NULL ? NULL
+                        : PyDict_GetItemWithError(reducers, (PyObject *)Py_TYPE(obj));
+    int mine;
+
+    if (reducer == NULL) {
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+        Py_INCREF(Py_NotImplemented);
+        return Py_NotImplemented;
+    }
+    mine = takes_over((PyObject *)Py_TYPE(obj));
+    if (mine < 0) {
+        return NULL;
+    }
+    if (!mine) {
+        Py_INCREF(Py_NotImplemented);
+        return Py_NotImplemented;
+    }
+    return PyObject_CallFunctionObjArgs(reducer, obj, NULL);
+}
 
 static PyObject *
 speedups_reducer_override(PyObject *module, PyObject *obj)
@@ -80,13 +133,15 @@ speedups_reducer_override(PyObject *module, PyObject *obj)
     } else if (PyModule_Check(obj) && !PyModule_CheckExact(obj)) {
         /* A types.ModuleType subclass made at any time (py's ApiModule). */
         return PyObject_CallFunctionObjArgs(reduce_module, obj, NULL);
+    } else {
+        return reduce_by_type(obj);
     }
     Py_INCREF(Py_NotImplemented);
     return Py_NotImplemented;
 }
 
-static void
-replace(PyObject **slot, PyObject *value)
+void
+cpmp_replace(PyObject **slot, PyObject *value)
 {
     Py_INCREF(value);
     Py_XDECREF(*slot);
@@ -106,9 +161,9 @@ speedups_set_hooks(PyObject *module, PyObject *args)
     if (cpmp_cache_set(cache, empty, pinned, layout) < 0) {
         return NULL;
     }
-    replace(&reduce_function, rf);
-    replace(&reduce_class, rc);
-    replace(&reduce_module, rm);
+    cpmp_replace(&reduce_function, rf);
+    cpmp_replace(&reduce_class, rc);
+    cpmp_replace(&reduce_module, rm);
     Py_RETURN_NONE;
 }
 
@@ -226,8 +281,27 @@ speedups_set_tables(PyObject *module, PyObject *args)
                           &by_reference)) {
         return NULL;
     }
-    replace(&own_functions, own);
+    cpmp_replace(&own_functions, own);
     cpmp_by_reference_set(by_reference);
+    Py_RETURN_NONE;
+}
+
+/* set_reducers(reducers, copyreg_table, registry, method_reducer): see
+ * takes_over; the three dicts are read live from then on. */
+static PyObject *
+speedups_set_reducers(PyObject *module, PyObject *args)
+{
+    PyObject *table, *copyreg, *extra, *method;
+
+    (void)module;
+    if (!PyArg_ParseTuple(args, "O!O!O!O:set_reducers", &PyDict_Type, &table, &PyDict_Type,
+                          &copyreg, &PyDict_Type, &extra, &method)) {
+        return NULL;
+    }
+    cpmp_replace(&copyreg_table, copyreg);
+    cpmp_replace(&registry, extra);
+    cpmp_replace(&method_reducer, method);
+    cpmp_replace(&reducers, table); /* last: the others are set when it is */
     Py_RETURN_NONE;
 }
 
@@ -253,6 +327,9 @@ static PyMethodDef speedups_methods[] = {
     {"set_tables", speedups_set_tables, METH_VARARGS,
      "set_tables(own, by_reference): cpmp._send.OWN and cpmp._resend.by_reference, read "
      "live: what goes by reference without asking the policy."},
+    {"set_reducers", speedups_set_reducers, METH_VARARGS,
+     "set_reducers(reducers, copyreg_table, registry, method_reducer): cpmp._reduce.REDUCERS, "
+     "applied where the pickler's own table has no reducer the program registered."},
     {"hits", speedups_hits, METH_NOARGS,
      "hits(): how many sends the cache answered in this process."},
     {NULL, NULL, 0, NULL},

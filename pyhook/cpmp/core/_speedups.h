@@ -25,6 +25,9 @@ void cpmp_by_reference_set(PyObject *table);
 PyObject *cpmp_pin_values(PyObject *module, PyObject *args);
 PyObject *cpmp_inherited_values(PyObject *module, PyObject *args);
 
+/* *slot = value, a new reference, dropping the old one. */
+void cpmp_replace(PyObject **slot, PyObject *value);
+
 /* How many sends the cache answered in this process. */
 Py_ssize_t cpmp_cache_hits(void);
 
