@@ -114,3 +114,7 @@ with mp.get_context(sys.argv[1]).Pool(1) as p:
         assert_output "True True"
     done
 }
+
+@test "a main-block ParamSpec, TypeVarTuple or NewType keeps its identity, and one bound after the fork reaches the worker, under every start method" {
+    sound typing-kin "[True, True, True, <class 'int'>, <class 'str'>]"
+}

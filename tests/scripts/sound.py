@@ -265,3 +265,18 @@ if __name__ == "__main__":
             T = typing.TypeVar("T", int, str)  # rebound after the fork
             out += [p.apply(lambda: T) is T, p.apply(lambda: T.__constraints__)]
         print(out)
+
+    elif case == "typing-kin":
+        # As "typevar", for the kin cloudpickle sends by name only.
+        import typing
+        made = (lambda: typing.ParamSpec("P"), lambda: typing.TypeVarTuple("Ts"),
+                lambda: typing.NewType("N", int))
+        with ctx.Pool(1) as p:
+            out = []
+            for make in made:
+                X = make()
+                out.append(p.apply(ident, (X,)) is X and p.apply(lambda: X) is X)
+            P = typing.ParamSpec("P", bound=int)  # bound after the fork
+            N = typing.NewType("N", str)
+            out += [p.apply(lambda: P.__bound__), p.apply(lambda: N.__supertype__)]
+        print(out)

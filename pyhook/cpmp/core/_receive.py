@@ -320,6 +320,35 @@ def cloudpickle_call(name, args):
     return _cloud.attr(name)(*args)
 
 
+def make_typing(kind, name, args, kwargs, module, tracker=None):
+    """A typing.ParamSpec, TypeVarTuple or NewType sent by value
+    (_typevar.reduce_typing): the one made from tracker before, if this
+    process still has it, so that sending it back and forth keeps its
+    identity, as cloudpickle keeps a TypeVar's."""
+    import typing
+
+    if kind not in ("ParamSpec", "TypeVarTuple", "NewType"):
+        raise pickle.UnpicklingError("cpmp: no typing form %r" % (kind,))
+    obj = typing_objects.get(tracker) if tracker is not None else None
+    if obj is not None:
+        return obj
+    obj = getattr(typing, kind)(name, *args, **kwargs)
+    try:
+        obj.__module__ = module
+    except (AttributeError, TypeError):
+        pass  # a C type that keeps the module it was made in
+    if tracker is not None:
+        typing_objects[tracker] = obj
+        typing_trackers[obj] = tracker
+    return obj
+
+
+# Both ways between the typing objects sent or made by value and their
+# trackers (a random hex string): weak, as cloudpickle's class tracker.
+typing_objects = weakref.WeakValueDictionary()
+typing_trackers = weakref.WeakKeyDictionary()
+
+
 def make_cell(value=EMPTY_CELL):
     return CellType() if value is EMPTY_CELL else CellType(value)
 

@@ -144,11 +144,16 @@ def _reduce_memoryview(obj):
 
 
 def add_typevar():
-    """Add typing.TypeVar's reducer to REDUCERS once typing is loaded (never
-    imported for it: a program without typing has no TypeVar to send)."""
+    """Add the reducers of typing.TypeVar and its kin to REDUCERS once
+    typing is loaded (never imported for them: a program without typing
+    has no TypeVar to send)."""
     typing = sys.modules.get("typing")
     if typing is not None:
         REDUCERS.setdefault(typing.TypeVar, _typevar.reduce_typevar)
+        for kind in _typevar.TYPING_KINDS:  # types from 3.10 on
+            t = getattr(typing, kind, None)
+            if isinstance(t, type):
+                REDUCERS.setdefault(t, _typevar.reduce_typing)
     return typing is not None
 
 

@@ -52,7 +52,10 @@ Other objects the standard pickler refuses: ``make_cell(value)``
 (EMPTY_CELL for an empty cell), ``make_class(make, args)`` with state for
 ``set_class_state`` (cloudpickle's class reduce), ``import_module(name)``,
 ``make_module(name, state)``, ``make_method(func, obj)``,
-``make_dict_view(data, kind, ordered)``, ``dataclass_field_type(name)``.
+``make_dict_view(data, kind, ordered)``, ``dataclass_field_type(name)``,
+``cloudpickle_call(name, args)`` (a TypeVar: ``_make_typevar``),
+``make_typing(kind, name, args, kwargs, module)`` (a ParamSpec,
+TypeVarTuple or NewType).
 
 A cluster task (cluster/_send, cluster/_worker): a pickle of (func, args,
 kwargs) or a mapstar chunk, made by the same pickler, run by
