@@ -266,9 +266,9 @@ def _reduce_definition(obj, is_function, by_value):
     a forked receiver holds, or by_value(obj)."""
     reason = _policy.by_value_reason(obj, is_function)
     if reason is None:
-        if is_function:
+        if is_function or obj.__flags__ & _HEAPTYPE:
             _resend.remember_by_reference(obj)
-        elif not obj.__flags__ & _HEAPTYPE:
+        else:
             _cloud.OWN.add(obj)  # a C type: its name and module cannot change
         return NotImplemented
     if reason in _policy.HOLDABLE:
@@ -296,7 +296,8 @@ _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement
 
 
 def reduce_class(cls):
-    if cls in _SPECIAL_TYPES or (cls in _cloud.OWN and _resend.registry_empty()):
+    if cls in _SPECIAL_TYPES or (cls in _cloud.OWN and _resend.registry_empty()) \
+            or _resend.goes_by_reference(cls):
         return NotImplemented
     return _reduce_definition(cls, False, reduce_class_by_value)
 

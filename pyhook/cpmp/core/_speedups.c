@@ -81,6 +81,33 @@ reduce_by_type(PyObject *obj)
     return PyObject_CallFunctionObjArgs(reducer, obj, NULL);
 }
 
+/* A class: NotImplemented (by reference, as the standard pickler sends it)
+ * for NoneType and its kin, a C type found by name and a class the policy
+ * sent by reference with nothing changed since; else what the policy says. */
+static PyObject *
+reduce_type(PyObject *cls)
+{
+    int by_reference = PySequence_Contains(special_types, cls);
+
+    if (by_reference == 0 && own_functions != NULL) {
+        by_reference = PySet_Contains(own_functions, cls);
+        if (by_reference > 0 && !cpmp_registry_empty()) {
+            by_reference = 0;
+        }
+    }
+    if (by_reference == 0) {
+        by_reference = cpmp_by_reference(cls);
+    }
+    if (by_reference < 0) {
+        return NULL;
+    }
+    if (!by_reference) {
+        return PyObject_CallFunctionObjArgs(reduce_class, cls, NULL);
+    }
+    Py_INCREF(Py_NotImplemented);
+    return Py_NotImplemented;
+}
+
 static PyObject *
 speedups_reducer_override(PyObject *module, PyObject *obj)
 {
@@ -116,20 +143,7 @@ speedups_reducer_override(PyObject *module, PyObject *obj)
         }
         return PyObject_CallFunctionObjArgs(reduce_function, obj, NULL);
     } else if (PyType_Check(obj)) {
-        int special = PySequence_Contains(special_types, obj);
-
-        if (special == 0 && own_functions != NULL) {
-            special = PySet_Contains(own_functions, obj); /* a C type, found by name */
-            if (special > 0 && !cpmp_registry_empty()) {
-                special = 0;
-            }
-        }
-        if (special < 0) {
-            return NULL;
-        }
-        if (!special) {
-            return PyObject_CallFunctionObjArgs(reduce_class, obj, NULL);
-        }
+        return reduce_type(obj);
     } else if (PyModule_Check(obj) && !PyModule_CheckExact(obj)) {
         /* A types.ModuleType subclass made at any time (py's ApiModule). */
         return PyObject_CallFunctionObjArgs(reduce_module, obj, NULL);
