@@ -24,10 +24,11 @@ from common import read_config
 HERE = os.path.dirname(os.path.abspath(__file__))
 SENDS = os.path.join(HERE, "workloads", "sends.py")
 CGMARK = os.path.join(HERE, "workloads", "cgmark.c")
-CASES = ("def", "data", "instance", "lambda", "closure", "local-class")
-TITLES = {"def": "top-level def", "data": "10 small tuples", "instance": "main-block class instance",
+CASES = ("def", "data", "record", "instance", "lambda", "closure", "local-class")
+TITLES = {"def": "top-level def", "data": "10 small tuples", "record": "top-level class instance",
+          "instance": "main-block class instance",
           "lambda": "lambda", "closure": "closure", "local-class": "local class instance"}
-STOCK_SENDS = ("def", "data", "instance")  # what python3 can send
+STOCK_SENDS = ("def", "data", "record", "instance")  # what python3 can send
 REQUEST = "desc: Trigger: Client Request: "  # a dump's label, in its file
 VALGRIND = ["valgrind", "--tool=callgrind", "--quiet"]
 

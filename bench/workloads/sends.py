@@ -31,6 +31,14 @@ def inc(x):
     return x + 1
 
 
+class Record:
+    """A class at the top level, as a library's or a script's own."""
+
+    def __init__(self, x):
+        self.x = x
+        self.y = -x
+
+
 def closure(k):
     def add(x):
         return x + k
@@ -90,6 +98,7 @@ if __name__ == "__main__":
     OBJECTS = {
         "def": inc,
         "data": [(i, -i) for i in range(10)],
+        "record": Record(1),
         "instance": Point(1),
         "lambda": lambda x: x + 1,
         "closure": closure(1),
