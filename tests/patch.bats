@@ -84,6 +84,41 @@ registered cell multiprocessing's"
     assert_output "$want"
 }
 
+@test "a ForkingPickler subclass's own registry, a metaclass's reducer and cpmp.dumps(reducers=) win over cpmp's, as without cpmp" {
+    cat > "$BATS_TEST_TMPDIR/own.py" <<'PY'
+import copyreg, pickle, types
+from multiprocessing.reduction import ForkingPickler
+import cpmp
+class Before(ForkingPickler):  # made before the patch, or after
+    _extra_reducers = {}
+Before.register(types.MappingProxyType, lambda m: (str, ("Before's",)))
+cpmp.patch()
+class After(ForkingPickler):
+    _extra_reducers = {}
+After.register(property, lambda p: (str, ("After's",)))
+class Meta(type):
+    pass
+copyreg.pickle(Meta, lambda c: (str, ("Meta's " + c.__name__,)))
+def local():
+    class Local(metaclass=Meta):
+        pass
+    return Local
+class Mod(types.ModuleType):
+    pass
+print(pickle.loads(Before.dumps(types.MappingProxyType({}))), pickle.loads(After.dumps(property(abs))),
+      pickle.loads(ForkingPickler.dumps(local())),
+      pickle.loads(cpmp.dumps(Mod("m"), reducers={Mod: lambda m: (str, ("given",))})),
+      type(pickle.loads(After.dumps(types.MappingProxyType({})))).__name__)
+PY
+    local want="Before's After's Meta's Local given mappingproxy"
+    run -0 "${T[@]}" "${STOCK_WITH_PACKAGE[@]}" "$BATS_TEST_TMPDIR/own.py"
+    assert_output "$want"
+    run -0 "${T[@]}" "$CPMP" run "$BATS_TEST_TMPDIR/own.py"
+    assert_output "$want"
+    run -0 "${T[@]}" env PYTHONPATH="$(pure_python_package)" "$PYTHON" "$BATS_TEST_TMPDIR/own.py"
+    assert_output "$want"
+}
+
 @test "a custom context.reducer inherits the patch" {
     pyhook 'import multiprocessing as mp, multiprocessing.reduction as r, cpmp
 cpmp.patch()

@@ -90,6 +90,20 @@ class patched:
         return False
 
 
+def _arguments(reducers, protocol, buffer_callback):
+    """cpmp.dumps's and cpmp.dump's (reducers, protocol, buffer_callback),
+    given in cpmp's order or in cloudpickle's, (protocol, buffer_callback):
+    an int where reducers go is the protocol, and what follows it the
+    buffer_callback."""
+    if not isinstance(reducers, int):
+        return reducers, protocol, buffer_callback
+    if protocol is not None and not callable(protocol):  # dumps(obj, 2, protocol=3)
+        raise TypeError("cpmp: protocol given twice (%r and %r)" % (reducers, protocol))
+    if protocol is not None and buffer_callback is not None:
+        raise TypeError("cpmp: buffer_callback given twice")
+    return None, reducers, protocol if protocol is not None else buffer_callback
+
+
 def dumps(obj, reducers=None, protocol=None, buffer_callback=None):
     """Pickle obj with cpmp's pickler: multiprocessing's ForkingPickler
     with exactly what the patch adds, whether or not it is applied.
@@ -116,7 +130,7 @@ def dumps(obj, reducers=None, protocol=None, buffer_callback=None):
     from . import _patch
 
     _reduce = _patch.pickler_module()
-    return _reduce.dumps(obj, *_reduce.arguments(reducers, protocol, buffer_callback))
+    return _reduce.dumps(obj, *_arguments(reducers, protocol, buffer_callback))
 
 
 def dump(obj, file, reducers=None, protocol=None, buffer_callback=None):
@@ -125,7 +139,7 @@ def dump(obj, file, reducers=None, protocol=None, buffer_callback=None):
     from . import _patch
 
     _reduce = _patch.pickler_module()
-    _reduce.dump(obj, file, *_reduce.arguments(reducers, protocol, buffer_callback))
+    _reduce.dump(obj, file, *_arguments(reducers, protocol, buffer_callback))
 
 
 def loads(data, **kwargs):

@@ -52,6 +52,14 @@ def _apply_reduction(reduction):
     _held.install()
     _reduce.connect(reduction)
     _state.set_attr(pickler, "reducer_override", _reduce.reducer_override)
+    # A subclass with a registry of its own (a custom context.reducer's):
+    # its picklers read that one, so its override must too.
+    _state.set_attr(pickler, "__init_subclass__", classmethod(_own_registry))
+    todo = list(pickler.__subclasses__())
+    while todo:
+        sub = todo.pop()
+        todo.extend(sub.__subclasses__())
+        _own_registry(sub)
     # cpmp's reducers for types the standard pickler refuses are applied
     # by reducer_override (_reduce.REDUCERS), not added to the registry.
     _typing_pending[:] = [] if _reduce.add_typevar() else [True]
@@ -70,6 +78,11 @@ _typing_pending = []
 
 def _register_typing():
     _typing_pending[:] = [] if pickler_module().add_typevar() else [True]
+
+
+def _own_registry(cls, **kwargs):
+    if "_extra_reducers" in vars(cls) and "reducer_override" not in vars(cls):
+        _state.set_attr(cls, "reducer_override", pickler_module().registry_override(cls))
 
 
 def _dumps(cls, obj, protocol=None):

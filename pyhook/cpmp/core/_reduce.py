@@ -148,6 +148,8 @@ def add_typevar():
     typing is loaded (never imported for them: a program without typing
     has no TypeVar to send)."""
     typing = sys.modules.get("typing")
+    if getattr(getattr(typing, "__spec__", None), "_initializing", False):
+        return False  # another thread is importing it: a later send adds them
     if typing is not None:
         REDUCERS.setdefault(typing.TypeVar, _typevar.reduce_typevar)
         for kind in _typevar.TYPING_KINDS:  # types from 3.10 on
@@ -197,12 +199,11 @@ EXTRA_REDUCERS = (
 del _d, _od
 if "__reduce__" not in vars(ClassMethodDescriptorType):  # CPython >= 3.10.8
     EXTRA_REDUCERS += ((ClassMethodDescriptorType, _reduce_classmethod_descriptor),)
-# What reducer_override applies, by exact type, where the pickler's table
-# would (takes_over): not in ForkingPickler's registry, whose copy into
-# every pickler it makes cost 4k instructions a send, a fifth of a def's.
+# What reducer_override applies, by exact type, where the program has no
+# reducer (takes_over): not in ForkingPickler's registry, which each pickler
+# copies (4k instructions a send, a fifth of a def's).
 REDUCERS = dict(EXTRA_REDUCERS)
-_registry = {}  # ForkingPickler._extra_reducers, once connect() has run
-_method_reducer = None
+_registry, _method_reducer = {}, None  # ForkingPickler's registry, from connect()
 
 
 def connect(reduction):
@@ -223,6 +224,8 @@ def _py_reducer_override(obj):
     if t is FunctionType:
         return _send.reduce_function(obj)
     if issubclass(t, type):
+        if t is not type and not takes_over(t):
+            return NotImplemented  # the program's reducer for its metaclass
         return _send.reduce_class(obj)
     if isinstance(obj, ModuleType) and t is not ModuleType:
         return reduce_module_subclass(obj)
@@ -295,9 +298,8 @@ def pickler_class():
 
         class Pickler(multiprocessing.reduction.ForkingPickler):
             def __init__(self, file, protocol=None, reducers=None, buffer_callback=None):
-                mine = [t for t in reducers or () if t in REDUCERS]
-                if mine:  # the caller's reducers win over cpmp's (read at __init__)
-                    self.reducer_override = _deferring(reducer_override, frozenset(mine))
+                if reducers:  # the caller's reducers win over cpmp's (read at __init__)
+                    self.reducer_override = _deferring(reducer_override, frozenset(reducers))
                 if buffer_callback is None:
                     super().__init__(file, protocol)
                 else:  # ForkingPickler passes on positional arguments only
@@ -311,6 +313,24 @@ def pickler_class():
     return _pickler_class
 
 
+def registry_override(cls):
+    """reducer_override for a ForkingPickler subclass with a registry of its
+    own, which its picklers read instead of ForkingPickler's: what the
+    program registered there wins over cpmp's reducers too."""
+    inner = reducer_override
+    if isinstance(inner, staticmethod):
+        inner = inner.__func__
+
+    def override(obj):
+        t = type(obj)
+        if t in REDUCERS or (t is not type and issubclass(t, type)):  # or a metaclass
+            registered = cls._extra_reducers.get(t)
+            if registered is not None and registered is not _method_reducer:
+                return NotImplemented
+        return inner(obj)
+    return staticmethod(override)
+
+
 def _deferring(override, types):
     """override, leaving objects of types to the pickler's table."""
     if isinstance(override, staticmethod):
@@ -319,20 +339,6 @@ def _deferring(override, types):
     def deferring(obj):
         return NotImplemented if type(obj) in types else override(obj)
     return deferring
-
-
-def arguments(reducers, protocol, buffer_callback):
-    """cpmp.dumps's and cpmp.dump's (reducers, protocol, buffer_callback),
-    given in cpmp's order or in cloudpickle's, (protocol, buffer_callback):
-    an int where reducers go is the protocol, and what follows it the
-    buffer_callback."""
-    if not isinstance(reducers, int):
-        return reducers, protocol, buffer_callback
-    if protocol is not None and not callable(protocol):  # dumps(obj, 2, protocol=3)
-        raise TypeError("cpmp: protocol given twice (%r and %r)" % (reducers, protocol))
-    if protocol is not None and buffer_callback is not None:
-        raise TypeError("cpmp: buffer_callback given twice")
-    return None, reducers, protocol if protocol is not None else buffer_callback
 
 
 def dump(obj, file, reducers=None, protocol=None, buffer_callback=None):

@@ -81,14 +81,24 @@ reduce_by_type(PyObject *obj)
     return PyObject_CallFunctionObjArgs(reducer, obj, NULL);
 }
 
-/* A class: NotImplemented (by reference, as the standard pickler sends it)
- * for NoneType and its kin, a C type found by name and a class the policy
- * sent by reference with nothing changed since; else what the policy says. */
+/* A class: NotImplemented (the standard pickler's way) for NoneType and its
+ * kin, a class whose metaclass has a reducer the program registered, a C
+ * type found by name and a class the policy sent by reference with nothing
+ * changed since; else what the policy says. */
 static PyObject *
 reduce_type(PyObject *cls)
 {
     int by_reference = PySequence_Contains(special_types, cls);
 
+    if (by_reference == 0 && reducers != NULL && Py_TYPE(cls) != &PyType_Type) {
+        /* A reducer the program registered for its metaclass wins. */
+        int mine = takes_over((PyObject *)Py_TYPE(cls));
+
+        if (mine < 0) {
+            return NULL;
+        }
+        by_reference = !mine;
+    }
     if (by_reference == 0 && own_functions != NULL) {
         by_reference = PySet_Contains(own_functions, cls);
         if (by_reference > 0 && !cpmp_registry_empty()) {
@@ -300,8 +310,7 @@ speedups_set_tables(PyObject *module, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* set_reducers(reducers, copyreg_table, registry, method_reducer): see
- * takes_over; the three dicts are read live from then on. */
+/* set_reducers(reducers, copyreg_table, registry, method_reducer): see takes_over. */
 static PyObject *
 speedups_set_reducers(PyObject *module, PyObject *args)
 {
