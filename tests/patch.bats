@@ -84,7 +84,7 @@ registered cell multiprocessing's"
     assert_output "$want"
 }
 
-@test "a ForkingPickler subclass's own registry, a metaclass's reducer and cpmp.dumps(reducers=) win over cpmp's, as without cpmp" {
+@test "a ForkingPickler subclass's own registry or reducer_override, a metaclass's reducer and cpmp.dumps(reducers=) win over cpmp's, as without cpmp" {
     cat > "$BATS_TEST_TMPDIR/own.py" <<'PY'
 import copyreg, pickle, types
 from multiprocessing.reduction import ForkingPickler
@@ -109,8 +109,27 @@ print(pickle.loads(Before.dumps(types.MappingProxyType({}))), pickle.loads(After
       pickle.loads(ForkingPickler.dumps(local())),
       pickle.loads(cpmp.dumps(Mod("m"), reducers={Mod: lambda m: (str, ("given",))})),
       type(pickle.loads(After.dumps(types.MappingProxyType({})))).__name__)
+class Late(ForkingPickler):  # a registry given after the class statement
+    pass
+Late._extra_reducers = {}
+Late.register(Mod, lambda m: (str, ("Late's",)))
+class Own(ForkingPickler):  # a reducer_override of its own, inherited or from a mixin
+    def reducer_override(self, obj):
+        return (str, ("Own's",)) if isinstance(obj, complex) else NotImplemented
+class Sub(Own):
+    _extra_reducers = {}
+class Mixin:
+    def reducer_override(self, obj):
+        return (str, ("Mixin's",)) if isinstance(obj, complex) else NotImplemented
+class Mixed(ForkingPickler, Mixin):
+    pass
+print(pickle.loads(Late.dumps(Mod("m"))), pickle.loads(Sub.dumps(1j)), pickle.loads(Mixed.dumps(1j)))
+cpmp.unpatch()
+print(pickle.loads(Sub.dumps(1j)), "reducer_override" in vars(Own), "reducer_override" in vars(Sub))
 PY
-    local want="Before's After's Meta's Local given mappingproxy"
+    local want="Before's After's Meta's Local given mappingproxy
+Late's Own's Mixin's
+Own's True False"
     run -0 "${T[@]}" "${STOCK_WITH_PACKAGE[@]}" "$BATS_TEST_TMPDIR/own.py"
     assert_output "$want"
     run -0 "${T[@]}" "$CPMP" run "$BATS_TEST_TMPDIR/own.py"

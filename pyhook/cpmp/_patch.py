@@ -52,14 +52,7 @@ def _apply_reduction(reduction):
     _held.install()
     _reduce.connect(reduction)
     _state.set_attr(pickler, "reducer_override", _reduce.reducer_override)
-    # A subclass with a registry of its own (a custom context.reducer's):
-    # its picklers read that one, so its override must too.
-    _state.set_attr(pickler, "__init_subclass__", classmethod(_own_registry))
-    todo = list(pickler.__subclasses__())
-    while todo:
-        sub = todo.pop()
-        todo.extend(sub.__subclasses__())
-        _own_registry(sub)
+    _patched[0] = pickler
     # cpmp's reducers for types the standard pickler refuses are applied
     # by reducer_override (_reduce.REDUCERS), not added to the registry.
     _typing_pending[:] = [] if _reduce.add_typevar() else [True]
@@ -80,9 +73,27 @@ def _register_typing():
     _typing_pending[:] = [] if pickler_module().add_typevar() else [True]
 
 
-def _own_registry(cls, **kwargs):
-    if "_extra_reducers" in vars(cls) and "reducer_override" not in vars(cls):
-        _state.set_attr(cls, "reducer_override", pickler_module().registry_override(cls))
+_patched = [None]  # ForkingPickler, once patched
+
+
+def _subclass_pickler(cls, buf, protocol):
+    """A pickler of a ForkingPickler subclass: one with a registry of its own
+    (a custom context.reducer's) reads that, so what it holds wins over
+    cpmp's reducers, unless the subclass has a reducer_override of its own."""
+    _reduce = pickler_module()
+    if getattr(cls, "reducer_override", None) is not _reduce.override_function():
+        return cls(buf, protocol)  # its own, found before cpmp's
+    mro = cls.__mro__
+    # One a base after ForkingPickler has (cloudpickle.Pickler's), as without cpmp.
+    theirs = [vars(k)["reducer_override"] for k in mro[mro.index(_patched[0]) + 1:]
+              if "reducer_override" in vars(k)]
+    if not theirs and cls._extra_reducers is _patched[0]._extra_reducers:
+        return cls(buf, protocol)
+    pickler = cls.__new__(cls)
+    pickler.reducer_override = theirs[0].__get__(pickler, cls) if theirs \
+        else _reduce.deferring(cls._extra_reducers)
+    pickler.__init__(buf, protocol)
+    return pickler
 
 
 def _dumps(cls, obj, protocol=None):
@@ -90,7 +101,7 @@ def _dumps(cls, obj, protocol=None):
         _register_typing()
     buf = io.BytesIO()
     try:
-        cls(buf, protocol).dump(obj)
+        (cls(buf, protocol) if cls is _patched[0] else _subclass_pickler(cls, buf, protocol)).dump(obj)
     except Exception as exc:
         _annotate(exc, obj, cls)
         raise

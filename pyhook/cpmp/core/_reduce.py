@@ -313,32 +313,32 @@ def pickler_class():
     return _pickler_class
 
 
-def registry_override(cls):
-    """reducer_override for a ForkingPickler subclass with a registry of its
-    own, which its picklers read instead of ForkingPickler's: what the
-    program registered there wins over cpmp's reducers too."""
-    inner = reducer_override
-    if isinstance(inner, staticmethod):
-        inner = inner.__func__
+def deferring(registry):
+    """reducer_override for a pickler whose class has a registry of its own:
+    what that holds wins (multiprocessing's bound-method reducer aside)."""
+    inner = override_function()
 
     def override(obj):
-        t = type(obj)
-        if t in REDUCERS or (t is not type and issubclass(t, type)):  # or a metaclass
-            registered = cls._extra_reducers.get(t)
-            if registered is not None and registered is not _method_reducer:
-                return NotImplemented
+        registered = registry.get(type(obj))
+        if registered is not None and registered is not _method_reducer:
+            return NotImplemented
         return inner(obj)
-    return staticmethod(override)
+    return override
 
 
 def _deferring(override, types):
     """override, leaving objects of types to the pickler's table."""
-    if isinstance(override, staticmethod):
-        override = override.__func__
+    override = override_function()
 
     def deferring(obj):
         return NotImplemented if type(obj) in types else override(obj)
     return deferring
+
+
+def override_function():
+    """reducer_override as a pickler class hands it out."""
+    found = reducer_override
+    return found.__func__ if isinstance(found, staticmethod) else found
 
 
 def dump(obj, file, reducers=None, protocol=None, buffer_callback=None):
