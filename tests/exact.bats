@@ -104,12 +104,12 @@ cpmp.loads(open(sys.argv[1], "rb").read())' "$BATS_TEST_TMPDIR/f.pkl"
     assert_line --partial "VersionError: cpmp: this payload was pickled by Python 3.12 and cannot be loaded by Python 3.11"
 }
 
-@test "a received function keeps the fast global lookups unless a name its module binds must read the sender's value" {
+@test "a received function runs on its module's own dict unless it must read a sender's value" {
     # Under fork the worker's copy of the main module binds K; after the
     # main block rebinds it, the lambda reads K from a namespace of its own.
-    exact fork namespaces "('dict', 1) ('_Namespace', 2)"
-    # A spawned worker's module never binds K: the lambda's own builtins hold it.
-    exact spawn namespaces "('dict', 1) ('dict', 2)"
+    exact fork namespaces "('dict', 1) ('Namespace', 2)"
+    # A spawned worker's module never binds K: it arrives in the namespace.
+    exact spawn namespaces "('Namespace', 1) ('Namespace', 2)"
 }
 
 @test "a worker forked before a main-block global was bound gets its value; one forked after holds it" {

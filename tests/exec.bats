@@ -157,8 +157,13 @@ matrix() { # VERSION
                 local-class) assert_output "local-class ([2, 4], [Scaler(4), Scaler(5)])" ;;
             esac
         done
-        # What a lambda sees (its own namespace on 3.8 and 3.9, its own
-        # builtins from 3.10 on), and identity under fork.
+        # What a lambda sees, in class bodies and through the dict API too
+        # (each version reads globals and builtins its own way), and
+        # identity under fork.
+        PYTHONPATH="$(cloudpickle_only)" run -0 "${T[@]}" "$CPMP" exec "$py" "$SCRIPTS/namespace.py" class-body $m
+        assert_output "[(9.425, 8.155, True, 4)] 3"
+        PYTHONPATH="$(cloudpickle_only)" run -0 "${T[@]}" "$CPMP" exec "$py" "$SCRIPTS/namespace.py" internals $m
+        assert_output "('[3]', [3, 4], ['w3'], True)"
         PYTHONPATH="$(cloudpickle_only)" run -0 "${T[@]}" "$CPMP" exec "$py" "$SCRIPTS/exact.py" $m loop-lambda
         assert_output "[0, 1, 2] [1, 2, 3] [2, 3, 4] [3, 4, 5] "
         PYTHONPATH="$(cloudpickle_only)" run -0 "${T[@]}" "$CPMP" exec "$py" "$SCRIPTS/exact.py" $m init-rebind

@@ -27,6 +27,28 @@ as_python3() { # CASE ANSWER: under fork, what python3 prints too
     sound nested "['/data/train/a'] [5, 6] 6 [('a', 5), ('b', 5)]"
 }
 
+names() { # CASE ANSWER, under every start method (tests/scripts/namespace.py)
+    every_method names_in "$@"
+}
+
+names_in() { # METHOD CASE ANSWER
+    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/namespace.py" "$2" "$1"
+    assert_output "$3"
+}
+
+@test "a class body, eval and globals() in a received function see the sender's names and its module's" {
+    names class-body "[(9.425, 8.155, True, 4)] 3"
+    names globals "(3, 3, True, True)"
+}
+
+@test "a received function that patches builtins sees its patch" {
+    names builtins "('patched', 3) (('patched', 3), 3)"
+}
+
+@test "what C code reads from a received function's globals and builtins through the dict API is there" {
+    names internals "('[3]', [3, 4], ['w3'], True)"
+}
+
 @test "a functools.wraps def and a main-block class's method read a rebound global's new value" {
     sound decorated "[(0, 0), (1, 1), (2, 2)]"
 }

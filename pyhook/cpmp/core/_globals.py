@@ -1,18 +1,16 @@
 """The globals a module's functions run on (module_globals, which sender
 and receiver both ask), and those of a function cpmp received when some
 of the sender's values must win over its module's (_receive._build
-chooses): a builtins
-mapping of its own, made by with_builtins, or a Namespace, a dict of those
-names that reads every other one live from the module.  Both in C where
-_speedups loads (a Namespace's lookups then cost no Python call), else
-here in Python.
+chooses): a Namespace, a dict of those values whose builtins, a Builtins,
+read every other name live from the module, then from its builtins (see
+_namespace.c).  Both in C where _speedups loads (their lookups then cost
+no Python call), else here in Python.
 """
 
 import builtins
-import sys
-from types import FunctionType
+from types import FunctionType, ModuleType
 
-from . import _mutation
+from . import _mutation, _wire
 
 
 _main_dicts = {}
@@ -41,49 +39,83 @@ def module_globals(module):
     return real
 
 
-class _PyNamespace(dict):
-    """A received function's globals when some name must read the sender's
-    value although the module binds it: those names are its own items,
-    every other name is read live from the module (LOAD_GLOBAL asks
-    __missing__ when globals are not exactly a dict).  _speedups.Namespace
-    is its twin in C, used where it loads: a global lookup through this one
-    costs a Python call."""
+class _PyBuiltins(dict):
+    """The builtins of a Namespace: a copy of the builtins, for the C code
+    that reads them through the dict API (__import__, iter), whose lookups
+    read the module dict under MARK live, then the module's builtins.
+    _speedups.Builtins is its twin in C."""
 
     __slots__ = ()
 
-    def __missing__(self, name):
+    def __getitem__(self, name):
+        live = dict.get(self, MARK)
+        if type(live) is not dict:
+            return dict.__getitem__(self, name)
         try:
-            return self.live[name]
+            return live[name]
         except KeyError:
-            b = self.live.get("__builtins__", builtins)
-            return (b if type(b) is dict else vars(b))[name]
+            b = live.get("__builtins__", builtins)
+            if type(b) is ModuleType:
+                b = vars(b)
+            return dict.__getitem__(self if b is self else b, name) if isinstance(b, dict) \
+                else b[name]
 
 
-def _namespace_class():
+class _PyNamespace(dict):
+    """The globals of a received function that must see some of the
+    sender's values: those are its items, every other name is its
+    builtins' (a Builtins: the module's, live).  _speedups.Namespace is
+    its twin in C: a global lookup through this one costs a Python call."""
+
+    __slots__ = ()
+
+    def __getitem__(self, name):
+        try:
+            return dict.__getitem__(self, name)
+        except KeyError:
+            b = dict.get(self, "__builtins__")
+            if b is None:
+                raise
+            return (vars(b) if type(b) is ModuleType else b)[name]
+
+
+MARK = _wire.BUILTINS_MARK
+
+
+def _types():
+    """(Namespace, Builtins): _speedups' where it loads, else the Python twins."""
     try:
         from . import _speedups
     except ImportError:
-        base = _PyNamespace
-    else:
-        base = getattr(_speedups, "Namespace", _PyNamespace)
-    if _mutation.KEEP_C_OUT:
-        base = _PyNamespace
-    return type("_Namespace", (base,), {"__slots__": ("live",), "__module__": __name__})
+        _speedups = None
+    if _mutation.KEEP_C_OUT or getattr(_speedups, "MARK", None) != MARK:
+        return _PyNamespace, _PyBuiltins
+    return _speedups.Namespace, _speedups.Builtins
 
 
-Namespace = _namespace_class()
+Namespace, Builtins = _types()
+# What C code reads from a function's globals through the dict API
+# (warnings: __name__; relative imports: __package__, __spec__), copied
+# from its module, as cloudpickle copies them.
+_DUNDERS = ("__name__", "__package__", "__spec__", "__file__", "__path__", "__loader__")
 
 
-def _load_with_builtins():
-    """_speedups.function_with_builtins, where functions keep their own
-    builtins (3.10+) and the C extension is there; else None."""
-    if sys.version_info < (3, 10):
+def namespace(live, values):
+    """Globals for a function of module dict live that must see values (the
+    sender's) over the module's bindings, and everything else live."""
+    b = live.get("__builtins__", builtins)
+    mine = Builtins(b if type(b) is dict else vars(b))
+    mine[MARK] = live
+    ns = Namespace({k: live[k] for k in _DUNDERS if k in live})
+    ns.update(values)
+    ns["__builtins__"] = mine
+    return ns
+
+
+def live_of(ns):
+    """The module dict a Namespace reads, or None when ns is none."""
+    if type(ns) is not Namespace:
         return None
-    try:
-        from . import _speedups
-    except ImportError:
-        return None
-    return getattr(_speedups, "function_with_builtins", None)
-
-
-with_builtins = _load_with_builtins()
+    b = dict.get(ns, "__builtins__")
+    live = dict.get(b, MARK) if type(b) is Builtins else None
+    return live if type(live) is dict else None

@@ -8,10 +8,10 @@ code of another Python version.
 
 A function is built afresh at each load, with its own cells, on the live
 globals of its module in this process.  Names the sender's value must win
-for (see _policy) are given to it without touching the module: through a
-builtins mapping of its own when the module does not bind them (a function
-keeps the fast global lookups), else through a namespace of its own that
-reads everything else from the module, live (``_Namespace``).
+for (see _policy) are given to it without touching the module, through a
+namespace of its own that reads everything else from the module, live
+(_globals.namespace): the code nested in it, class bodies and eval see
+the same names.
 """
 
 import builtins
@@ -28,7 +28,6 @@ from ._code import code_names, load_code, load_code_in
 
 EMPTY_CELL = _wire.EMPTY_CELL  # (named here by payloads of cpmp 0.1)
 _MISSING = object()
-_MARK = object()  # in the builtins of a function built here
 
 
 # --- modules and held objects ----------------------------------------------
@@ -55,13 +54,11 @@ def namespace_of(func):
     """(the module dict func reads live, {name: value} it sees instead) for
     a function this module built; (func.__globals__, None) for any other."""
     g = func.__globals__
-    if type(g) is _Namespace:
-        return g.live, {k: v for k, v in g.items() if k != "__builtins__"}
-    b = getattr(func, "__builtins__", None)
-    if type(b) is dict and b is not vars(builtins) and b.get(_wire.BUILTINS_MARK) is _MARK:
-        return g, {k: v for k, v in b.items() if vars(builtins).get(k, _MISSING) is not v
-                   and k != _wire.BUILTINS_MARK}
-    return g, None
+    live = _globals.live_of(g)
+    if live is None:
+        return g, None
+    return live, {k: v for k, v in g.items()
+                  if k != "__builtins__" and live.get(k, _MISSING) is not v}
 
 
 class NotHeld(pickle.UnpicklingError):
@@ -120,8 +117,6 @@ def _unavailable(exc, qualname):
 
 # --- functions ---------------------------------------------------------------
 
-_Namespace = _globals.Namespace
-_with_builtins = _globals.with_builtins
 # Skeletons make_function returned whose state set_function_state has not
 # completed yet: {function: how its shipped names are to be given to it}.
 # (The two run one after the other in one load: REDUCE, then BUILD; weak,
@@ -160,30 +155,8 @@ def _build(code, gname, ncells, names, held):
         # It writes module globals: those writes must land in the module.
         _inject(live, own)
         return FunctionType(code, live, None, None, closure), ("inject", live)
-    if _with_builtins is not None and _builtins_suffice(code, live, names, own):
-        b = live.get("__builtins__", builtins)
-        mine = dict(b if type(b) is dict else vars(b))
-        mine.update(own)
-        mine[_wire.BUILTINS_MARK] = _MARK
-        return _with_builtins(code, live, mine, closure), ("builtins", mine)
-    ns = _Namespace(own)
-    ns.live = live
-    ns["__builtins__"] = live.get("__builtins__", builtins)
+    ns = _globals.namespace(live, own)
     return FunctionType(code, ns, None, None, closure), ("namespace", ns)
-
-
-def _builtins_suffice(code, live, names, own):
-    """Whether the sender's values can reach the function through a
-    builtins mapping of its own, keeping the fast global lookups: the
-    module binds none of them (globals come before builtins), and no code
-    nested in the function reads one (the functions it makes take the
-    module's own builtins)."""
-    nested = code_names(code)[2]
-    for group in (names, own):
-        for name in group:
-            if name in live or name in nested:
-                return False
-    return True
 
 
 def _inject(live, values):
@@ -237,7 +210,7 @@ def _give(func, how, shipped):
         _inject(how[1], shipped)
     elif how[0] != "stub":
         ns = how[1]
-        live = ns.live if how[0] == "namespace" else func.__globals__
+        live = _globals.live_of(ns)
         for name, value in shipped.items():
             if not _held.is_live(live, name, value):
                 ns[name] = value

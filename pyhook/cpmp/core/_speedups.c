@@ -9,9 +9,9 @@
  * cpmp._resend.sent, checked in _resend_cache.c).  Every decision is Python's (cpmp._send, which asks
  * cpmp._policy).  The entry layout is cpmp._resend.ENTRY, given to
  * set_hooks by name: a name missing there makes set_hooks fail, and the
- * package runs without this module (cpmp doctor says why).  Also
- * function_with_builtins(), for cpmp.core._receive.  Stable ABI (3.8+): one
- * file serves every CPython the preload library supports. */
+ * package runs without this module (cpmp doctor says why).  Also the
+ * types of a received function's globals (_namespace.c).  Stable ABI
+ * (3.8+): one file serves every CPython the preload library supports. */
 #define Py_LIMITED_API 0x03080000
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -23,10 +23,7 @@ static PyObject *special_types;   /* NoneType, NotImplementedType, ellipsis */
 static PyObject *reduce_function; /* cpmp._send.reduce_function */
 static PyObject *reduce_class;    /* cpmp._send.reduce_class */
 static PyObject *reduce_module;   /* cpmp._reduce.reduce_module_subclass */
-static PyObject *str_builtins;
-static PyObject *str_live;
 static PyObject *own_functions;   /* cpmp._send.OWN: functions and C types */
-static PyObject *builtins_module;
 /* set_reducers(): cpmp._reduce.REDUCERS {type: reducer}, copyreg's
  * dispatch_table, ForkingPickler._extra_reducers and multiprocessing's
  * reducer for bound methods, all read live. */
@@ -191,108 +188,6 @@ speedups_set_hooks(PyObject *module, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* FunctionType(code, globals, None, None, closure) whose builtins are
- * `builtins`: functions take theirs from globals["__builtins__"] when they
- * are made (3.10+), so it is swapped for the call.  No Python code runs
- * in between, so no other thread can see the swap. */
-static PyObject *
-speedups_function_with_builtins(PyObject *module, PyObject *args)
-{
-    PyObject *code, *globals, *builtins, *closure, *saved, *func, *call_args;
-
-    (void)module;
-    if (!PyArg_ParseTuple(args, "OO!O!O:function_with_builtins", &code, &PyDict_Type,
-                          &globals, &PyDict_Type, &builtins, &closure)) {
-        return NULL;
-    }
-    call_args = Py_BuildValue("(OOOOO)", code, globals, Py_None, Py_None, closure);
-    if (call_args == NULL) {
-        return NULL;
-    }
-    saved = PyDict_GetItemWithError(globals, str_builtins);
-    if (saved == NULL) {
-        Py_DECREF(call_args);
-        if (!PyErr_Occurred()) {
-            PyErr_SetString(PyExc_KeyError, "__builtins__");
-        }
-        return NULL;
-    }
-    Py_INCREF(saved);
-    if (PyDict_SetItem(globals, str_builtins, builtins) < 0) {
-        Py_DECREF(saved);
-        Py_DECREF(call_args);
-        return NULL;
-    }
-    func = PyObject_Call(function_type, call_args, NULL);
-    Py_DECREF(call_args);
-    if (PyDict_SetItem(globals, str_builtins, saved) < 0) {
-        Py_CLEAR(func);
-    }
-    Py_DECREF(saved);
-    return func;
-}
-
-/* Namespace.__missing__: the globals of a received function that must see
- * some of the sender's values although its module binds them (its own
- * items) read every other name live from the module (self.live), then
- * from the module's builtins -- what LOAD_GLOBAL does, at C speed: the
- * interpreter asks __missing__ for every global the items lack. */
-static PyObject *
-namespace_missing(PyObject *self, PyObject *name)
-{
-    PyObject *live = PyObject_GetAttr(self, str_live), *value, *b;
-
-    if (live == NULL) {
-        return NULL;
-    }
-    if (!PyDict_Check(live)) {
-        value = PyObject_GetItem(live, name);
-        Py_DECREF(live);
-        return value;
-    }
-    value = PyDict_GetItemWithError(live, name);
-    if (value == NULL && !PyErr_Occurred()) {
-        b = PyDict_GetItemWithError(live, str_builtins);
-        if (b == NULL && !PyErr_Occurred()) {
-            b = builtins_module;
-        }
-        if (b != NULL && PyModule_Check(b)) {
-            b = PyModule_GetDict(b);
-        }
-        if (b != NULL && PyDict_Check(b)) {
-            value = PyDict_GetItemWithError(b, name);
-        } else if (b != NULL) {
-            Py_DECREF(live);
-            return PyObject_GetItem(b, name);
-        }
-    }
-    Py_DECREF(live);
-    if (value == NULL) {
-        if (!PyErr_Occurred()) {
-            PyErr_SetObject(PyExc_KeyError, name);
-        }
-        return NULL;
-    }
-    Py_INCREF(value);
-    return value;
-}
-
-static PyMethodDef namespace_methods[] = {
-    {"__missing__", namespace_missing, METH_O, "A name the items lack: the module's, live."},
-    {NULL, NULL, 0, NULL},
-};
-
-static PyType_Slot namespace_slots[] = {
-    {Py_tp_doc, (void *)"Base of cpmp.core._receive's namespaces: a dict whose misses read "
-                        "self.live, then its builtins."},
-    {Py_tp_methods, namespace_methods},
-    {0, NULL},
-};
-
-static PyType_Spec namespace_spec = {
-    "cpmp.core._speedups.Namespace", 0, 0, Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, namespace_slots,
-};
-
 /* set_tables(own, by_reference): the set cpmp._send.OWN and the dict
  * cpmp._resend.by_reference, read live from then on. */
 static PyObject *
@@ -343,8 +238,6 @@ static PyMethodDef speedups_methods[] = {
     {"set_hooks", speedups_set_hooks, METH_VARARGS,
      "set_hooks(reduce_function, reduce_class, reduce_module, sent, EMPTY_CELL, PINNED, "
      "ENTRY)"},
-    {"function_with_builtins", speedups_function_with_builtins, METH_VARARGS,
-     "function_with_builtins(code, globals, builtins, closure)"},
     {"pin_values", cpmp_pin_values, METH_VARARGS,
      "pin_values(values, pins, table, no_weakref, by_ref, callback, token, serial) -> serial"},
     {"set_tables", speedups_set_tables, METH_VARARGS,
@@ -367,7 +260,7 @@ static struct PyModuleDef speedups_module = {
 PyMODINIT_FUNC
 PyInit__speedups(void)
 {
-    PyObject *types = PyImport_ImportModule("types"), *module, *bases, *namespace;
+    PyObject *types = PyImport_ImportModule("types"), *module;
 
     if (types == NULL) {
         return NULL;
@@ -377,22 +270,14 @@ PyInit__speedups(void)
     special_types = Py_BuildValue("(OOO)", (PyObject *)Py_TYPE(Py_None),
                                   (PyObject *)Py_TYPE(Py_NotImplemented),
                                   (PyObject *)Py_TYPE(Py_Ellipsis));
-    str_builtins = PyUnicode_InternFromString("__builtins__");
-    str_live = PyUnicode_InternFromString("live");
-    builtins_module = PyImport_ImportModule("builtins");
-    if (function_type == NULL || special_types == NULL || str_builtins == NULL
-        || str_live == NULL || builtins_module == NULL) {
+    if (function_type == NULL || special_types == NULL) {
         return NULL;
     }
     module = PyModule_Create(&speedups_module);
     if (module == NULL) {
         return NULL;
     }
-    bases = PyTuple_Pack(1, (PyObject *)&PyDict_Type);
-    namespace = bases == NULL ? NULL : PyType_FromSpecWithBases(&namespace_spec, bases);
-    Py_XDECREF(bases);
-    if (namespace == NULL || PyModule_AddObject(module, "Namespace", namespace) < 0) {
-        Py_XDECREF(namespace);
+    if (cpmp_namespace_types(module) < 0) {
         Py_DECREF(module);
         return NULL;
     }

@@ -25,6 +25,10 @@ void cpmp_by_reference_set(PyObject *table);
 PyObject *cpmp_pin_values(PyObject *module, PyObject *args);
 PyObject *cpmp_inherited_values(PyObject *module, PyObject *args);
 
+/* _namespace.c: add the types Namespace and Builtins, and MARK, to the
+ * module; 0, or -1 with an error set. */
+int cpmp_namespace_types(PyObject *module);
+
 /* *slot = value, a new reference, dropping the old one. */
 void cpmp_replace(PyObject **slot, PyObject *value);
 

@@ -104,6 +104,6 @@ CODE_TAG_BYTE = 0xC9
 # A stash in /dev/shm: STASH_PREFIX + "<pid>-<16 hex digits>" (_stash).
 STASH_PREFIX = "cpmp-"
 
-# In the builtins mapping of a function _receive built (never on the wire):
-# the key that marks it as one, so that sending it on finds its values.
+# In the builtins of a namespace _receive built (never on the wire): the key
+# that holds the module dict its lookups read live (_globals, _namespace.c).
 BUILTINS_MARK = "\0cpmp"

@@ -1,0 +1,158 @@
+/* The globals of a function cpmp received by value that must see some of
+ * the sender's values (cpmp.core._globals says when and how they are made).
+ *
+ * Namespace: a dict of those values (and the module's __name__ and the
+ * like, for C code that reads globals through the dict API, as warnings
+ * does), whose misses go to its "__builtins__" item, a Builtins: a dict
+ * holding a copy of the builtins (for C code that reads them through the
+ * dict API: __import__, iter) and, under the key MARK, the module's dict,
+ * whose lookups read that module live, then the module's builtins live.
+ *
+ * Where globals are not exactly a dict, the interpreter asks their
+ * mp_subscript for every global a function reads; where builtins are not,
+ * it asks theirs for every name a class body or eval misses in the globals.
+ * So every code object nested in the function -- comprehensions, lambdas,
+ * class bodies, eval -- sees the same names, a task that patches builtins
+ * sees its patch, and no lookup costs a Python call. */
+#define Py_LIMITED_API 0x03080000
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "_speedups.h"
+
+static PyObject *str_builtins, *str_mark, *builtins_module;
+static PyTypeObject *builtins_type;
+
+static PyObject *
+found(PyObject *value, PyObject *key)
+{
+    if (value != NULL) {
+        Py_INCREF(value);
+    } else if (!PyErr_Occurred()) {
+        PyErr_SetObject(PyExc_KeyError, key);
+    }
+    return value;
+}
+
+/* Builtins[key]: the module's binding, live, else its builtins'. */
+static PyObject *
+builtins_subscript(PyObject *self, PyObject *key)
+{
+    PyObject *live = PyDict_GetItemWithError(self, str_mark), *value, *b;
+
+    if (live == NULL || !PyDict_Check(live)) {
+        return PyErr_Occurred() ? NULL : found(PyDict_GetItemWithError(self, key), key);
+    }
+    value = PyDict_GetItemWithError(live, key);
+    if (value != NULL || PyErr_Occurred()) {
+        return found(value, key);
+    }
+    b = PyDict_GetItemWithError(live, str_builtins);
+    if (b == NULL) {
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+        b = builtins_module;
+    }
+    if (PyModule_Check(b)) {
+        b = PyModule_GetDict(b);
+    }
+    if (b == self || !PyDict_Check(b)) {
+        return b == self ? found(PyDict_GetItemWithError(self, key), key) : PyObject_GetItem(b, key);
+    }
+    return found(PyDict_GetItemWithError(b, key), key);
+}
+
+/* Namespace[key]: its own item, else its builtins'. */
+static PyObject *
+namespace_subscript(PyObject *self, PyObject *key)
+{
+    PyObject *value = PyDict_GetItemWithError(self, key), *b;
+
+    if (value != NULL || PyErr_Occurred()) {
+        return found(value, key);
+    }
+    b = PyDict_GetItemWithError(self, str_builtins);
+    if (b == NULL) {
+        return found(NULL, key);
+    }
+    if (Py_TYPE(b) == builtins_type) {
+        return builtins_subscript(b, key);
+    }
+    if (PyModule_Check(b)) {
+        return found(PyDict_GetItemWithError(PyModule_GetDict(b), key), key);
+    }
+    return PyObject_GetItem(b, key);
+}
+
+static PyType_Slot builtins_slots[] = {
+    {Py_tp_doc, (void *)"The builtins of a cpmp namespace: a copy for the dict API; lookups "
+                        "read the module in self[MARK] live, then its builtins."},
+    {Py_mp_subscript, (void *)builtins_subscript},
+    {0, NULL},
+};
+
+static PyType_Slot namespace_slots[] = {
+    {Py_tp_doc, (void *)"The globals of a function cpmp received: the sender's values, then "
+                        "self['__builtins__'] (a Builtins)."},
+    {Py_mp_subscript, (void *)namespace_subscript},
+    {0, NULL},
+};
+
+static PyType_Spec builtins_spec = {
+    "cpmp.core._speedups.Builtins", 0, 0, Py_TPFLAGS_DEFAULT, builtins_slots,
+};
+
+static PyType_Spec namespace_spec = {
+    "cpmp.core._speedups.Namespace", 0, 0, Py_TPFLAGS_DEFAULT, namespace_slots,
+};
+
+static int
+add_type(PyObject *module, PyType_Spec *spec, const char *name, PyObject **type)
+{
+    PyObject *bases = PyTuple_Pack(1, (PyObject *)&PyDict_Type);
+
+    *type = bases == NULL ? NULL : PyType_FromSpecWithBases(spec, bases);
+    Py_XDECREF(bases);
+    if (*type == NULL) {
+        return -1;
+    }
+    Py_INCREF(*type); /* one for the module, one kept here */
+    if (PyModule_AddObject(module, name, *type) < 0) {
+        Py_DECREF(*type);
+        return -1;
+    }
+    return 0;
+}
+
+/* The key a Builtins holds its module's dict under (cpmp.core._wire's
+ * BUILTINS_MARK: no name a program binds starts with NUL). */
+#define MARK "\0cpmp"
+
+int
+cpmp_namespace_types(PyObject *module)
+{
+    PyObject *namespace, *type;
+
+    str_builtins = PyUnicode_InternFromString("__builtins__");
+    str_mark = PyUnicode_FromStringAndSize(MARK, sizeof(MARK) - 1);
+    if (str_mark != NULL) {
+        PyUnicode_InternInPlace(&str_mark);
+    }
+    builtins_module = PyImport_ImportModule("builtins");
+    if (str_builtins == NULL || str_mark == NULL || builtins_module == NULL
+        || add_type(module, &builtins_spec, "Builtins", &type) < 0) {
+        return -1;
+    }
+    builtins_type = (PyTypeObject *)type;
+    if (add_type(module, &namespace_spec, "Namespace", &namespace) < 0) {
+        return -1;
+    }
+    Py_DECREF(namespace);
+    Py_INCREF(str_mark);
+    if (PyModule_AddObject(module, "MARK", str_mark) < 0) {
+        Py_DECREF(str_mark);
+        return -1;
+    }
+    return 0;
+}
