@@ -140,3 +140,8 @@ with mp.get_context(sys.argv[1]).Pool(1) as p:
 @test "a main-block ParamSpec, TypeVarTuple or NewType keeps its identity, and one bound after the fork reaches the worker, under every start method" {
     sound typing-kin "[True, True, True, <class 'int'>, <class 'str'>]"
 }
+
+@test "children a thread forks while the main thread imports cloudpickle, and sends a class, each send a class of their own" {
+    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/fork_import.py"
+    assert_output "True [0]"
+}

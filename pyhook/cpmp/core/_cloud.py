@@ -2,6 +2,7 @@
 sends no class by value never imports it), and OWN: the functions cpmp's
 payloads name, which go by reference without asking the policy."""
 
+import os
 import pickle
 import sys
 import threading
@@ -16,7 +17,9 @@ OWN = set()
 
 
 def own(module):
-    """Add module's own named functions to OWN."""
+    """Add module's own named functions to OWN (none for None)."""
+    if module is None:
+        return
     name = getattr(module, "__name__", None)
     OWN.update(v for v in vars(module).values()
                if type(v) is FunctionType and v.__module__ == name and "<" not in v.__qualname__)
@@ -36,27 +39,68 @@ def import_cloudpickle():
         found = sys.modules.get("cloudpickle")
         if found is not None:
             return found
-        import importlib.machinery
-        import importlib.util
-        import os
-
-        untrusted = _untrusted_directories(os)
-        path = [p for p in sys.path if isinstance(p, str) and p not in ("", ".")
-                and os.path.realpath(p) not in untrusted]
-        spec = importlib.machinery.PathFinder.find_spec("cloudpickle", path)
-        if spec is None:
-            raise ModuleNotFoundError("No module named 'cloudpickle'", name="cloudpickle")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["cloudpickle"] = module
+        _in_flight.append((threading.get_ident(), set(sys.modules)))
         try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            sys.modules.pop("cloudpickle", None)
-            raise
-        return module
+            return _import_cloudpickle()
+        finally:
+            _in_flight.clear()
+
+
+def _import_cloudpickle():
+    import importlib.machinery
+    import importlib.util
+
+    untrusted = _untrusted_directories(os)
+    path = [p for p in sys.path if isinstance(p, str) and p not in ("", ".")
+            and os.path.realpath(p) not in untrusted]
+    spec = importlib.machinery.PathFinder.find_spec("cloudpickle", path)
+    if spec is None:
+        raise ModuleNotFoundError("No module named 'cloudpickle'", name="cloudpickle")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["cloudpickle"] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop("cloudpickle", None)
+        raise
+    return module
 
 
 _importing = threading.RLock()
+# While import_cloudpickle runs: (its thread, the modules loaded before).
+_in_flight = []
+
+
+def _after_fork_in_child():
+    """A child forked while another thread imported cloudpickle inherits
+    it half made, for good (the thread finishing it is not forked), and
+    the import locks that thread held: drop what that import had not
+    finished, so that the child imports it afresh when it needs it.  The
+    same for a lock another thread held."""
+    global _importing
+    _importing = threading.RLock()
+    # cloudpickle's own lock, held for good if another thread was sending a
+    # class when this child was forked.
+    for module in _MODULES:
+        if hasattr(sys.modules.get(module), "_DYNAMIC_CLASS_TRACKER_LOCK"):
+            sys.modules[module]._DYNAMIC_CLASS_TRACKER_LOCK = threading.Lock()
+    if not _in_flight or _in_flight[0][0] == threading.get_ident():
+        return
+    before = _in_flight.pop()[1]
+    for name in [n for n in sys.modules if n not in before]:
+        spec = getattr(sys.modules[name], "__spec__", None)
+        if name.partition(".")[0] == "cloudpickle" or getattr(spec, "_initializing", False):
+            del sys.modules[name]
+    # A module lock that thread held is held for good here: a new one.
+    # (No import here: one could wait for such a lock.)
+    locks = getattr(sys.modules.get("_frozen_importlib"), "_module_locks", {})
+    for name, ref in list(locks.items()):
+        owner = getattr(ref() if callable(ref) else ref, "owner", None)
+        if owner not in (None, 0, threading.get_ident()):
+            locks.pop(name, None)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _untrusted_directories(os):
