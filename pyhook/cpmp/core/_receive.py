@@ -135,8 +135,9 @@ def make_function(code, gname, ncells, names=(), held=None):
     return func
 
 
-def _build(code, gname, ncells, names, held):
-    """(function, how its state's shipped names are to be given to it)."""
+def _build(code, gname, ncells, names, held, module=None):
+    """(function, how its state's shipped names are to be given to it);
+    module: gname's module here, when the caller has it."""
     closure = None if ncells < 0 else tuple(CellType() for _ in range(ncells))
     try:
         values = {n: _held_value(e, "the global %r" % n) for n, e in held.items()} if held else {}
@@ -146,7 +147,7 @@ def _build(code, gname, ncells, names, held):
         g = {"__builtins__": builtins}
         g.update(values)
         return FunctionType(code, g, None, None, closure), None
-    live = module_globals(_receiver_module(gname))
+    live = module_globals(module if module is not None else _receiver_module(gname))
     own = {name: value for name, value in values.items()
            if live.get(name, _MISSING) is not value}
     if not own and not names:
@@ -219,21 +220,23 @@ def _give(func, how, shipped):
 def load_function(code_blob, rest):
     """A function sent as marshal bytes: its code, and (module, number of
     cells, state, held globals) -- see _resend.compact."""
-    if (code_blob, rest) in _mutation.REUSED:
+    if _mutation.REUSED and (code_blob, rest) in _mutation.REUSED:
         return _mutation.REUSED[(code_blob, rest)]
     gname, ncells, state, held = marshal.loads(rest)
+    module = None if gname is None else _receiver_module(gname)
     code = load_code(code_blob)
-    if not code.co_filename and gname is not None:
-        code = load_code_in(code_blob, getattr(_receiver_module(gname), "__file__", None) or "")
+    if not code.co_filename and module is not None:
+        code = load_code_in(code_blob, getattr(module, "__file__", None) or "")
     shipped = state.get("shipped")
     names = ()
     if shipped:
-        live = module_globals(_receiver_module(gname)) if gname is not None else {}
+        live = module_globals(module) if module is not None else {}
         names = tuple(n for n, v in shipped.items() if not _held.is_live(live, n, v))
-    func, how = _build(code, gname, ncells, names, held)
+    func, how = _build(code, gname, ncells, names, held, module)
     if "module" not in state:
         state["module"] = gname
-    return _mutation.received((code_blob, rest), _complete(func, how, state))
+    func = _complete(func, how, state)
+    return _mutation.received((code_blob, rest), func) if _mutation.ACTIVE else func
 
 
 def load_pickled_function(blob):
