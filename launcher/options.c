@@ -146,15 +146,71 @@ options_add_by_value(const char *modules)
     util_append_env(CPMP_ENV_BY_VALUE, ',', modules);
 }
 
-/* The address is Dask's to judge (the program checks it when its first
- * pool starts); here only that there is one. */
+#define CLUSTER_FORMS "tcp://HOST:PORT, tls://HOST:PORT, HOST:PORT, local or local:N"
+
+/* Whether text is digits only (at least one) for a number from 1 to max. */
+static int
+options_number(const char *text, size_t length, unsigned long max)
+{
+    unsigned long n = 0;
+    size_t i;
+
+    for (i = 0; i < length; i++) {
+        if (text[i] < '0' || text[i] > '9' || (n = n * 10 + (unsigned long)(text[i] - '0')) > max) {
+            return 0;
+        }
+    }
+    return length > 0 && n >= 1;
+}
+
+/* Whether a --cluster address has a form Dask can connect to, or cpmp
+ * starts: local, local:N, or [SCHEME://]HOST:PORT with a scheme of Dask's.
+ * Whether anything listens there is the program's to find out.  The same
+ * rule as cluster_address_ok in pyhook/cpmp/_settings.py. */
+static int
+options_cluster_ok(const char *address)
+{
+    static const char *const schemes[] = {"tcp://", "tls://", "ws://", "wss://", "ucx://"};
+    const char *host = address, *colon;
+    size_t i;
+
+    if (strcmp(address, "local") == 0) {
+        return 1;
+    }
+    if (strncmp(address, "local:", 6) == 0) {
+        return options_number(address + 6, strlen(address + 6), 100000);
+    }
+    for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+        if (strncmp(address, schemes[i], strlen(schemes[i])) == 0) {
+            host = address + strlen(schemes[i]);
+        }
+    }
+    colon = strrchr(host, ':');
+    if (colon == NULL || colon == host || strpbrk(host, "/ \t?#@") != NULL
+        || (host[0] == '[' && colon[-1] != ']')) {
+        return 0;
+    }
+    return options_number(colon + 1, strlen(colon + 1), 65535);
+}
+
+/* Exit 2 unless the cluster address, from --cluster or CPMP_CLUSTER, has
+ * a form one can connect to: a bad one must not let the program run up
+ * to its first pool (issue 18). */
+static void
+options_check_cluster(const char *what, const char *address)
+{
+    if (address == NULL || address[0] == '\0') {
+        util_die("%s needs an address: " CLUSTER_FORMS " (see 'cpmp --help')", what);
+    }
+    if (!options_cluster_ok(address)) {
+        util_die("%s: '%s' is not a cluster address: " CLUSTER_FORMS, what, address);
+    }
+}
+
 static void
 options_set_cluster(const char *address)
 {
-    if (address == NULL || address[0] == '\0') {
-        util_die("--cluster needs an address: tcp://HOST:PORT, local or local:N "
-                 "(see 'cpmp --help')");
-    }
+    options_check_cluster("--cluster", address);
     util_set_env(CPMP_ENV_CLUSTER, address);
 }
 
@@ -172,6 +228,10 @@ options_parse(int argc, char **argv)
     env = getenv(CPMP_ENV_TRACE);
     if (env != NULL) {
         options_set_trace(CPMP_ENV_TRACE, env);
+    }
+    env = getenv(CPMP_ENV_CLUSTER);
+    if (env != NULL && env[0] != '\0') {
+        options_check_cluster(CPMP_ENV_CLUSTER, env);
     }
     while (i < argc) {
         const char *arg = argv[i];

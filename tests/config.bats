@@ -109,6 +109,60 @@ cpmp: CPMP_QUIET: '2' is not one of 1/0, true/false, yes/no, on/off, ignored"
     assert_equal "$stderr" ""
 }
 
+@test "a cluster address of no form Dask connects to stops cpmp run, exec and env before the program runs, and the launcher and the package agree on every form" {
+    local table='local ok
+local:1 ok
+local:64 ok
+tcp://127.0.0.1:8786 ok
+tls://sched.example.org:8786 ok
+127.0.0.1:8786 ok
+[::1]:8786 ok
+tcp://[::1]:8786 ok
+ws://host:1 ok
+local:0 bad
+local:abc bad
+local: bad
+local:-1 bad
+http://host:8786 bad
+tcp://host bad
+tcp://host: bad
+tcp://:8786 bad
+tcp://host:0 bad
+tcp://host:65536 bad
+tcp://host:8786/path bad
+tcp://user@host:8786 bad
+[::1:8786 bad
+host bad'
+    local address want got
+    while read -r address want; do
+        run --separate-stderr "$CPMP" env --cluster "$address"
+        got="option $status"
+        run --separate-stderr env CPMP_CLUSTER="$address" "$CPMP" exec true
+        got+=", variable $status"
+        run -0 env PYTHONPATH="$CPMP_BUILD_ROOT/pyhook" "$PYTHON" -c 'import sys
+from cpmp._settings import cluster_address_ok
+print(cluster_address_ok(sys.argv[1]))' "$address"
+        got+=", Python $output"
+        case $want in
+            ok) assert_equal "$address: $got" "$address: option 0, variable 0, Python True" ;;
+            bad) assert_equal "$address: $got" "$address: option 2, variable 2, Python False" ;;
+        esac
+    done <<< "$table"
+    # One line naming it, and the program never starts.
+    local cmd
+    for cmd in run exec; do
+        run -2 --separate-stderr "$CPMP" $cmd --cluster local:abc ${cmd/exec/"$PYTHON"} -c "open('$BATS_TEST_TMPDIR/ran', 'w')"
+        assert_equal "$stderr" "cpmp: --cluster: 'local:abc' is not a cluster address: tcp://HOST:PORT, tls://HOST:PORT, HOST:PORT, local or local:N"
+        assert [ ! -e "$BATS_TEST_TMPDIR/ran" ]
+    done
+}
+
+@test "a preloaded program with a CPMP_CLUSTER of no known form runs its pools here, with one warning line for the whole program" {
+    CPMP_CLUSTER=http://nowhere:1 LD_PRELOAD="$CPMP_PRELOAD" run -0 --separate-stderr "${T[@]}" "$PYTHON" "$SCRIPTS/capabilities.py" spawn lambda
+    assert_output "lambda [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]"
+    assert_equal "$stderr" "cpmp: CPMP_CLUSTER: 'http://nowhere:1' is not a cluster address: tcp://HOST:PORT, tls://HOST:PORT, HOST:PORT, local or local:N; pools run here"
+}
+
 @test "cpmp --help and the man page document every setting" {
     run -0 "$CPMP" --help
     local setting

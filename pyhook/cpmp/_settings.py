@@ -9,6 +9,7 @@ from ._config import BOOLEAN_VALUES, ENV_BY_VALUE, ENV_CLUSTER, ENV_DISABLE, ENV
 
 __all__ = ["BOOLEAN_VALUES", "ENV_BY_VALUE", "ENV_CLUSTER", "ENV_DISABLE", "ENV_QUIET",
            "ENV_TRACE", "FLAGS", "LOG_PREFIX", "SETTINGS", "STARTUP_DIR", "VERSION", "check_flags",
+           "cluster_address_ok",
            "env_flag",
            "cluster_configured", "install_fix", "parse_bool", "trace_target"]
 
@@ -71,7 +72,8 @@ def check_flags():
     import os
 
     bad = [name for name in FLAGS if parse_bool(os.environ.get(name, "")) is None]
-    if not bad:
+    cluster = os.environ.get(ENV_CLUSTER, "")
+    if not bad and (not cluster or cluster_address_ok(cluster)):
         return
     quiet = env_flag(ENV_QUIET)
     for name in bad:
@@ -79,6 +81,39 @@ def check_flags():
             sys.stderr.write("%s%s: %r is not one of %s, ignored\n"
                              % (LOG_PREFIX, name, os.environ[name], BOOLEAN_VALUES))
         os.environ[name] = ""
+    if cluster and not cluster_address_ok(cluster):
+        if not quiet:
+            sys.stderr.write("%s%s: %r is not a cluster address: %s; pools run here\n"
+                             % (LOG_PREFIX, ENV_CLUSTER, cluster, CLUSTER_FORMS))
+        os.environ[ENV_CLUSTER] = ""
+
+
+CLUSTER_FORMS = "tcp://HOST:PORT, tls://HOST:PORT, HOST:PORT, local or local:N"
+_SCHEMES = ("tcp://", "tls://", "ws://", "wss://", "ucx://")
+
+
+def _number(text, top):
+    return 0 < len(text) and text.isdigit() and text.isascii() and 1 <= int(text) <= top
+
+
+def cluster_address_ok(address):
+    """Whether a cluster address has a form Dask can connect to, or cpmp
+    starts: local, local:N, or [SCHEME://]HOST:PORT with a scheme of
+    Dask's.  The rule of options_cluster_ok in launcher/options.c: the two
+    must agree."""
+    if address == "local":
+        return True
+    if address.startswith("local:"):
+        return _number(address[6:], 100000)
+    host = address
+    for scheme in _SCHEMES:
+        if address.startswith(scheme):
+            host = address[len(scheme):]
+    head, colon, port = host.rpartition(":")
+    if not colon or not head or any(c in host for c in "/ \t?#@") \
+            or (host.startswith("[") and not head.endswith("]")):
+        return False
+    return _number(port, 65535)
 
 
 def install_fix(package="cloudpickle", prefix=None, base_prefix=None, executable=None):
