@@ -7,14 +7,17 @@
 
 load test_helper
 
-# SCHEDULER-FILE [WORKER-COMMAND...]: a scheduler on a free port, and, with
-# a command, workers started by it (its last word is followed by the
+# [--tls] SCHEDULER-FILE [WORKER-COMMAND...]: a scheduler on a free port
+# (speaking TLS, as Dask's configuration in the environment says), and,
+# with a command, workers started by it (its last word is followed by the
 # address); each in a process group of its own (PIDS), for teardown.
 start_cluster() {
+    local protocol=tcp
+    [ "$1" = --tls ] && protocol=tls && shift
     local file=$1
     shift
-    setsid dask-scheduler --host 127.0.0.1 --port 0 --dashboard-address 127.0.0.1:0 \
-        --scheduler-file "$file" > "$file.log" 2>&1 3>&- &
+    setsid dask-scheduler --protocol "$protocol" --host 127.0.0.1 --port 0 \
+        --dashboard-address 127.0.0.1:0 --scheduler-file "$file" > "$file.log" 2>&1 3>&- &
     PIDS+=($!)
     for _ in $(seq 100); do
         [ -s "$file" ] && break
@@ -114,6 +117,91 @@ teardown() {
     assert_failure
     run ls "$BATS_TEST_TMPDIR"
     refute_output --partial cpmp-cluster-
+}
+
+@test "only the program's owner can use its local:2 cluster: TLS with its own credentials, every port on 127.0.0.1" {
+    [ "$(id -u)" -eq 0 ] || skip "needs root to make another user"
+    command -v useradd > /dev/null || skip "no useradd"
+    local user=cpmp-intruder-$$
+    useradd --no-create-home --shell /bin/sh "$user"
+    chmod o+rx "$BATS_TEST_TMPDIR"
+    "$CPMP" run --quiet --cluster local:2 "$SCRIPTS/cluster_owner.py" "$BATS_TEST_TMPDIR/addr" \
+        "$BATS_TEST_TMPDIR/done" > "$BATS_TEST_TMPDIR/out" 2>&1 &
+    local program=$! _
+    for _ in $(seq 300); do
+        [ -s "$BATS_TEST_TMPDIR/addr" ] && break
+        sleep 0.1
+    done
+    local address credentials
+    read -r address credentials < "$BATS_TEST_TMPDIR/addr"
+    # Nothing of the cluster listens beyond 127.0.0.1.
+    local helper tree
+    helper=$(pgrep -f cluster/_local.py | head -1)
+    tree="$(pgrep -P "$helper" | tr '\n' '|')$helper"
+    run -0 ss -Hltnp
+    run -0 awk -v pids="pid=($tree)," '$0 ~ pids { print $4 }' <<< "$output"
+    refute_output --regexp '^(0\.0\.0\.0|\*|\[::\]):'
+    assert_output --regexp '127\.0\.0\.1:'
+    run -0 "${T[@]}" setpriv --reuid="$user" --regid="$user" --clear-groups \
+        "$PYTHON" "$SCRIPTS/cluster_intruder.py" "$address" "$credentials"
+    touch "$BATS_TEST_TMPDIR/done"
+    wait "$program"
+    userdel "$user"
+    assert_output - <<'OUT'
+plain tcp refused
+tls without credentials refused
+tls with credentials of its own refused
+reading ca.pem refused
+reading cert.pem refused
+reading key.pem refused
+OUT
+    run cat "$BATS_TEST_TMPDIR/out"
+    assert_output "[-1, -2]"
+}
+
+@test "a tls:// scheduler set up with Dask's own TLS configuration, as the README shows, runs the program's pools" {
+    "$PYTHON" -c 'from distributed.security import Security
+s = Security.temporary()
+open("ca.pem", "w").write(s.tls_ca_file)
+open("node.pem", "w").write(s.tls_client_cert + s.tls_client_key)'
+    export DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION=True DASK_DISTRIBUTED__COMM__TLS__CA_FILE=$PWD/ca.pem \
+        DASK_DISTRIBUTED__COMM__TLS__SCHEDULER__CERT=$PWD/node.pem DASK_DISTRIBUTED__COMM__TLS__WORKER__CERT=$PWD/node.pem \
+        DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT=$PWD/node.pem
+    start_cluster --tls "$BATS_TEST_TMPDIR/tls.json" "$CPMP" exec -- dask-worker
+    assert_equal "${ADDR%%://*}" tls
+    wait_for_workers 1
+    cat > tls.py <<'PY'
+import multiprocessing as mp
+if __name__ == "__main__":
+    k = 3
+    with mp.Pool(1) as pool:
+        print(pool.map(lambda x: x * k, range(4)))
+PY
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --quiet --cluster "$ADDR" tls.py
+    assert_output "[0, 3, 6, 9]"
+    # Without that configuration the same program cannot connect.
+    run -1 --separate-stderr env -u DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT "${T[@]}" "$CPMP" run --quiet --cluster "$ADDR" tls.py
+    assert_equal "$output" ""
+}
+
+@test "a local:2 cluster's spawned and forked children reach it with its credentials" {
+    cat > children.py <<'PY'
+import multiprocessing as mp
+def child(q):
+    with mp.Pool(1) as pool:
+        q.put(pool.map(abs, [-1, -2]))
+if __name__ == "__main__":
+    with mp.Pool(2) as pool:
+        print(pool.map(lambda x: x + 1, range(2)))
+    for method in ("spawn", "fork"):
+        q = mp.get_context(method).Queue()
+        p = mp.get_context(method).Process(target=child, args=(q,))
+        p.start()
+        print(method, q.get(timeout=60))
+        p.join()
+PY
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --quiet --cluster local:2 children.py
+    assert_output $'[1, 2]\nspawn [1, 2]\nfork [1, 2]'
 }
 
 @test "tasks run in the workers: they see a variable only the workers have" {
@@ -254,20 +342,21 @@ PY
     assert_regex "$stderr" "^cpmp: worker tcp://127\.0\.0\.1:[0-9]+ has cloudpickle 0\.0\.1, this program 2\.2\.0: install the same cloudpickle on both$"
 }
 
-@test "an unreachable scheduler or a bad address: one line and exit 1; no address: exit 2" {
+@test "an unreachable scheduler: one line and exit 1; a bad address or none: exit 2 before the program runs" {
     "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' > port
     run -1 --separate-stderr "${T[@]}" "$CPMP" run --cluster "tcp://127.0.0.1:$(cat port)" "$SCRIPTS/cluster_semantics.py"
     assert_equal "$stderr" "cpmp: cannot reach the Dask scheduler at tcp://127.0.0.1:$(cat port): Connection refused"
     assert_output ""
-    run -1 --separate-stderr "${T[@]}" "$CPMP" run --cluster nowhere "$SCRIPTS/cluster_semantics.py"
-    assert_equal "${#stderr_lines[@]}" 1
-    assert_regex "$stderr" "^cpmp: --cluster nowhere: not a Dask scheduler address"
-    run -1 --separate-stderr "${T[@]}" "$CPMP" run --cluster local:0 "$SCRIPTS/cluster_semantics.py"
-    assert_equal "$stderr" "cpmp: --cluster local:0: N must be a number of workers, 1 or more"
+    local address
+    for address in nowhere local:0; do
+        run -2 --separate-stderr "${T[@]}" "$CPMP" run --cluster "$address" -c 'print("ran")'
+        assert_equal "$stderr" "cpmp: --cluster: '$address' is not a cluster address: tcp://HOST:PORT, tls://HOST:PORT, HOST:PORT, local or local:N"
+        assert_output ""
+    done
     run -2 --separate-stderr "$CPMP" run --cluster
     [[ $stderr == *"--cluster needs an address"* ]]
     # a program that makes no pool never connects
-    run -0 "${T[@]}" "$CPMP" run --cluster nowhere -c 'print("no pool")'
+    run -0 "${T[@]}" "$CPMP" run --cluster "tcp://127.0.0.1:$(cat port)" -c 'print("no pool")'
     assert_output "no pool"
 }
 

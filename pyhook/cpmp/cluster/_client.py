@@ -89,11 +89,14 @@ class _Connection:
 
         n = _local.size(address)
         distributed = _import_distributed()
+        credentials = os.environ.get(_local.ENV_TLS) if address.startswith("tls://") else None
         if n is not None:
             self.local = _local.start(n)
-            address = self.local.address
+            address, credentials = self.local.address, self.local.credentials
         self.address = address
-        self.client = self._connect(distributed, address)
+        # A local cluster's own credentials; else Dask's configuration says.
+        secure = _local.security(credentials) if credentials else None
+        self.client = self._connect(distributed, address, secure)
         import atexit
         import logging
 
@@ -118,10 +121,12 @@ class _Connection:
         self._order = itertools.count()
         # Children (spawned processes, preloaded ones) use the same cluster.
         os.environ[ENV_CLUSTER] = address
+        if credentials:
+            os.environ[_local.ENV_TLS] = credentials
         self._show_dashboard()
 
     @staticmethod
-    def _connect(distributed, address):
+    def _connect(distributed, address, security=None):
         _reachable(address)
         import warnings
 
@@ -130,7 +135,8 @@ class _Connection:
                 # Dask's table of mismatched versions: the check at connect
                 # says it in one line, naming the worker.
                 warnings.simplefilter("ignore", distributed.versions.VersionMismatchWarning)
-                return distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+                return distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False,
+                                          security=security)
         except (OSError, TimeoutError, ValueError, TypeError) as exc:
             fatal("cannot reach the Dask scheduler at %s: %s" % (address, _one_line(exc)))
 

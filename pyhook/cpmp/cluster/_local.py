@@ -35,9 +35,17 @@ def _fatal(message):
     fatal(message)
 
 
+# The directory of a local cluster's client credentials (ca.pem, cert.pem,
+# key.pem, the helper's own, mode 0700): what the program's children read
+# to connect to it too.  Only this user can read them, so only this user's
+# processes can submit work to the cluster.
+ENV_TLS = "CPMP_CLUSTER_TLS"
+
+
 class _Helper:
-    def __init__(self, process, address, dashboard):
+    def __init__(self, process, address, dashboard, credentials):
         self.process, self.address, self.dashboard = process, address, dashboard
+        self.credentials = credentials
 
     def stop(self):
         process, self.process = self.process, None
@@ -66,23 +74,36 @@ def start(n):
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [home, env.get("PYTHONPATH")]))
     read, write = os.pipe()
     try:
+        # -c puts the current directory first on sys.path: out before any
+        # import, so that no module planted there runs in the helper.
         process = subprocess.Popen(
-            [sys.executable, "-c", "import sys; exec(compile(open(sys.argv[1], 'rb').read(), "
-             "sys.argv[1], 'exec'))", os.path.abspath(__file__), str(n), str(write)],
+            [sys.executable, "-c", "import sys; sys.path[:] = [p for p in sys.path if p not in "
+             "('', '.')]; exec(compile(open(sys.argv[1], 'rb').read(), sys.argv[1], 'exec'))",
+             os.path.abspath(__file__), str(n), str(write)],
             stdin=subprocess.PIPE, pass_fds=(write,), env=env)
     finally:
         os.close(write)
     with os.fdopen(read, "rb") as f:
         line = f.read().decode("utf-8", "replace")
-    if not line.startswith("tcp://"):
+    if not line.startswith("tls://"):
         process.stdin.close()
         process.wait()
         _fatal("--cluster local:%d: the local Dask cluster did not start%s"
                % (n, ": " + line.strip() if line.strip() else ""))
-    address, _, dashboard = line.strip().partition(" ")
-    helper = _Helper(process, address, dashboard or None)
+    address, credentials, dashboard = (line.strip().split(" ") + [""])[:3]
+    helper = _Helper(process, address, dashboard or None, credentials)
     helper.pid = os.getpid()
     return helper
+
+
+def security(directory):
+    """Dask's Security for a client of the local cluster whose credentials
+    are in directory."""
+    from distributed.security import Security
+
+    return Security(tls_ca_file=os.path.join(directory, "ca.pem"),
+                    tls_client_cert=os.path.join(directory, "cert.pem"),
+                    tls_client_key=os.path.join(directory, "key.pem"), require_encryption=True)
 
 
 def serve(n, fd):
@@ -95,16 +116,31 @@ def serve(n, fd):
     scratch = tempfile.mkdtemp(prefix="cpmp-cluster-")
     try:
         from distributed import LocalCluster
+        from distributed.security import Security
 
+        # TLS with credentials made for this cluster: without them nobody
+        # -- another local user -- can connect to 127.0.0.1's ports and
+        # run code as this user (issue 18).
+        secure = Security.temporary()
+        credentials = os.path.join(scratch, "client")
+        os.mkdir(credentials, 0o700)
+        for name, pem in (("ca.pem", secure.tls_ca_file), ("cert.pem", secure.tls_client_cert),
+                          ("key.pem", secure.tls_client_key)):
+            with open(os.open(os.path.join(credentials, name),
+                              os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+                f.write(pem)
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                host="127.0.0.1", scheduler_port=0, local_directory=scratch,
-                               dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
+                               security=secure, protocol="tls://",
+                               dashboard_address="127.0.0.1:0",
+                               worker_dashboard_address="127.0.0.1:0",
+                               silence_logs=logging.ERROR)
     except BaseException as exc:
         os.write(fd, ("%s: %s" % (type(exc).__name__, exc)).encode())
         shutil.rmtree(scratch, ignore_errors=True)
         return 1
     link = cluster.dashboard_link if cluster.scheduler.services.get("dashboard") else ""
-    os.write(fd, ("%s %s" % (cluster.scheduler_address, link)).encode())
+    os.write(fd, ("%s %s %s" % (cluster.scheduler_address, credentials, link)).encode())
     os.close(fd)
     try:
         sys.stdin.buffer.read()
