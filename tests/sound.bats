@@ -45,6 +45,23 @@ names_in() { # METHOD CASE ANSWER
     names builtins "('patched', 3) (('patched', 3), 3)"
 }
 
+@test "a module name shadowing a builtin is the module's for a received function, and for eval given a dict of its own the builtin" {
+    names shadowed "(8.0, [8.0]) (8, 8.0)"
+}
+
+@test "a warning a received function gives is shown once per worker, as a top-level def's" {
+    local method
+    for method in "${METHODS[@]}"; do
+        run -0 --separate-stderr "${T[@]}" "$CPMP" run "$SCRIPTS/namespace.py" warn-once "$method"
+        assert_output "[0, 1, 2, 3]"
+        assert_equal "$(grep -c 'UserWarning: careful 3' <<< "$stderr")" 1
+    done
+}
+
+@test "a received function that writes a global reads the sender's rebinding and the worker's initializer's" {
+    names writes-global "(100, \"the worker's\")"
+}
+
 @test "what C code reads from a received function's globals and builtins through the dict API is there" {
     names internals "('[3]', [3, 4], ['w3'], True)"
 }

@@ -14,6 +14,12 @@ import multiprocessing as mp
 import pickle
 import sys
 import warnings
+from math import pow  # shadows the builtin, as `from math import *` does
+
+
+def init():
+    global LATE
+    LATE = "the worker's"
 
 
 if __name__ == "__main__":
@@ -68,3 +74,41 @@ if __name__ == "__main__":
 
         with ctx.Pool(1) as p:
             print(p.apply(g))
+
+    elif case == "shadowed":
+        # A module name that shadows a builtin: code running on the
+        # function's globals sees the module's, code given a dict of its
+        # own only the builtins, as without cpmp; naming __builtins__
+        # changes nothing.
+        def task():
+            assert __builtins__ is not None
+            return pow(2, K), list(pow(2, k) for k in [K])
+
+        with ctx.Pool(1) as p:
+            print(p.apply(task), p.apply(lambda: (eval("pow(2, K)", {"K": K}),
+                                                  eval("pow(2, K)", globals()))))
+
+    elif case == "warn-once":
+        # A warning shown once per process, as for a top-level def.
+        def warn(i):
+            warnings.warn("careful %d" % K)
+            return i
+
+        with ctx.Pool(1) as p:
+            with warnings.catch_warnings():
+                print(p.map(warn, range(4), chunksize=1))
+
+    elif case == "writes-global":
+        # A function that writes a global reads a main-block name rebound
+        # after the fork as the sender has it, and one the worker's
+        # initializer rebound as the worker has it.
+        LIMIT, LATE = 1, "the sender's"
+        with ctx.Pool(1, initializer=init) as p:
+            LIMIT = 100
+
+            def count():
+                global calls
+                calls = 1
+                return LIMIT, LATE
+
+            print(p.apply(count))

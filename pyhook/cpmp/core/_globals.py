@@ -8,6 +8,7 @@ no Python call), else here in Python.
 """
 
 import builtins
+import sys
 from types import FunctionType, ModuleType
 
 from . import _mutation, _wire
@@ -51,14 +52,16 @@ class _PyBuiltins(dict):
         live = dict.get(self, MARK)
         if type(live) is not dict:
             return dict.__getitem__(self, name)
-        try:
+        # The module's names only for code running on a Namespace (a class
+        # body, eval): eval and exec given a dict of their own get these
+        # builtins too, and see only the builtins, as without cpmp.
+        if type(sys._getframe(1).f_globals) is Namespace and name in live:
             return live[name]
-        except KeyError:
-            b = live.get("__builtins__", builtins)
-            if type(b) is ModuleType:
-                b = vars(b)
-            return dict.__getitem__(self if b is self else b, name) if isinstance(b, dict) \
-                else b[name]
+        b = live.get("__builtins__", builtins)
+        if type(b) is ModuleType:
+            b = vars(b)
+        return dict.__getitem__(self if b is self else b, name) if isinstance(b, dict) \
+            else b[name]
 
 
 class _PyNamespace(dict):
@@ -76,7 +79,13 @@ class _PyNamespace(dict):
             b = dict.get(self, "__builtins__")
             if b is None:
                 raise
-            return (vars(b) if type(b) is ModuleType else b)[name]
+        if type(b) is Builtins:
+            live = dict.get(b, MARK)
+            if type(live) is dict:
+                if name in live:
+                    return live[name]
+                b = live.get("__builtins__", builtins)
+        return (vars(b) if type(b) is ModuleType else b)[name]
 
 
 MARK = _wire.BUILTINS_MARK
@@ -107,6 +116,13 @@ def namespace(live, values):
     mine = Builtins(b if type(b) is dict else vars(b))
     mine[MARK] = live
     ns = Namespace({k: live[k] for k in _DUNDERS if k in live})
+    # The module's registry of warnings already shown, as its functions
+    # use (warnings keeps it in the caller's globals): "once" means once
+    # per process, not once per task.
+    registry = live.get("__warningregistry__")
+    if type(registry) is not dict:
+        registry = live["__warningregistry__"] = {}
+    ns["__warningregistry__"] = registry
     ns.update(values)
     ns["__builtins__"] = mine
     return ns

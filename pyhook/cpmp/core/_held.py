@@ -151,6 +151,20 @@ def _remember_inherited():
 injected = {}
 
 
+def inherited_binding(g, name, have):
+    """Whether g, this process's main module dict, binds name to have as
+    its parent did when this process was forked -- not rebound here since
+    (an initializer, a lazy global): a small value the fork recorded, or
+    an object a parent pinned.  Unknown (a list, say) counts as rebound."""
+    if g is not getattr(sys.modules.get("__main__"), "__dict__", None):
+        return False
+    was = _inherited.get(name, _MISSING)
+    if was is not _MISSING:
+        return was is have
+    key = _pins.get(id(have))
+    return key is not None and key[0] != _token and resolve(key) is have
+
+
 def _rebound_here(g, name, have):
     """Whether this process bound name to have since it was forked."""
     if g is not getattr(sys.modules.get("__main__"), "__dict__", None) or not _inherited:

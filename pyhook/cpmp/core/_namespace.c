@@ -21,7 +21,7 @@
 #include "_speedups.h"
 
 static PyObject *str_builtins, *str_mark, *builtins_module;
-static PyTypeObject *builtins_type;
+static PyTypeObject *builtins_type, *namespace_type;
 
 static PyObject *
 found(PyObject *value, PyObject *key)
@@ -34,33 +34,59 @@ found(PyObject *value, PyObject *key)
     return value;
 }
 
-/* Builtins[key]: the module's binding, live, else its builtins'. */
+/* The module's builtins, live: a borrowed reference, or NULL with an
+ * error set. */
 static PyObject *
-builtins_subscript(PyObject *self, PyObject *key)
+real_builtins(PyObject *live)
 {
-    PyObject *live = PyDict_GetItemWithError(self, str_mark), *value, *b;
+    PyObject *b = PyDict_GetItemWithError(live, str_builtins);
 
-    if (live == NULL || !PyDict_Check(live)) {
-        return PyErr_Occurred() ? NULL : found(PyDict_GetItemWithError(self, key), key);
-    }
-    value = PyDict_GetItemWithError(live, key);
-    if (value != NULL || PyErr_Occurred()) {
-        return found(value, key);
-    }
-    b = PyDict_GetItemWithError(live, str_builtins);
     if (b == NULL) {
         if (PyErr_Occurred()) {
             return NULL;
         }
         b = builtins_module;
     }
-    if (PyModule_Check(b)) {
-        b = PyModule_GetDict(b);
+    return PyModule_Check(b) ? PyModule_GetDict(b) : b;
+}
+
+/* Builtins[key] where `live` is the module's dict and b its builtins:
+ * the module's binding, live, then the builtins' -- for code running on
+ * a Namespace (a class body, eval): its globals are the Namespace, and
+ * the names it misses there are the module's.  Any other code (eval or
+ * exec given a dict of their own, which they give these builtins) sees
+ * only the builtins, as it would without cpmp. */
+static PyObject *
+live_lookup(PyObject *self, PyObject *live, PyObject *key)
+{
+    PyObject *globals = PyEval_GetGlobals(), *value, *b;
+
+    if (globals != NULL && Py_TYPE(globals) == namespace_type) {
+        value = PyDict_GetItemWithError(live, key);
+        if (value != NULL || PyErr_Occurred()) {
+            return found(value, key);
+        }
+    }
+    b = real_builtins(live);
+    if (b == NULL) {
+        return NULL;
     }
     if (b == self || !PyDict_Check(b)) {
         return b == self ? found(PyDict_GetItemWithError(self, key), key) : PyObject_GetItem(b, key);
     }
     return found(PyDict_GetItemWithError(b, key), key);
+}
+
+/* Builtins[key]. */
+static PyObject *
+builtins_subscript(PyObject *self, PyObject *key)
+{
+    PyObject *live = PyDict_GetItemWithError(self, str_mark);
+
+    if (live == NULL || !PyDict_Check(live)) {
+        return PyErr_Occurred() ? NULL : found(PyDict_GetItemWithError(self, key), key);
+    }
+    return live_lookup(self, live, key);
 }
 
 /* Namespace[key]: its own item, else its builtins'. */
@@ -77,6 +103,19 @@ namespace_subscript(PyObject *self, PyObject *key)
         return found(NULL, key);
     }
     if (Py_TYPE(b) == builtins_type) {
+        PyObject *live = PyDict_GetItemWithError(b, str_mark);
+
+        if (live != NULL && PyDict_Check(live)) {
+            value = PyDict_GetItemWithError(live, key);
+            if (value != NULL || PyErr_Occurred()) {
+                return found(value, key);
+            }
+            b = real_builtins(live);
+            if (b == NULL || !PyDict_Check(b)) {
+                return b == NULL ? NULL : PyObject_GetItem(b, key);
+            }
+            return found(PyDict_GetItemWithError(b, key), key);
+        }
         return builtins_subscript(b, key);
     }
     if (PyModule_Check(b)) {
@@ -148,7 +187,7 @@ cpmp_namespace_types(PyObject *module)
     if (add_type(module, &namespace_spec, "Namespace", &namespace) < 0) {
         return -1;
     }
-    Py_DECREF(namespace);
+    namespace_type = (PyTypeObject *)namespace; /* the module holds it too */
     Py_INCREF(str_mark);
     if (PyModule_AddObject(module, "MARK", str_mark) < 0) {
         Py_DECREF(str_mark);

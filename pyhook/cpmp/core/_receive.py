@@ -58,7 +58,8 @@ def namespace_of(func):
     if live is None:
         return g, None
     return live, {k: v for k, v in g.items()
-                  if k != "__builtins__" and live.get(k, _MISSING) is not v}
+                  if k not in ("__builtins__", "__warningregistry__")
+                  and live.get(k, _MISSING) is not v}
 
 
 class NotHeld(pickle.UnpicklingError):
@@ -161,11 +162,14 @@ def _build(code, gname, ncells, names, held, module=None):
 
 
 def _inject(live, values):
-    """Bind values in the module: names it lacks, or that cpmp bound there
-    for an earlier send; never one the module bound itself."""
+    """Bind values in the module: names it lacks, that cpmp bound there for
+    an earlier send, or that it binds only as inherited from the sender's
+    main block at the fork (which the sender has rebound since); never one
+    this process bound itself."""
     mine = _held.injected.setdefault(id(live), set())
     for name, value in values.items():
-        if name in mine or name not in live:
+        have = live.get(name, _MISSING)
+        if name in mine or have is _MISSING or _held.inherited_binding(live, name, have):
             live[name] = value
             mine.add(name)
 

@@ -41,7 +41,8 @@ def sender_only(func):
     if owned is None:
         return gname, None
     names = _code.code_names(func.__code__)[0]
-    return gname, {n: g[n] for n in names if n not in owned and n in g}
+    # __builtins__ is the receiver's own, whatever the sender's is.
+    return gname, {n: g[n] for n in names if n not in owned and n in g and n != "__builtins__"}
 
 
 def split_globals(func):
