@@ -16,6 +16,7 @@ large message, and at exit removes its tree's unread files.
 """
 
 import os
+import sys
 
 DIR = "/dev/shm"
 PREFIX = "cpmp-msg-"  # + "<root pid>-<32 hex digits>"
@@ -24,13 +25,18 @@ RTYPE = "shared_memory"
 _root = [None]  # (root pid, its tracker fd number there or None, st_dev, st_ino)
 _writer = [None]  # (pid, fd): this process's verified writer to that tracker
 _forked = [False]  # os.fork()ed from a process that had cpmp: no root
-_exit_hook = [None]  # (pid, Finalize) of the root's leftover removal
 
 
 def install():
     """Mark forked children, which are no root though multiprocessing may
-    not know them (once per process, at patching)."""
+    not know them, and remove the root's leftovers at its exit (once per
+    process, at patching)."""
+    import atexit
+
     os.register_at_fork(after_in_child=_after_fork_in_child)
+    # Registered before multiprocessing.util is imported, so it runs after
+    # multiprocessing's own exit handler has joined the children.
+    atexit.register(remove_leftovers, os.getpid())
 
 
 def _after_fork_in_child():
@@ -81,7 +87,6 @@ def _become_root():
     except Exception:
         return False
     _root[0] = (os.getpid(), fd, st.st_dev, st.st_ino)
-    _remove_leftovers_at_exit()
     return True
 
 
@@ -146,32 +151,27 @@ def tell(fd, command, name):
         return False
 
 
-def _remove_leftovers_at_exit():
-    if _exit_hook[0] is None or _exit_hook[0][0] != os.getpid():
-        from multiprocessing import util
-
-        # Negative priority: after multiprocessing has joined the children.
-        _exit_hook[0] = (os.getpid(), util.Finalize(None, remove_leftovers, exitpriority=-100))
-
-
-def remove_leftovers():
-    """Remove the files of this root's tree that no process read, and
-    unregister them (a file is removed once: by its reader or here)."""
-    root = _root[0]
-    if root is None or root[0] != os.getpid():
+def remove_leftovers(pid):
+    """At the root's exit: remove the files of its tree that no process
+    read, and unregister them (a file is removed once: by its reader or
+    here), so that its tracker has none left to warn of."""
+    tracker = sys.modules.get("multiprocessing.resource_tracker")
+    if pid != os.getpid() or _forked[0] or tracker is None or tracker._resource_tracker._fd is None:
         return
-    mine = "%s%d-" % (PREFIX, root[0])
+    process, util = sys.modules.get("multiprocessing.process"), sys.modules.get("multiprocessing.util")
+    if process is None or process.current_process()._identity:
+        return
+    if util is not None:
+        util._exit_function()  # children joined first (a no-op once it has run)
+    mine = "%s%d-" % (PREFIX, pid)
     try:
         names = [n for n in os.listdir(DIR) if n.startswith(mine)]
     except OSError:
         return
-    fd = writer()
+    fd = tracker._resource_tracker._fd
     for name in names:
         try:
             os.unlink(os.path.join(DIR, name))
         except OSError:
             continue
-        if fd is not None:
-            tell(fd, "UNREGISTER", name)
-
-
+        tell(fd, "UNREGISTER", name)
