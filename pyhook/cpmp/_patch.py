@@ -102,14 +102,19 @@ def _dumps(cls, obj, protocol=None):
     if _typing_pending and "typing" in sys.modules:
         _register_typing()
     caller = sys._getframe(1)
-    if _shm.is_site(caller.f_code):
+    if caller.f_code in _shm.site_codes or _shm.is_site(caller.f_code):
         # A message multiprocessing writes to one reader: a large one may
         # travel through /dev/shm (core/_shm), the same pickle.
+        spill = _shm.Spill()
+        spill.frame = caller
         try:
-            return _shm.dumps(lambda file: _pickler(cls, file, protocol), obj, caller, protocol)
-        except Exception as exc:
-            _annotate(exc, obj, cls)
+            _pickler(cls, spill, protocol).dump(obj)
+        except BaseException as exc:
+            spill.discard()
+            if isinstance(exc, Exception):
+                _annotate(exc, obj, cls)
             raise
+        return spill.message(protocol)
     del caller
     buf = io.BytesIO()
     try:

@@ -61,15 +61,15 @@ def is_site(code):
     """Whether code is one of multiprocessing's single-reader send sites.
     Each module's are taken the first time it is seen loaded, from
     multiprocessing's own file; until both are, each send looks."""
-    if code in _codes:
+    if code in site_codes:
         return True
     if len(SITES) < 2:
         _learn_sites()
-        return code in _codes
+        return code in site_codes
     return False
 
 
-_codes = set()  # every site's code object
+site_codes = set()  # every site's code object
 
 
 def _learn_sites():
@@ -84,48 +84,34 @@ def _learn_sites():
             code = getattr(getattr(getattr(found, cls, None), attr, None), "__code__", None)
             if code is not None and code.co_filename == found.__file__:
                 SITES[module].add(code)
-        _codes.update(SITES[module])
+        site_codes.update(SITES[module])
 
 
 # --- sender ------------------------------------------------------------------
 
-def dumps(make_pickler, obj, frame, protocol):
-    """What a send site running in frame writes for obj: its pickle, or,
-    once that passes THRESHOLD, a stub naming the file the rest went to."""
-    spill = Spill(frame)
-    try:
-        make_pickler(spill).dump(obj)
-    except BaseException:
-        spill.discard()
-        raise
-    finally:
-        spill.frame = None
-    if spill.fd is None:
-        return spill.getbuffer()
-    name, size = spill.finish()
-    return _stub(name, size, protocol)
+_bytesio_write = io.BytesIO.write
 
 
 class Spill(io.BytesIO):
-    """A buffer that moves to a file in /dev/shm once it passes THRESHOLD
+    """What a send site's pickler writes to (frame: the site's, set by the
+    caller, for _eligible): a buffer that moves to a file in /dev/shm once it passes THRESHOLD
     (the C pickler writes a large payload straight to write()); back to
-    memory, whole, when the file cannot take it."""
+    memory, whole, when the file cannot take it.  A small message costs
+    one call of write(), once, at the end of its pickle: no __init__."""
 
-    def __init__(self, frame):
-        io.BytesIO.__init__(self)
-        self.frame = frame
-        self.fd = self.name = None
-        self.size = self.allowed = 0
-        self.declined = False
+    frame = fd = name = None
+    size = allowed = 0
+    declined = False
 
     def write(self, data):
         if self.fd is None:
-            if self.declined or self.tell() + len(data) < THRESHOLD or not self._start():
-                return io.BytesIO.write(self, data)
-        size = len(data) if isinstance(data, bytes) else memoryview(data).nbytes
+            if self.declined or self.tell() + (len(data) if type(data) is bytes else _nbytes(data)) \
+                    < THRESHOLD or not self._start():
+                return _bytesio_write(self, data)
+        size = _nbytes(data)
         if self.size + size > self.allowed or not _write_all(self.fd, data):
             self._to_memory()
-            return io.BytesIO.write(self, data)
+            return _bytesio_write(self, data)
         self.size += size
         return size
 
@@ -158,25 +144,33 @@ class Spill(io.BytesIO):
             os.close(fd)
             _drop(self.name)
 
+    def message(self, protocol):
+        """What the site writes: the pickle, or a stub naming its file."""
+        self.frame = None
+        if self.fd is None:
+            return self.getbuffer()
+        os.close(self.fd)
+        self.fd = None
+        _unread.append((self.name, self.size))
+        return _stub(self.name, self.size, protocol)
+
     def discard(self):
+        self.frame = None
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
             _drop(self.name)
 
-    def finish(self):
-        os.close(self.fd)
-        self.fd = None
-        _unread.append((self.name, self.size))
-        return self.name, self.size
+
+def _nbytes(data):
+    return len(data) if type(data) is bytes else memoryview(data).nbytes
 
 
 def _eligible(frame):
     """Whether what the code running in frame writes may go by file: a
     Queue's always does, a Connection's where it is private to this
     program, and where this process holds the root's tracker."""
-    conn = sys.modules.get("multiprocessing.connection")
-    if conn is not None and frame.f_code in SITES.get("multiprocessing.connection", ()) \
+    if frame.f_code in SITES.get("multiprocessing.connection", ()) \
             and not _private_connection(frame.f_locals.get("self")):
         return False
     return os.path.isdir(DIR) and writer() is not None
