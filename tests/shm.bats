@@ -63,6 +63,12 @@ needs_root() {
     done
 }
 
+@test "children of another interpreter (set_executable) get large messages by the pipe, as under python3" {
+    SHM_PYTHON=$PYTHON large foreign spawn
+    assert_output "$stock"
+    assert_output --partial "files: 0"
+}
+
 @test "ForkingPickler.dumps() called by the program gives python3's bytes, which load twice" {
     large dumps fork
     assert_output "$stock"

@@ -163,6 +163,17 @@ def echo_pipe(conn):
     conn.send(conn.recv())
 
 
+def foreign(ctx, form):
+    """Children run the stock interpreter (set_executable): one without
+    cpmp could not load a stub, so large tasks go by the pipe."""
+    ctx.set_executable(os.environ["SHM_PYTHON"])
+    with ctx.Pool(1) as p:
+        result = p.map_async(slow_double, payloads(), chunksize=1)
+        time.sleep(0.3)
+        seen = files()
+        print("foreign", digest(result.get(60)), "files:", seen)
+
+
 def dumps(ctx, form):
     """ForkingPickler.dumps() called directly: python3's bytes, loadable twice."""
     from multiprocessing.reduction import ForkingPickler

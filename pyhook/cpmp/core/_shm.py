@@ -169,11 +169,23 @@ def _nbytes(data):
 def _eligible(frame):
     """Whether what the code running in frame writes may go by file: a
     Queue's always does, a Connection's where it is private to this
-    program, and where this process holds the root's tracker."""
+    program, and where this process holds the root's tracker.  Not where
+    children run another interpreter (set_executable()): one without cpmp
+    could not load the stub."""
     if frame.f_code in SITES.get("multiprocessing.connection", ()) \
             and not _private_connection(frame.f_locals.get("self")):
         return False
-    return os.path.isdir(DIR) and writer() is not None
+    return os.path.isdir(DIR) and not _foreign_children() and writer() is not None
+
+
+def _foreign_children():
+    spawn = sys.modules.get("multiprocessing.spawn")
+    if spawn is None:
+        return False
+    executable = spawn.get_executable()
+    if isinstance(executable, bytes):
+        executable = os.fsdecode(executable)
+    return os.path.realpath(executable) != os.path.realpath(sys.executable)
 
 
 def _new_file():
