@@ -9,27 +9,20 @@ its own under /dev/shm (mode 0600, an unguessable name), and the pipe
 carries a stub naming it (_wire: ``_shm.load``).  The receiver maps the
 file, removes it, and loads the pickle from the mapping: it gets objects
 of its own, as from the pipe.  ``ForkingPickler.dumps()`` called by
-anything else (a program, ``cpmp.dumps``, a Manager over a named socket)
-gives the bytes it always gave: what another reader, another machine or a
-second load may see never names a file.
+anything else (a program, ``cpmp.dumps``) and a Connection on a named or
+TCP socket (a Manager's, a Listener's) give the bytes they always gave:
+what another reader, another program or machine, or a second load may
+see never names a file.
 
-Cleanup.  Each file is registered with the resource tracker of the
-program's root process (the process that is no multiprocessing child):
-it removes what is left when the last process holding it has exited, so
-a file outlives no SIGKILLed worker or program.  A tracker started by any
-other process could die with it while its messages are still unread, so
-a process sends through /dev/shm only while it holds a writer to the
-root's tracker (inherited through fork or spawn, or reopened through
-/proc from the root's pid and the pipe's inode, which every stub carries;
-checked by the inode at each send).  The root starts its tracker at its
-first large message (~25 ms, once) and, at exit after its children are
-joined, removes the files of its tree that nobody read (Pool.terminate()
-with tasks queued, a Queue never drained) so that the tracker, finding
-none, warns of none.
+Cleanup (_shm_tracker).  Each file is registered, before it exists, with
+the resource tracker of the program's root process, which removes what is
+left once the last process of the program has exited; the root removes at
+exit, after joining its children, the files of its tree nobody read.
 
-Whatever fails on the way (no /dev/shm, ENOSPC, EMFILE, no tracker, more
-than LIMIT bytes of this process's messages unread) sends that message
-through the pipe, as python3 does.
+Whatever fails on the way (no /dev/shm, ENOSPC, EMFILE, no tracker this
+process can prove to be the root's, children of another interpreter, more
+than LIMIT bytes of this process's messages unread or than half of what
+/dev/shm has free) sends that message through the pipe, as python3 does.
 """
 
 import io
