@@ -110,6 +110,8 @@ def main():
         ("instances", "send 1e5 top-level instances x5"),
         ("global", "Pool(2).imap(f, 2e4, chunksize=1), f reads a 36 MB main-block global"),
         ("numpy", "10 x 8 MB numpy round trip"),
+        ("large", "Pool(2).map(f, 10 x 80 MB numpy arrays), f doubles"),
+        ("large-bytes", "Pool(2).map(f, 10 x 80 MB bytes), f adds a byte"),
     ]
     for key, title in workloads:
         if only and key not in only:
@@ -122,14 +124,24 @@ def main():
         }
         if key in ("map", "imap") and has("multiprocess"):
             variants["multiprocess, lambda"] = [py, MP, key, "lambda", "multiprocess"]
-        if key == "numpy" and not has("numpy"):
+        if key in ("numpy", "large", "large-bytes") and not has("numpy"):
             continue
+        if key in ("large", "large-bytes"):
+            if has("joblib"):
+                variants["joblib Parallel(2), memmapping, def"] = [py, MP, key, "def", "joblib"]
+            if has("multiprocess"):
+                variants["multiprocess, lambda"] = [py, MP, key, "lambda", "multiprocess"]
         samples = {k: [] for k in variants}
         for _ in range(args.repeat):
             for name, argv in variants.items():
                 samples[name].append(run_reported(argv))
         for name in variants:
             rows.append((title, name, samples[name], samples["python3, def"], "s"))
+        if key in ("large", "large-bytes"):
+            # The largest process's peak (GNU time: the program and its workers).
+            peaks = {name: [peak_rss(argv)] for name, argv in variants.items()}
+            for name in variants:
+                rows.append((title + ", peak RSS", name, peaks[name], peaks["python3, def"], "KiB"))
         if key == "map" and has("joblib"):
             jl = {"joblib Parallel(2), def": [py, MP, key, "def", "joblib"],
                   "joblib Parallel(2), lambda": [py, MP, key, "lambda", "joblib"],

@@ -1,7 +1,9 @@
 """One timed multiprocessing workload: mp.py WORKLOAD FORM [LIBRARY [ITEMS]].
 
 FORM is "def" (a top-level function: what stock python3 can run) or
-"lambda".  LIBRARY is multiprocessing (default), multiprocess (dill) or
+"lambda".  WORKLOAD: map, imap, instances, global, numpy, large (10 x
+80 MB numpy arrays through Pool(2).map, doubled), large-bytes (the same
+with bytes, extended by one byte).  LIBRARY is multiprocessing (default), multiprocess (dill) or
 joblib.  ITEMS: how many items map and joblib send (default 1e6 for map,
 1e5 for joblib).  Prints the seconds the work took, start-up and pool
 creation excluded.
@@ -31,6 +33,28 @@ def identity(a):
 
 def count(objs):
     return len(objs)
+
+
+def double(a):
+    return a * 2
+
+
+def extend(b):
+    return b + b[:1]
+
+
+def large_data():
+    """10 x 80 MB: numpy arrays ("large") or bytes ("large-bytes")."""
+    import numpy as np
+    if WORKLOAD == "large":
+        return [np.full(10_000_000, i, dtype=np.float64) for i in range(10)]
+    return [bytes([i]) * 80_000_000 for i in range(10)]
+
+
+def large_function():
+    if WORKLOAD == "large":
+        return double if FORM == "def" else (lambda a: a * 2)
+    return extend if FORM == "def" else (lambda b: b + b[:1])
 
 
 def lookup(i):
@@ -66,6 +90,11 @@ def timed(pool):
         t = time.perf_counter()
         for a in arrays:
             assert pool.apply(f, (a,))[0] == a[0]
+    elif WORKLOAD in ("large", "large-bytes"):
+        data, f = large_data(), large_function()
+        t = time.perf_counter()
+        out = pool.map(f, data)
+        assert len(out) == 10 and len(out[-1]) == len(data[-1]) + (WORKLOAD == "large-bytes")
     else:
         raise SystemExit("unknown workload " + WORKLOAD)
     return time.perf_counter() - t
@@ -73,6 +102,15 @@ def timed(pool):
 
 def joblib_timed():
     from joblib import Parallel, delayed
+    if WORKLOAD in ("large", "large-bytes"):
+        # joblib's memmapping of large arguments (numpy arrays only).
+        data, f = large_data(), large_function()
+        with Parallel(n_jobs=2, max_nbytes="1M") as parallel:
+            parallel(delayed(inc)(i) for i in range(10))  # start the workers
+            t = time.perf_counter()
+            out = parallel(delayed(f)(a) for a in data)
+            assert len(out) == 10
+        return time.perf_counter() - t
     f = inc if FORM == "def" else (lambda x: x + 1)
     n = ITEMS or (100_000 if WORKLOAD == "map" else 50_000)
     with Parallel(n_jobs=2) as parallel:

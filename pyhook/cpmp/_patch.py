@@ -17,6 +17,7 @@ import io
 import sys
 
 from . import _state
+from .core import _shm
 
 
 def pickler_module():
@@ -40,7 +41,7 @@ _tracing_decided = []
 
 
 def _apply_reduction(reduction):
-    from .core import _held
+    from .core import _held, _shm
 
     _reduce = pickler_module()
     pickler = reduction.ForkingPickler
@@ -50,6 +51,7 @@ def _apply_reduction(reduction):
     # fork hook cannot be removed, so unpatch leaves it, doing nothing
     # that changes a pickle).
     _held.install()
+    _shm.install()
     _reduce.connect(reduction)
     _state.set_attr(pickler, "reducer_override", _reduce.reducer_override)
     _patched[0] = pickler
@@ -99,13 +101,32 @@ def _subclass_pickler(cls, buf, protocol):
 def _dumps(cls, obj, protocol=None):
     if _typing_pending and "typing" in sys.modules:
         _register_typing()
+    caller = sys._getframe(1)
+    if caller.f_code in _shm.site_codes or _shm.is_site(caller.f_code):
+        # A message multiprocessing writes to one reader: a large one may
+        # travel through /dev/shm (core/_shm), the same pickle.
+        spill = _shm.Spill()
+        spill.frame = caller
+        try:
+            _pickler(cls, spill, protocol).dump(obj)
+        except BaseException as exc:
+            spill.discard()
+            if isinstance(exc, Exception):
+                _annotate(exc, obj, cls)
+            raise
+        return spill.message(protocol)
+    del caller
     buf = io.BytesIO()
     try:
-        (cls(buf, protocol) if cls is _patched[0] else _subclass_pickler(cls, buf, protocol)).dump(obj)
+        _pickler(cls, buf, protocol).dump(obj)
     except Exception as exc:
         _annotate(exc, obj, cls)
         raise
     return buf.getbuffer()
+
+
+def _pickler(cls, file, protocol):
+    return cls(file, protocol) if cls is _patched[0] else _subclass_pickler(cls, file, protocol)
 
 
 def _dump(reduction, obj, file, protocol=None):
