@@ -118,6 +118,13 @@ exec_require_preload(const cpmp_layout *layout)
     "status is COMMAND's; 127 when it is not found, 126 when it cannot be\n"  \
     "executed.  cpmp options: see 'cpmp --help'.\n"
 
+#define ENV_HELP                                                              \
+    "usage: cpmp env [CPMP-OPTION...]\n"                                      \
+    "\n"                                                                      \
+    "Print the export lines that patch the python3 processes a shell starts\n" \
+    "next, as `cpmp exec` does for one command: eval \"$(cpmp env)\".  Each\n" \
+    "CPMP-OPTION (see 'cpmp --help') adds the line of its setting.\n"
+
 /* A sanitized build preloads its runtime ahead of the library, and a
  * program built with AddressSanitizer then aborts ("ASan runtime does not
  * come first in initial library list").  The preload library intercepts
@@ -238,8 +245,15 @@ exec_cmd_env(int argc, char **argv)
     char *value;
     size_t i;
 
-    if (options_parse(argc - 2, argv + 2) != argc - 2) {
-        util_die("env takes only cpmp options (see 'cpmp --help')");
+    int used = options_parse(argc - 2, argv + 2);
+
+    if (used == argc - 3 && (strcmp(argv[argc - 1], "-h") == 0
+                             || strcmp(argv[argc - 1], "--help") == 0)) {
+        fputs(ENV_HELP, stdout);
+        return 0;
+    }
+    if (used != argc - 2) {
+        util_die("env takes only cpmp options (see 'cpmp env --help')");
     }
     util_locate(&layout);
     exec_require_preload(&layout);

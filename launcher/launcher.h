@@ -37,6 +37,7 @@ void util_locate(cpmp_layout *layout);
 /* Consume cpmp's own options at the front of argv (the arguments after
  * the command name); returns how many were consumed. */
 int options_parse(int argc, char **argv);
+void options_check_python_args(int argc, char **argv);
 
 /* --- venv.c --- */
 

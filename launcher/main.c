@@ -20,7 +20,7 @@
     "       cpmp kernel install [--user | --prefix DIR] [--name NAME] "        \
     "[--display-name TEXT]\n"                                                \
     "       cpmp kernel uninstall [--user | --prefix DIR] [--name NAME]\n"   \
-    "       cpmp --help | --version\n"
+    "       cpmp help [COMMAND] | --help | --version\n"
 
 #define HELP                                                                  \
     USAGE                                                                     \
@@ -74,11 +74,18 @@
 
 /* --- commands --- */
 
+static int main_dispatch(int argc, char **argv);
+
+/* cpmp help [COMMAND]: COMMAND --help, or the whole help. */
 static int
 main_cmd_help(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    char *args[] = {argv[0], NULL, "--help", NULL};
+
+    if (argc > 2 && strcmp(argv[1], "help") == 0 && strcmp(argv[2], "help") != 0) {
+        args[1] = argv[2];
+        return main_dispatch(3, args);
+    }
     fputs(HELP, stdout);
     return 0;
 }
@@ -102,8 +109,6 @@ static const struct command {
 int
 main(int argc, char **argv)
 {
-    size_t i;
-
     if (argc < 1) {
         util_die("started without argv[0]");
     }
@@ -114,6 +119,15 @@ main(int argc, char **argv)
         fputs(USAGE, stderr);
         return 2;
     }
+    return main_dispatch(argc, argv);
+}
+
+/* cpmp COMMAND ...: the command's. */
+static int
+main_dispatch(int argc, char **argv)
+{
+    size_t i;
+
     for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         if (strcmp(argv[1], commands[i].name) == 0) {
             return commands[i].run(argc, argv);

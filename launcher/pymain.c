@@ -158,6 +158,17 @@ pymain_cmd_python(int argc, char **argv)
     return pymain_run(&layout, argc, argv, PYMAIN_PATCHED, venv);
 }
 
+#define RUN_HELP                                                              \
+    "usage: cpmp run [CPMP-OPTION...] [PYTHON-OPTION...] "                    \
+    "[SCRIPT | -m MODULE | -c CODE | -] [ARG...]\n"                           \
+    "\n"                                                                      \
+    "Run the program as `python3 PYTHON-OPTION... SCRIPT ARG...` runs it, with\n" \
+    "multiprocessing able to send lambdas, closures and local classes, in it\n" \
+    "and in all of its children.  CPMP-OPTION: --by-value MOD, --cluster\n"   \
+    "ADDRESS, --disable, --quiet, --trace[=FILE] (see 'cpmp --help').\n"     \
+    "PYTHON-OPTION: any of python3's (`python3 --help`).  Everything after\n" \
+    "the script, -m MODULE, -c CODE or - is the program's own.\n"
+
 int
 pymain_cmd_run(int argc, char **argv)
 {
@@ -165,6 +176,12 @@ pymain_cmd_run(int argc, char **argv)
     char venv[PATH_MAX];
     int used = options_parse(argc - 2, argv + 2);
 
+    if (2 + used < argc && (strcmp(argv[2 + used], "-h") == 0
+                            || strcmp(argv[2 + used], "--help") == 0)) {
+        fputs(RUN_HELP, stdout);
+        return 0;
+    }
+    options_check_python_args(argc - 2 - used, argv + 2 + used);
     util_locate(&layout);
     venv_find(argv[0], 1, venv);
     /* The word before the program's arguments becomes the interpreter's

@@ -104,8 +104,34 @@ exec(code)'
     for args in "run --cluster" "run --cluster= -c pass" "exec --cluster"; do
         # shellcheck disable=SC2086  # the words of $args are the arguments
         run -2 --separate-stderr "$CPMP" $args
-        assert_equal "$stderr" "cpmp: --cluster needs an address: tcp://HOST:PORT, local or local:N (see 'cpmp --help')"
+        assert_equal "$stderr" "cpmp: --cluster needs an address: tcp://HOST:PORT, tls://HOST:PORT, HOST:PORT, local or local:N (see 'cpmp --help')"
     done
+    # A long option before the program that neither cpmp nor python3 knows.
+    run -2 --separate-stderr "$CPMP" run --tarce -c 'print("ran")'
+    assert_equal "$stderr" "cpmp: run: unknown option '--tarce' (did you mean '--trace'?)"
+    assert_output ""
+    run -2 --separate-stderr "$CPMP" run -X dev --frobnicate -c 'print("ran")'
+    assert_equal "$stderr" "cpmp: run: unknown option '--frobnicate' (see 'cpmp run --help')"
+    # After the program, every argument is the program's.
+    run -0 "$CPMP" run -c 'import sys; print(sys.argv[1:])' --tarce --help
+    assert_output "['--tarce', '--help']"
+}
+
+@test "cpmp run --help, env --help and cpmp help COMMAND describe cpmp's own options and exit 0" {
+    run -0 "$CPMP" run --help
+    assert_line --index 0 --partial "usage: cpmp run"
+    assert_output --partial "--trace[=FILE]"
+    local help=$output
+    run -0 "$CPMP" help run
+    assert_output "$help"
+    run -0 "$CPMP" run --quiet -h
+    assert_output "$help"
+    run -0 "$CPMP" env --help
+    assert_line --index 0 "usage: cpmp env [CPMP-OPTION...]"
+    run -0 "$CPMP" help exec
+    assert_line --index 0 "usage: cpmp exec [CPMP-OPTION...] [--] COMMAND [ARG...]"
+    run -0 "$CPMP" help
+    assert_line --index 0 --partial "usage: cpmp run"
 }
 
 @test "--cluster ADDRESS and --cluster=ADDRESS set CPMP_CLUSTER for the program and its children" {
