@@ -157,7 +157,7 @@ class _Connection:
         link = self.local.dashboard if self.local is not None else None
         if link is None and "dashboard" in self.client.scheduler_info().get("services", {}):
             link = self.client.dashboard_link
-        if link:
+        if link and _served(link):
             sys.stderr.write("%sDask dashboard: %s\n" % (LOG_PREFIX, link))
 
     def close(self):
@@ -273,6 +273,18 @@ class _Connection:
                     _finished(self, task, future, data.get(future))
                 except Exception:
                     pass  # done() is cpmp's own, and sets its result first
+
+
+def _served(link):
+    """Whether the dashboard at link shows one: without bokeh, Dask serves
+    a page saying that it needs it (issue 18), not worth a line."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(link, timeout=2) as page:
+            return page.status == 200 and b"Dask needs bokeh" not in page.read(4096)
+    except (OSError, ValueError):
+        return False
 
 
 def _reachable(address):
