@@ -110,7 +110,7 @@ killed_program() { # COMMAND...: SIGKILL it once it has large tasks queued; mess
         mount -t tmpfs none /dev/shm || exit 2
         "$@" > ready 2> /dev/null &
         pid=$!
-        for _ in $(seq 100); do grep -q "ready files: True" ready 2> /dev/null && break; sleep 0.1; done
+        for _ in $(seq 600); do grep -q "ready files: True" ready 2> /dev/null && break; sleep 0.1; done
         grep -q "ready files: True" ready || { echo "never ready"; exit 1; }
         kill -KILL "$pid"
         for _ in $(seq 200); do

@@ -13,7 +13,6 @@ before or after patching win as they did.
 """
 
 import functools
-import io
 import sys
 
 from . import _state
@@ -51,7 +50,7 @@ def _apply_reduction(reduction):
     # fork hook cannot be removed, so unpatch leaves it, doing nothing
     # that changes a pickle).
     _held.install()
-    _shm.install()
+    _shm.install(reduction)
     _reduce.connect(reduction)
     _state.set_attr(pickler, "reducer_override", _reduce.reducer_override)
     _patched[0] = pickler
@@ -101,32 +100,18 @@ def _subclass_pickler(cls, buf, protocol):
 def _dumps(cls, obj, protocol=None):
     if _typing_pending and "typing" in sys.modules:
         _register_typing()
-    caller = sys._getframe(1)
-    if caller.f_code in _shm.site_codes or _shm.is_site(caller.f_code):
-        # A message multiprocessing writes to one reader: a large one may
-        # travel through /dev/shm (core/_shm), the same pickle.
-        spill = _shm.Spill()
-        spill.frame = caller
-        try:
-            _pickler(cls, spill, protocol).dump(obj)
-        except BaseException as exc:
-            spill.discard()
-            if isinstance(exc, Exception):
-                _annotate(exc, obj, cls)
-            raise
-        return spill.message(protocol)
-    del caller
-    buf = io.BytesIO()
+    # A large message that one of multiprocessing's single-reader send
+    # sites writes may travel through /dev/shm (core/_shm), the same
+    # pickle: the buffer finds out, once it is large, who is writing.
+    buf = _shm.Spill()
     try:
-        _pickler(cls, buf, protocol).dump(obj)
-    except Exception as exc:
-        _annotate(exc, obj, cls)
+        (cls(buf, protocol) if cls is _patched[0] else _subclass_pickler(cls, buf, protocol)).dump(obj)
+    except BaseException as exc:
+        buf.discard()
+        if isinstance(exc, Exception):
+            _annotate(exc, obj, cls)
         raise
-    return buf.getbuffer()
-
-
-def _pickler(cls, file, protocol):
-    return cls(file, protocol) if cls is _patched[0] else _subclass_pickler(cls, file, protocol)
+    return buf.getbuffer() if buf.fd is None else buf.message(protocol)
 
 
 def _dump(reduction, obj, file, protocol=None):

@@ -35,49 +35,29 @@ from ._shm_tracker import DIR, PREFIX, tell, writer
 THRESHOLD = 1 << 20
 LIMIT = 1 << 30  # unread bytes this process may hold in /dev/shm
 
-SITES = {}  # module name -> the code objects of its send sites
 _unread = []  # [(name, size)] this process sent, maybe still unread
+# The send sites, by function name and file: Connection.send (SEND) in
+# multiprocessing/connection.py, SimpleQueue.put and Queue._feed in
+# multiprocessing/queues.py (no other function of those names in those
+# files pickles); SITE_FILES is set at patching, beside reduction.py.
+SEND = "send"
+SITE_NAMES = frozenset((SEND, "put", "_feed"))
+SITE_FILES = frozenset()
 
 
-def install():
+def install(reduction):
     """At patching (see _shm_tracker.install)."""
+    global SITE_FILES
     if not _installed:
         _installed.append(True)
         _shm_tracker.install()
         os.register_at_fork(after_in_child=_unread.clear)  # the parent's
+        here = os.path.dirname(getattr(reduction, "__file__", None) or "")
+        SITE_FILES = frozenset(os.path.join(here, f) for f in ("connection.py", "queues.py")
+                               if here)
 
 
 _installed = []
-
-
-def is_site(code):
-    """Whether code is one of multiprocessing's single-reader send sites.
-    Each module's are taken the first time it is seen loaded, from
-    multiprocessing's own file; until both are, each send looks."""
-    if code in site_codes:
-        return True
-    if len(SITES) < 2:
-        _learn_sites()
-        return code in site_codes
-    return False
-
-
-site_codes = set()  # every site's code object
-
-
-def _learn_sites():
-    for module, names in (("multiprocessing.connection", ("_ConnectionBase.send",)),
-                          ("multiprocessing.queues", ("Queue._feed", "SimpleQueue.put"))):
-        found = sys.modules.get(module)
-        if module in SITES or found is None:
-            continue
-        SITES[module] = set()
-        for dotted in names:
-            cls, _, attr = dotted.partition(".")
-            code = getattr(getattr(getattr(found, cls, None), attr, None), "__code__", None)
-            if code is not None and code.co_filename == found.__file__:
-                SITES[module].add(code)
-        site_codes.update(SITES[module])
 
 
 # --- sender ------------------------------------------------------------------
@@ -86,13 +66,12 @@ _bytesio_write = io.BytesIO.write
 
 
 class Spill(io.BytesIO):
-    """What a send site's pickler writes to (frame: the site's, set by the
-    caller, for _eligible): a buffer that moves to a file in /dev/shm once it passes THRESHOLD
+    """What a send site's pickler writes to: a buffer that moves to a file in /dev/shm once it passes THRESHOLD
     (the C pickler writes a large payload straight to write()); back to
     memory, whole, when the file cannot take it.  A small message costs
     one call of write(), once, at the end of its pickle: no __init__."""
 
-    frame = fd = name = None
+    fd = name = None
     size = allowed = 0
     declined = False
 
@@ -111,7 +90,7 @@ class Spill(io.BytesIO):
     def _start(self):
         self.declined = True
         self.allowed = _allowance()
-        if self.tell() + THRESHOLD > self.allowed or not _eligible(self.frame):
+        if self.tell() + THRESHOLD > self.allowed or not _eligible(_site()):
             return False
         made = _new_file()
         if made is None:
@@ -139,7 +118,6 @@ class Spill(io.BytesIO):
 
     def message(self, protocol):
         """What the site writes: the pickle, or a stub naming its file."""
-        self.frame = None
         if self.fd is None:
             return self.getbuffer()
         os.close(self.fd)
@@ -148,7 +126,6 @@ class Spill(io.BytesIO):
         return _stub(self.name, self.size, protocol)
 
     def discard(self):
-        self.frame = None
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
@@ -159,14 +136,27 @@ def _nbytes(data):
     return len(data) if type(data) is bytes else memoryview(data).nbytes
 
 
+def _site():
+    """The frame of the send site whose ForkingPickler.dumps made this
+    buffer, or None: its caller exactly (_site <- Spill._start <- write,
+    which the C pickler calls from dumps, <- dumps <- the site), never a
+    site further up, whose message may hold this one's bytes."""
+    try:
+        frame = sys._getframe(4)
+    except ValueError:
+        return None
+    code = frame.f_code
+    return frame if code.co_name in SITE_NAMES and code.co_filename in SITE_FILES else None
+
+
 def _eligible(frame):
-    """Whether what the code running in frame writes may go by file: a
-    Queue's always does, a Connection's where it is private to this
+    """Whether what the send site running in frame writes may go by file:
+    a Queue's always does, a Connection's where it is private to this
     program, and where this process holds the root's tracker.  Not where
     children run another interpreter (set_executable()): one without cpmp
     could not load the stub."""
-    if frame.f_code in SITES.get("multiprocessing.connection", ()) \
-            and not _private_connection(frame.f_locals.get("self")):
+    if frame is None or (frame.f_code.co_name == SEND
+                         and not _private_connection(frame.f_locals.get("self"))):
         return False
     return os.path.isdir(DIR) and not _foreign_children() and writer() is not None
 
