@@ -13,6 +13,7 @@ before or after patching win as they did.
 """
 
 import functools
+import io
 import sys
 
 from . import _state
@@ -100,18 +101,32 @@ def _subclass_pickler(cls, buf, protocol):
 def _dumps(cls, obj, protocol=None):
     if _typing_pending and "typing" in sys.modules:
         _register_typing()
-    # A large message that one of multiprocessing's single-reader send
-    # sites writes may travel through /dev/shm (core/_shm), the same
-    # pickle: the buffer finds out, once it is large, who is writing.
-    buf = _shm.Spill()
+    code = sys._getframe(1).f_code
+    if code.co_name in _shm.SITE_NAMES and code.co_filename in _shm.SITE_FILES:
+        return _dumps_at_site(cls, obj, protocol)
+    buf = io.BytesIO()
     try:
         (cls(buf, protocol) if cls is _patched[0] else _subclass_pickler(cls, buf, protocol)).dump(obj)
+    except Exception as exc:
+        _annotate(exc, obj, cls)
+        raise
+    return buf.getbuffer()
+
+
+def _dumps_at_site(cls, obj, protocol):
+    """A message one of multiprocessing's single-reader send sites writes:
+    a large one may travel through /dev/shm (core/_shm), the same pickle."""
+    spill = _shm.Spill()
+    spill.frame = sys._getframe(2)  # the site's
+    try:
+        (cls(spill, protocol) if cls is _patched[0] else _subclass_pickler(cls, spill, protocol)) \
+            .dump(obj)
     except BaseException as exc:
-        buf.discard()
+        spill.discard()
         if isinstance(exc, Exception):
             _annotate(exc, obj, cls)
         raise
-    return buf.getbuffer() if buf.fd is None else buf.message(protocol)
+    return spill.message(protocol)
 
 
 def _dump(reduction, obj, file, protocol=None):

@@ -66,12 +66,13 @@ _bytesio_write = io.BytesIO.write
 
 
 class Spill(io.BytesIO):
-    """What a send site's pickler writes to: a buffer that moves to a file in /dev/shm once it passes THRESHOLD
+    """What a send site's pickler writes to (frame: the site's, set by the
+    caller, for _eligible): a buffer that moves to a file in /dev/shm once it passes THRESHOLD
     (the C pickler writes a large payload straight to write()); back to
     memory, whole, when the file cannot take it.  A small message costs
     one call of write(), once, at the end of its pickle: no __init__."""
 
-    fd = name = None
+    frame = fd = name = None
     size = allowed = 0
     declined = False
 
@@ -90,7 +91,7 @@ class Spill(io.BytesIO):
     def _start(self):
         self.declined = True
         self.allowed = _allowance()
-        if self.tell() + THRESHOLD > self.allowed or not _eligible(_site()):
+        if self.tell() + THRESHOLD > self.allowed or not _eligible(self.frame):
             return False
         made = _new_file()
         if made is None:
@@ -118,6 +119,7 @@ class Spill(io.BytesIO):
 
     def message(self, protocol):
         """What the site writes: the pickle, or a stub naming its file."""
+        self.frame = None
         if self.fd is None:
             return self.getbuffer()
         os.close(self.fd)
@@ -126,6 +128,7 @@ class Spill(io.BytesIO):
         return _stub(self.name, self.size, protocol)
 
     def discard(self):
+        self.frame = None
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
@@ -134,19 +137,6 @@ class Spill(io.BytesIO):
 
 def _nbytes(data):
     return len(data) if type(data) is bytes else memoryview(data).nbytes
-
-
-def _site():
-    """The frame of the send site whose ForkingPickler.dumps made this
-    buffer, or None: its caller exactly (_site <- Spill._start <- write,
-    which the C pickler calls from dumps, <- dumps <- the site), never a
-    site further up, whose message may hold this one's bytes."""
-    try:
-        frame = sys._getframe(4)
-    except ValueError:
-        return None
-    code = frame.f_code
-    return frame if code.co_name in SITE_NAMES and code.co_filename in SITE_FILES else None
 
 
 def _eligible(frame):
