@@ -64,7 +64,7 @@ print(subprocess.run([sys.executable, sys.argv[1], "spawn", "grandchild"], captu
     run -2 --separate-stderr "$CPMP" exec
     assert_equal "$stderr" "cpmp: exec needs a command (see 'cpmp exec --help')"
     run -2 --separate-stderr "$CPMP" env extra
-    assert_equal "$stderr" "cpmp: env takes only cpmp options (see 'cpmp --help')"
+    assert_equal "$stderr" "cpmp: env takes only cpmp options (see 'cpmp env --help')"
 }
 
 @test "cpmp env with options also exports those settings, for the processes that follow" {
