@@ -17,7 +17,6 @@ import io
 import sys
 
 from . import _state
-from .core import _shm
 
 
 def pickler_module():
@@ -41,7 +40,7 @@ _tracing_decided = []
 
 
 def _apply_reduction(reduction):
-    from .core import _held, _shm
+    from .core import _held
 
     _reduce = pickler_module()
     pickler = reduction.ForkingPickler
@@ -51,7 +50,6 @@ def _apply_reduction(reduction):
     # fork hook cannot be removed, so unpatch leaves it, doing nothing
     # that changes a pickle).
     _held.install()
-    _shm.install(reduction)
     _reduce.connect(reduction)
     _state.set_attr(pickler, "reducer_override", _reduce.reducer_override)
     _patched[0] = pickler
@@ -101,9 +99,6 @@ def _subclass_pickler(cls, buf, protocol):
 def _dumps(cls, obj, protocol=None):
     if _typing_pending and "typing" in sys.modules:
         _register_typing()
-    code = sys._getframe(1).f_code
-    if code.co_name in _shm.SITE_NAMES and code.co_filename in _shm.SITE_FILES:
-        return _dumps_at_site(cls, obj, protocol)
     buf = io.BytesIO()
     try:
         (cls(buf, protocol) if cls is _patched[0] else _subclass_pickler(cls, buf, protocol)).dump(obj)
@@ -111,22 +106,6 @@ def _dumps(cls, obj, protocol=None):
         _annotate(exc, obj, cls)
         raise
     return buf.getbuffer()
-
-
-def _dumps_at_site(cls, obj, protocol):
-    """A message one of multiprocessing's single-reader send sites writes:
-    a large one may travel through /dev/shm (core/_shm), the same pickle."""
-    spill = _shm.Spill()
-    spill.frame = sys._getframe(2)  # the site's
-    try:
-        (cls(spill, protocol) if cls is _patched[0] else _subclass_pickler(cls, spill, protocol)) \
-            .dump(obj)
-    except BaseException as exc:
-        spill.discard()
-        if isinstance(exc, Exception):
-            _annotate(exc, obj, cls)
-        raise
-    return spill.message(protocol)
 
 
 def _dump(reduction, obj, file, protocol=None):

@@ -57,12 +57,6 @@ Other objects the standard pickler refuses: ``make_cell(value)``
 ``make_typing(kind, name, args, kwargs, module)`` (a ParamSpec,
 TypeVarTuple or NewType).
 
-A large message (_shm): the whole message is a stub
-``_shm.load(name, size, root)``: name the file in /dev/shm (PREFIX "<root
-pid>-<32 hex digits>") holding the message's own pickle, size its length,
-root (pid, fd number or None, st_dev, st_ino) of the root's resource
-tracker pipe, with which the receiver unregisters the file it removes.
-
 A cluster task (cluster/_send, cluster/_worker): a pickle of (func, args,
 kwargs) or a mapstar chunk, made by the same pickler, run by
 ``cluster._worker.run(program, key, ...)``.
