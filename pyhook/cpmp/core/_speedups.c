@@ -238,8 +238,9 @@ static PyMethodDef speedups_methods[] = {
     {"set_hooks", speedups_set_hooks, METH_VARARGS,
      "set_hooks(reduce_function, reduce_class, reduce_module, sent, EMPTY_CELL, PINNED, "
      "ENTRY)"},
-    {"pin_values", cpmp_pin_values, METH_VARARGS,
-     "pin_values(values, pins, table, no_weakref, by_ref, callback, token, serial) -> serial"},
+    {"fork_pass", cpmp_fork_pass, METH_VARARGS,
+     "fork_pass(main_dict, pins, table, no_weakref, by_ref, callback, token, serial, "
+     "small_types, snapshot) -> serial"},
     {"set_tables", speedups_set_tables, METH_VARARGS,
      "set_tables(own, by_reference): cpmp._send.OWN and cpmp._resend.by_reference, read "
      "live: what goes by reference without asking the policy."},

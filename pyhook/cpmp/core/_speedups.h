@@ -21,9 +21,8 @@ int cpmp_registry_empty(void);
 int cpmp_by_reference(PyObject *func);
 void cpmp_by_reference_set(PyObject *table);
 
-/* _held_fork.c: the methods pin_values and inherited_values. */
-PyObject *cpmp_pin_values(PyObject *module, PyObject *args);
-PyObject *cpmp_inherited_values(PyObject *module, PyObject *args);
+/* _held_fork.c: the method fork_pass. */
+PyObject *cpmp_fork_pass(PyObject *module, PyObject *args);
 
 /* _namespace.c: add the types Namespace and Builtins, and MARK, to the
  * module; 0, or -1 with an error set. */
