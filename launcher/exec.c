@@ -178,9 +178,7 @@ exec_cmd_exec(int argc, char **argv)
 {
     cpmp_layout layout;
     char resolved[PATH_MAX];
-    struct stat st;
     int found_other;
-    char *value;
     int used = options_parse(argc - 2, argv + 2);
 
     argc -= 2 + used;
@@ -199,12 +197,22 @@ exec_cmd_exec(int argc, char **argv)
         util_die("exec needs a command (see 'cpmp exec --help')");
     }
     util_locate(&layout);
-    exec_require_preload(&layout);
     if (exec_find_command(argv[0], resolved, sizeof(resolved), &found_other) < 0) {
+        exec_require_preload(&layout);
         fprintf(stderr, CPMP_LOG_PREFIX "%s: %s\n", argv[0],
                 found_other ? "Permission denied" : "command not found");
         return found_other ? 126 : 127;
     }
+    return exec_preloaded(&layout, resolved, argc, argv);
+}
+
+int
+exec_preloaded(const cpmp_layout *layout, const char *resolved, int argc, char **argv)
+{
+    struct stat st;
+    char *value;
+
+    exec_require_preload(layout);
     /* The loader ignores LD_PRELOAD when the program changes who runs it
      * (AT_SECURE): not for root running a set-user-ID-root program. */
     if (stat(resolved, &st) == 0
@@ -213,7 +221,7 @@ exec_cmd_exec(int argc, char **argv)
         fprintf(stderr, CPMP_LOG_PREFIX "%s is set-user/group-ID: the dynamic loader "
                 "ignores LD_PRELOAD for it, so it runs unpatched\n", argv[0]);
     }
-    value = exec_preload_value(&layout);
+    value = exec_preload_value(layout);
     if (setenv("LD_PRELOAD", value, 1) != 0) {
         util_die("cannot set LD_PRELOAD: %s", strerror(errno));
     }

@@ -3,7 +3,8 @@
  *   main.c    the command table and the help text
  *   util.c    util_die(), the environment, where cpmp itself is
  *   options.c cpmp's own options, which become CPMP_* variables
- *   venv.c    which virtualenv `cpmp run` runs in
+ *   venv.c    which virtualenv the embedded Python runs in
+ *   which.c   which python3 `cpmp run` runs: embedded, or preloaded
  *   exec.c    cpmp exec and cpmp env: LD_PRELOAD and PATH
  *   pymain.c  embedding: run python3's command line, armed
  * Every function is named for its file (util_die, options_parse, as
@@ -41,15 +42,36 @@ void options_check_python_args(int argc, char **argv);
 
 /* --- venv.c --- */
 
-/* The virtualenv `cpmp run` runs in (fills venv, PATH_MAX bytes, and
- * returns 0), or -1 for none; say_why: say why a venv found is unusable. */
+/* The virtualenv the embedded Python runs in (fills venv, PATH_MAX bytes,
+ * and returns 0), or -1 for none; say_why: say why a venv found is
+ * unusable.  As that venv's python would: the one whose bin directory
+ * argv0 is in (a link or an install there), else the activated one
+ * ($VIRTUAL_ENV). */
 int venv_find(const char *argv0, int say_why, char *venv);
+/* The same, usable by the embedded Python or not (0), or -1. */
+int venv_locate(const char *argv0, char *venv);
+/* The virtualenv whose bin directory holds path (0), or -1. */
+int venv_of_file(const char *path, char *venv);
+/* Why the embedded Python cannot run in venv (why, of size bytes), or
+ * NULL when it can. */
+const char *venv_mismatch(const char *venv, char *why, size_t size);
+
+/* --- which.c --- */
+
+enum { WHICH_EMBEDDED, WHICH_OTHER };
+
+/* Which python3 `cpmp run` runs: WHICH_EMBEDDED (in venv, PATH_MAX bytes,
+ * or none: "") or WHICH_OTHER (its path in other, PATH_MAX bytes). */
+int which_python(const char *argv0, char *venv, char *other);
 
 /* --- exec.c --- */
 
 /* Where execvp would find cmd (0), or -1; *found_other: a match exists
  * that is not executable (the shell's 126). */
 int exec_find_command(const char *cmd, char *out, size_t size, int *found_other);
+/* Run the file resolved (argv[0] as the user named it) with the preload
+ * library first in LD_PRELOAD; returns only on failure (127, 126). */
+int exec_preloaded(const cpmp_layout *layout, const char *resolved, int argc, char **argv);
 int exec_cmd_exec(int argc, char **argv);
 int exec_cmd_env(int argc, char **argv);
 

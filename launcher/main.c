@@ -62,6 +62,8 @@
     "                 worker processes here; workers run `cpmp exec --\n"    \
     "                 dask-worker ADDRESS`; needs python3-distributed\n"    \
     "  --disable      CPMP_DISABLE=1: run unpatched (to compare)\n"          \
+    "  --python PATH  CPMP_PYTHON=PATH: the python3 `cpmp run` runs (default:\n" \
+    "                 the active virtualenv's, else the first on PATH)\n"    \
     "  --quiet        CPMP_QUIET=1: no warning when the patch cannot be\n"   \
     "                 activated\n"                                            \
     "  --trace        CPMP_TRACE=1: each process reports on stderr what it\n" \

@@ -193,6 +193,16 @@ options_cluster_ok(const char *address)
     return options_number(colon + 1, strlen(colon + 1), 65535);
 }
 
+/* --python PATH: CPMP_PYTHON, checked where `cpmp run` uses it (which.c). */
+static void
+options_set_python(const char *path)
+{
+    if (path == NULL || path[0] == '\0') {
+        util_die("--python needs an interpreter (see 'cpmp run --help')");
+    }
+    util_set_env(CPMP_ENV_PYTHON, path);
+}
+
 /* Exit 2 unless the cluster address, from --cluster or CPMP_CLUSTER, has
  * a form one can connect to: a bad one must not let the program run up
  * to its first pool (issue 18). */
@@ -251,6 +261,10 @@ options_parse(int argc, char **argv)
             options_set_cluster(arg + 10);
         } else if (strcmp(arg, "--cluster") == 0) {
             options_set_cluster(i + 1 < argc ? argv[++i] : NULL);
+        } else if (strncmp(arg, "--python=", 9) == 0) {
+            options_set_python(arg + 9);
+        } else if (strcmp(arg, "--python") == 0) {
+            options_set_python(i + 1 < argc ? argv[++i] : NULL);
         } else if (strncmp(arg, "--by-value=", 11) == 0) {
             options_add_by_value(arg + 11);
         } else if (strcmp(arg, "--by-value") == 0) {
@@ -303,7 +317,8 @@ void
 options_check_python_args(int argc, char **argv)
 {
     static const char *const known[] = {
-        "--by-value", "--cluster", "--disable", "--quiet", "--trace", "--help", "--version",
+        "--by-value", "--cluster", "--disable", "--python", "--quiet", "--trace", "--help",
+        "--version",
         "--help-env", "--help-xoptions", "--help-all", "--check-hash-based-pycs",
     };
     const char *best = NULL;

@@ -164,8 +164,12 @@ pymain_cmd_python(int argc, char **argv)
     "\n"                                                                      \
     "Run the program as `python3 PYTHON-OPTION... SCRIPT ARG...` runs it, with\n" \
     "multiprocessing able to send lambdas, closures and local classes, in it\n" \
-    "and in all of its children.  CPMP-OPTION: --by-value MOD, --cluster\n"   \
-    "ADDRESS, --disable, --quiet, --trace[=FILE] (see 'cpmp --help').\n"     \
+    "and in all of its children.  The python3 is the one you would get:\n"   \
+    "--python PATH (CPMP_PYTHON), else the active virtualenv's, else the\n"  \
+    "first python3 on PATH; the Python cpmp embeds is run embedded, any\n"   \
+    "other with the preload library, as 'cpmp exec' runs it.  CPMP-OPTION:\n" \
+    "--by-value MOD, --cluster ADDRESS, --disable, --python PATH, --quiet,\n" \
+    "--trace[=FILE] (see 'cpmp --help').\n"                                 \
     "PYTHON-OPTION: any of python3's (`python3 --help`).  Everything after\n" \
     "the script, -m MODULE, -c CODE or - is the program's own.\n"
 
@@ -173,7 +177,7 @@ int
 pymain_cmd_run(int argc, char **argv)
 {
     cpmp_layout layout;
-    char venv[PATH_MAX];
+    char venv[PATH_MAX], other[PATH_MAX];
     int used = options_parse(argc - 2, argv + 2);
 
     if (2 + used < argc && (strcmp(argv[2 + used], "-h") == 0
@@ -183,7 +187,10 @@ pymain_cmd_run(int argc, char **argv)
     }
     options_check_python_args(argc - 2 - used, argv + 2 + used);
     util_locate(&layout);
-    venv_find(argv[0], 1, venv);
+    if (which_python(argv[0], venv, other) == WHICH_OTHER) {
+        argv[1 + used] = other;
+        return exec_preloaded(&layout, other, argc - 1 - used, argv + 1 + used);
+    }
     /* The word before the program's arguments becomes the interpreter's
      * argv[0]: the python3 link, so that sys.orig_argv re-executes through
      * sys.executable as python3's does (sys.argv[0] Python replaces). */
@@ -206,13 +213,14 @@ pymain_cmd_version(int argc, char **argv)
  * the embedded interpreter, unpatched, in the user's environment and
  * virtualenv: what they see is what `cpmp run` sees -- but never code from
  * the current directory, which `python -c` would put first on sys.path.
- * Their main() gets the launcher, the package directory, the python3 link
- * and the preload library, then the arguments after the command. */
+ * Their main() gets the launcher, the package directory, the python3 link,
+ * the preload library and the python3 `cpmp run` runs through it (or ""
+ * when embedded), then the arguments after the command. */
 int
 pymain_cmd_tool(int argc, char **argv)
 {
     cpmp_layout layout;
-    char venv[PATH_MAX];
+    char venv[PATH_MAX], other[PATH_MAX];
     const char *module = strcmp(argv[1], "doctor") == 0 ? "tools._doctor" : "tools._kernel";
     char **args = calloc((size_t)argc + 8, sizeof(char *));
     int n = 0, i;
@@ -229,6 +237,9 @@ pymain_cmd_tool(int argc, char **argv)
     args[n++] = layout.pydir;
     args[n++] = layout.python;
     args[n++] = layout.preload;
+    /* What `cpmp run` would run: "" for the embedded Python. */
+    which_python(argv[0], venv, other);
+    args[n++] = other;
     for (i = 2; i < argc; i++) {
         args[n++] = argv[i];
     }

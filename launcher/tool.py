@@ -1,5 +1,5 @@
 # cpmp doctor and cpmp kernel (launcher/pymain.c runs python3 -c THIS
-# MODULE LAUNCHER PYDIR PYTHON3-LINK PRELOAD ARG...): cpmp.MODULE's main()
+# MODULE LAUNCHER PYDIR PYTHON3-LINK PRELOAD RUNS ARG...): cpmp.MODULE's main()
 # (MODULE: tools._doctor or tools._kernel)
 # gets the arguments after MODULE.  Never code from the current directory,
 # which -c puts first on sys.path.

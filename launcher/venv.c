@@ -1,5 +1,5 @@
-/* Which virtualenv `cpmp run` runs in, with its own pyvenv.cfg reader:
- * only one made by the Python cpmp embeds can be used. */
+/* Which virtualenv the embedded Python runs in, with its own pyvenv.cfg
+ * reader: only one made by the Python cpmp embeds can be used. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h> /* PY_MAJOR_VERSION, PY_MINOR_VERSION */
 
@@ -37,7 +37,7 @@ venv_has_pyvenv_cfg(const char *dir)
 /* Why the virtualenv at venv cannot be used by the Python cpmp embeds, or
  * NULL when it can: it must be made by that very Python (same version,
  * `home` its bin directory), whose stdlib and extension modules it uses. */
-static const char *
+const char *
 venv_mismatch(const char *venv, char *why, size_t size)
 {
     char cfg[PATH_MAX], line[PATH_MAX + 64], home[PATH_MAX] = "", version[64] = "";
@@ -90,36 +90,52 @@ venv_mismatch(const char *venv, char *why, size_t size)
     return NULL;
 }
 
-/* As that venv's python would: the one whose bin directory cpmp was
- * started from (a link or an install there), else the activated one
- * ($VIRTUAL_ENV). */
 int
-venv_find(const char *argv0, int say_why, char *venv)
+venv_of_file(const char *path, char *venv)
 {
-    char invoked[PATH_MAX], dir[PATH_MAX], why[PATH_MAX + 128];
+    char dir[PATH_MAX], parent[PATH_MAX];
+
+    venv[0] = '\0';
+    if (venv_dir_of(path, dir) < 0) {
+        return -1;
+    }
+    /* venv/bin/cpmp, as python's getpath looks: parent first. */
+    if (layout_dirname(dir, parent, sizeof(parent)) == 0 && venv_has_pyvenv_cfg(parent)) {
+        snprintf(venv, PATH_MAX, "%s", parent);
+    } else if (venv_has_pyvenv_cfg(dir)) {
+        snprintf(venv, PATH_MAX, "%s", dir);
+    }
+    return venv[0] != '\0' ? 0 : -1;
+}
+
+int
+venv_locate(const char *argv0, char *venv)
+{
+    char invoked[PATH_MAX];
     const char *active = getenv(CPMP_ENV_VIRTUAL_ENV);
     int found_other;
 
-    venv[0] = '\0';
     if ((strchr(argv0, '/') != NULL
          ? snprintf(invoked, sizeof(invoked), "%s", argv0) < (int)sizeof(invoked)
          : exec_find_command(argv0, invoked, sizeof(invoked), &found_other) == 0)
-        && venv_dir_of(invoked, dir) == 0) {
-        /* venv/bin/cpmp, as python's getpath looks: parent first. */
-        char parent[PATH_MAX];
+        && venv_of_file(invoked, venv) == 0) {
+        return 0;
+    }
+    venv[0] = '\0';
+    if (active != NULL && active[0] != '\0' && venv_has_pyvenv_cfg(active)
+        && realpath(active, venv) != NULL) {
+        return 0;
+    }
+    venv[0] = '\0';
+    return -1;
+}
 
-        if (layout_dirname(dir, parent, sizeof(parent)) == 0 && venv_has_pyvenv_cfg(parent)) {
-            snprintf(venv, PATH_MAX, "%s", parent);
-        } else if (venv_has_pyvenv_cfg(dir)) {
-            snprintf(venv, PATH_MAX, "%s", dir);
-        }
-    }
-    if (venv[0] == '\0' && active != NULL && active[0] != '\0' && venv_has_pyvenv_cfg(active)) {
-        if (realpath(active, venv) == NULL) {
-            venv[0] = '\0';
-        }
-    }
-    if (venv[0] == '\0') {
+int
+venv_find(const char *argv0, int say_why, char *venv)
+{
+    char why[PATH_MAX + 128];
+
+    if (venv_locate(argv0, venv) < 0) {
         return -1;
     }
     if (venv_mismatch(venv, why, sizeof(why)) != NULL) {

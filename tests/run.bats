@@ -225,3 +225,49 @@ PY
     run -0 "${T[@]}" "$CPMP" run -c 'import cpmp, cpmp.core._reduce, sys; print(cpmp.is_patched(), cpmp.core._reduce is sys.modules[cpmp.__name__ + ".core._reduce"])'
     assert_output "True True"
 }
+
+# A directory holding a python3 that is the given interpreter, for PATH.
+python3_dir() { # INTERPRETER: prints the directory
+    mkdir -p "$BATS_TEST_TMPDIR/pybin"
+    ln -sfn "$1" "$BATS_TEST_TMPDIR/pybin/python3"
+    echo "$BATS_TEST_TMPDIR/pybin"
+}
+
+@test "cpmp run runs the first python3 on PATH: another Python with the preload library, the embedded one embedded" {
+    pyenv_python 3.12
+    PATH="$(python3_dir "$py"):$PATH" PYTHONPATH='' run -0 "${T[@]}" "$CPMP" run -c 'import sys, multiprocessing as mp
+with mp.get_context("spawn").Pool(1) as p: print(sys.version_info[:2], sys.executable == sys.argv[1], p.map(lambda x: x + 1, [1]))' "$BATS_TEST_TMPDIR/pybin/python3"
+    assert_output "(3, 12) True [2]"
+    # The embedded Python first on PATH, through a link: embedded, as before
+    # (sys.executable is cpmp's python3 link, which spawn re-executes).
+    PATH="$(python3_dir "$PYTHON"):$PATH" run -0 "${T[@]}" "$CPMP" run -c 'import sys; print(sys.executable)'
+    assert_output "$CPMP_BUILD_ROOT/launcher/python3"
+    # No python3 on PATH at all: the embedded one.
+    run -0 "${T[@]}" env PATH=/nonexistent "$CPMP" run -c 'import sys; print(sys.executable)'
+    assert_output "$CPMP_BUILD_ROOT/launcher/python3"
+}
+
+@test "--python and CPMP_PYTHON choose the python3, and another one keeps the program's exit status and signals" {
+    pyenv_python 3.13
+    PYTHONPATH='' run -0 "${T[@]}" "$CPMP" run --python "$py" -c 'import sys; print(sys.version_info[:2])'
+    assert_output "(3, 13)"
+    CPMP_PYTHON="$py" PYTHONPATH='' run -0 "${T[@]}" "$CPMP" run -c 'import sys; print(sys.version_info[:2])'
+    assert_output "(3, 13)"
+    run -7 "${T[@]}" "$CPMP" run --python "$py" -c 'import sys; sys.exit(7)'
+    run -143 "${T[@]}" "$CPMP" run --python="$py" -c 'import os, signal; os.kill(os.getpid(), signal.SIGTERM)'
+    # The explicit choice wins over PATH's.
+    PATH="$(python3_dir "$py"):$PATH" run -0 "${T[@]}" "$CPMP" run --python "$PYTHON" -c 'import sys; print(sys.executable)'
+    assert_output "$CPMP_BUILD_ROOT/launcher/python3"
+}
+
+@test "a --python that is not a Python interpreter is refused in one line, with exit 2" {
+    run -2 --separate-stderr "${T[@]}" "$CPMP" run --python /bin/ls -c pass
+    assert_equal "$stderr" "cpmp: CPMP_PYTHON: '/bin/ls' is not a Python interpreter (its name does not start with 'python')"
+    run -2 --separate-stderr "${T[@]}" "$CPMP" run --python "$BATS_TEST_TMPDIR/python3.99" -c pass
+    assert_equal "$stderr" "cpmp: CPMP_PYTHON: '$BATS_TEST_TMPDIR/python3.99': no such file or command"
+    run -2 --separate-stderr "${T[@]}" "$CPMP" run --python
+    assert_equal "$stderr" "cpmp: --python needs an interpreter (see 'cpmp run --help')"
+    mkdir "$BATS_TEST_TMPDIR/python3.dir"
+    run -2 --separate-stderr "${T[@]}" "$CPMP" run --python "$BATS_TEST_TMPDIR/python3.dir" -c pass
+    assert_equal "$stderr" "cpmp: CPMP_PYTHON: '$BATS_TEST_TMPDIR/python3.dir' is not an executable file"
+}

@@ -14,8 +14,15 @@ CPMP="$CPMP_BUILD_ROOT/launcher/cpmp"
 PYTHON="$CPMP_PYTHON"
 # shellcheck disable=SC2034
 SCRIPTS="$BATS_TEST_DIRNAME/scripts"
-# Nothing from the caller's environment may switch cpmp off or silence it.
-unset CPMP_DISABLE CPMP_QUIET CPMP_TRACE CPMP_BY_VALUE
+# Nothing from the caller's environment may switch cpmp off or silence it,
+# or choose its python3.
+unset CPMP_DISABLE CPMP_QUIET CPMP_TRACE CPMP_BY_VALUE CPMP_PYTHON
+# The python3 first on PATH is the stock interpreter, so that `cpmp run`
+# runs it embedded (it runs the first python3 on PATH, which on a machine
+# with pyenv is a shim): the tests of that choice set PATH themselves.
+mkdir -p "$BATS_RUN_TMPDIR/stock-bin"
+ln -sfn "$PYTHON" "$BATS_RUN_TMPDIR/stock-bin/python3"
+PATH="$BATS_RUN_TMPDIR/stock-bin:$PATH"
 # Every run is bounded: a hang fails the test instead of stalling CI.
 # shellcheck disable=SC2034
 T=(timeout 120)

@@ -72,18 +72,17 @@ make_venv() {
     assert_output --partial "ModuleNotFoundError: No module named 'onlyvenv'"
 }
 
-@test "a venv of another Python is named in one line and not used" {
+@test "in a venv of another Python, cpmp run runs the venv's python, with the preload library" {
     pyenv_python 3.12
     "$py" -m venv --without-pip other
-    VIRTUAL_ENV="$PWD/other" run -0 --separate-stderr "${T[@]}" "$CPMP" run -c 'import sys; print(sys.prefix)'
-    assert_output "/usr"
-    assert_equal "$stderr" "cpmp: not using the virtualenv $PWD/other: it is for Python $("$py" -c 'import platform; print(platform.python_version())'), cpmp run embeds Python 3.11 (run its python under 'cpmp exec' instead)"
-    VIRTUAL_ENV="$PWD/other" CPMP_QUIET=1 run -0 --separate-stderr "${T[@]}" "$CPMP" run -c pass
+    VIRTUAL_ENV="$PWD/other" PYTHONPATH='' run -0 --separate-stderr "${T[@]}" "$CPMP" run -c 'import sys, multiprocessing as mp
+with mp.get_context("spawn").Pool(1) as p: print(sys.prefix == sys.argv[1], sys.version_info[:2], p.map(lambda x: x + 1, [1]))' "$PWD/other"
+    assert_output "True (3, 12) [2]"
     assert_equal "$stderr" ""
-    # The way that works: the venv's own python under the preload library.
-    PYTHONPATH='' run -0 "${T[@]}" "$CPMP" exec other/bin/python -c 'import sys, multiprocessing as mp
-with mp.get_context("spawn").Pool(1) as p: print(sys.prefix == sys.argv[1], p.map(lambda x: x + 1, [1]))' "$PWD/other"
-    assert_output "True [2]"
+    # Started from the venv's bin directory, without activating it: the same.
+    ln -s "$CPMP" other/bin/cpmp
+    PYTHONPATH='' run -0 "${T[@]}" other/bin/cpmp run -c 'import sys; print(sys.prefix == sys.argv[1], sys.version_info[:2])' "$PWD/other"
+    assert_output "True (3, 12)"
 }
 
 @test "cpmp doctor in a venv checks the venv's python and gives the venv's fix" {

@@ -238,7 +238,7 @@ class _Doctor:
         report["why_not"] = "; ".join(verdict)
         return report
 
-    def run(self, pythons):
+    def run(self, pythons, runs=""):
         result = {
             "cpmp": {
                 "version": _version(),
@@ -261,6 +261,9 @@ class _Doctor:
         if not pythons:
             stock = _stock_interpreter()
             pythons = [stock] if stock else []
+        result["run"] = runs or None
+        if runs and runs not in pythons:
+            pythons = [runs] + pythons
         result["preloaded"] = [self.preloaded(python) for python in pythons]
         for report in result["preloaded"]:
             report.setdefault("preload_acts", "error" not in report)
@@ -323,8 +326,13 @@ def _human(result):
          or "none set (%s)" % ", ".join(_SETTINGS))
     embedded = result["embedded"]
     out.append("")
-    out.append("cpmp run: embedded Python %s (%s)" % (embedded.get("python", "?"),
-                                                      embedded.get("prefix", "?")))
+    if result.get("run"):
+        out.append("cpmp run: runs %s with the preload library (as cpmp exec, below); its "
+                   "python3 link: embedded Python %s (%s)" % (
+                       result["run"], embedded.get("python", "?"), embedded.get("prefix", "?")))
+    else:
+        out.append("cpmp run: embedded Python %s (%s)" % (embedded.get("python", "?"),
+                                                          embedded.get("prefix", "?")))
     _interpreter_rows(out, embedded)
     for report in result["preloaded"]:
         out.append("")
@@ -350,10 +358,11 @@ def _human(result):
 
 def main(argv):
     """argv: the launcher, the package's directory, the python3 link, the
-    preload library, then the user's arguments.  Returns the exit status."""
-    launcher, pydir, python_link, preload = argv[:4]
+    preload library, the python3 `cpmp run` runs with it ("": the embedded
+    one), then the user's arguments.  Returns the exit status."""
+    launcher, pydir, python_link, preload, runs = argv[:5]
     try:
-        options = _parse(argv[4:])
+        options = _parse(argv[5:])
     except Usage as exc:
         sys.stderr.write("%s%s\n" % (_settings.LOG_PREFIX, exc))
         return 2
@@ -363,7 +372,7 @@ def main(argv):
         result = _cluster_doctor.run(options["cluster"])
         human = _cluster_doctor.human
     else:
-        result = _Doctor(launcher, pydir, python_link, preload).run(options["python"])
+        result = _Doctor(launcher, pydir, python_link, preload).run(options["python"], runs)
         human = _human
     if options["json"]:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")

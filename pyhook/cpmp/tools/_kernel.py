@@ -146,10 +146,11 @@ def uninstall(options):
 
 def main(argv):
     """argv: the launcher, the package's directory, the python3 link, the
-    preload library, then the user's arguments after `kernel`."""
+    preload library, what `cpmp run` runs, then the user's arguments after
+    `kernel`."""
     launcher = argv[0]
     try:
-        action, options = _parse(argv[4:])
+        action, options = _parse(argv[5:])
     except Usage as exc:
         sys.stderr.write("cpmp: %s\n" % exc)
         return 2
