@@ -105,11 +105,10 @@ cpmp.loads(open(sys.argv[1], "rb").read())' "$BATS_TEST_TMPDIR/f.pkl"
 }
 
 @test "a received function runs on its module's own dict unless it must read a sender's value" {
-    # Under fork the worker's copy of the main module binds K; after the
-    # main block rebinds it, the lambda reads K from a namespace of its own.
-    exact fork namespaces "('dict', 1) ('Namespace', 2)"
-    # A spawned worker's module never binds K: it arrives in the namespace.
-    exact spawn namespaces "('Namespace', 1) ('Namespace', 2)"
+    # A main-block K is read from a namespace of the lambda's own, under
+    # fork too, where the worker's copy of the main module binds it.
+    exact fork namespaces "('dict', True) ('Namespace', 1) ('Namespace', 2)"
+    exact spawn namespaces "('dict', True) ('Namespace', 1) ('Namespace', 2)"
 }
 
 @test "a worker forked before a main-block global was bound gets its value; one forked after holds it" {

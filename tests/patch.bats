@@ -245,7 +245,7 @@ print(len(names), failed)' "$CPMP_BUILD_ROOT/pyhook"
 
 @test "one vocabulary: the version and every setting's name come from Meson, for C and Python alike" {
     pyhook 'from cpmp import _config, __version__; print(__version__, _config.SETTINGS, _config.LOG_PREFIX)'
-    assert_output "$CPMP_VERSION ('CPMP_BY_VALUE', 'CPMP_CLUSTER', 'CPMP_DISABLE', 'CPMP_QUIET', 'CPMP_TRACE') cpmp: "
+    assert_output "$CPMP_VERSION ('CPMP_BY_VALUE', 'CPMP_CLUSTER', 'CPMP_DISABLE', 'CPMP_PYTHON', 'CPMP_QUIET', 'CPMP_TRACE') cpmp: "
     run -0 "$CPMP" --version
     assert_line --index 0 "cpmp $CPMP_VERSION"
 }

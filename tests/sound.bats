@@ -162,3 +162,20 @@ with mp.get_context(sys.argv[1]).Pool(1) as p:
     run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/fork_import.py"
     assert_output "True [0]"
 }
+
+kept() { # CASE ANSWER, under every start method (tests/scripts/kept.py)
+    every_method kept_in "$@"
+}
+
+kept_in() { # METHOD CASE ANSWER
+    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/kept.py" "$2" "$1"
+    assert_output "$3"
+}
+
+@test "an instance, a subclass or an exception of a main-block class sent by value is of that very class in the worker" {
+    kept classes "(True, True, True, True, 2, 2) 2 ('a',)"
+}
+
+@test "a received function keeps the values it got, equal ones too, whatever its process binds later" {
+    kept values "(1, 1, 'one') (1, 1, 'one') [0, 1, 2]"
+}

@@ -181,13 +181,16 @@ if __name__ == "__main__":
         sys.exit(print())
     if sys.argv[2] == "namespaces":
         # What namespace a received lambda reads: the module's own dict
-        # (fast global lookups) unless a name the module binds must read
-        # the sender's value instead.
+        # (fast global lookups) when it reads only names the module binds
+        # itself, else one of its own holding the sender's values -- even
+        # where the worker's module binds an equal one now: the lambda
+        # keeps the value it got, whatever the module binds later.
         K = 1
         with ctx.Pool(1) as p:
+            own = p.apply(lambda: (type(globals()).__name__, callable(add_one)))
             first = p.apply(lambda: (type(globals()).__name__, K))
             K = 2
-            print(first, p.apply(lambda: (type(globals()).__name__, K)))
+            print(own, first, p.apply(lambda: (type(globals()).__name__, K)))
         sys.exit()
     if sys.argv[2] == "older-worker":
         # A worker forked before BIG was bound, while a later fork pinned it:

@@ -246,13 +246,3 @@ def checks_hold(g, checks):
         elif how == _wire.VALUE and not same_value(have, want) and not _rebound_here(g, name, have):
             return False
     return True
-
-
-def is_live(live, name, value):
-    """Whether module dict live binds name to value itself, or to an
-    immutable value that cannot be told from it: reading it live is then
-    reading the sender's value."""
-    have = live.get(name, _MISSING)
-    if have is value:
-        return True
-    return have is not _MISSING and type(have) in VALUE_TYPES and same_value(have, value)

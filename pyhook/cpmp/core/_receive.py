@@ -57,9 +57,11 @@ def namespace_of(func):
     live = _globals.live_of(g)
     if live is None:
         return g, None
+    # All it got, even a value the module binds too now (it keeps the one
+    # it got); not the module's own __name__, __spec__ and such.
     return live, {k: v for k, v in g.items()
                   if k not in ("__builtins__", "__warningregistry__")
-                  and live.get(k, _MISSING) is not v}
+                  and not (k[:2] == "__" == k[-2:] and live.get(k, _MISSING) is v)}
 
 
 class NotHeld(pickle.UnpicklingError):
@@ -149,8 +151,7 @@ def _build(code, gname, ncells, names, held, module=None):
         g.update(values)
         return FunctionType(code, g, None, None, closure), None
     live = module_globals(module if module is not None else _receiver_module(gname))
-    own = {name: value for name, value in values.items()
-           if live.get(name, _MISSING) is not value}
+    own = values  # held: the very object, read in the namespace for good
     if not own and not names:
         return FunctionType(code, live, None, None, closure), None
     if code_names(code)[1]:
@@ -214,11 +215,7 @@ def _give(func, how, shipped):
     elif how[0] == "inject":
         _inject(how[1], shipped)
     elif how[0] != "stub":
-        ns = how[1]
-        live = _globals.live_of(ns)
-        for name, value in shipped.items():
-            if not _held.is_live(live, name, value):
-                ns[name] = value
+        how[1].update(shipped)
 
 
 def load_function(code_blob, rest):
@@ -232,10 +229,10 @@ def load_function(code_blob, rest):
     if not code.co_filename and module is not None:
         code = load_code_in(code_blob, getattr(module, "__file__", None) or "")
     shipped = state.get("shipped")
-    names = ()
-    if shipped:
-        live = module_globals(module) if module is not None else {}
-        names = tuple(n for n, v in shipped.items() if not _held.is_live(live, n, v))
+    # Every name shipped, even one the module binds to an equal value now:
+    # the function reads the value at the send for good, whatever this
+    # process binds later (a rebinding here, an _inject for a later send).
+    names = tuple(shipped) if shipped else ()
     func, how = _build(code, gname, ncells, names, held, module)
     if "module" not in state:
         state["module"] = gname

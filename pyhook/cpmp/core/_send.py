@@ -88,6 +88,19 @@ def held_entry(value, reason=None):
         checks = _definition_checks(value)
         if checks is None:
             return None
+    elif type(value).__flags__ & _HEAPTYPE:
+        # An instance is the receiver's own only where its class is too: an
+        # instance of the receiver's class beside the sender's class sent by
+        # value would fail isinstance and except clauses.
+        # (Only a main-module class: a C type the pickler cannot name, a
+        # _thread.lock, is no class the sender would send by value here.)
+        cls = type(value)
+        reason = _policy.by_value_reason(cls, False)
+        if reason in _policy.HOLDABLE:
+            entry = held_entry(cls, reason)
+            if entry is None:
+                return None
+            checks = entry[1]
     return key, checks, _fallback(value)
 
 
@@ -111,6 +124,11 @@ def _reached_functions(obj, main_globals, seen):
             continue
         seen.add(id(item))
         if isinstance(item, type):
+            # Its bases and metaclass of the same module: what a receiver's
+            # copy inherits must be the sender's too.
+            module = item.__module__
+            todo.extend(c for c in item.__mro__[1:] + (type(item),)
+                        if getattr(c, "__module__", None) == module)
             for attr in list(vars(item).values()):
                 attr = getattr(attr, "__func__", attr)  # classmethod, staticmethod
                 if isinstance(attr, property):
@@ -124,6 +142,9 @@ def _reached_functions(obj, main_globals, seen):
             inner = _wire.cell_value(cell)
             if type(inner) is FunctionType or isinstance(inner, type):
                 todo.append(inner)
+            elif type(inner) is dict:  # a table of them: singledispatch's registry
+                todo.extend(x for pair in list(inner.items()) for x in pair
+                            if type(x) is FunctionType or isinstance(x, type))
         if item.__globals__ is main_globals:
             yield item
 

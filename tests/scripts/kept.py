@@ -1,0 +1,73 @@
+"""A received object is one whole, and keeps what it got (helper-23's
+programs, issue "Sound by construction"):
+
+    kept.py CASE METHOD
+
+classes: a main-block class whose method reads a name rebound after the
+fork goes by value; an instance the worker holds, a subclass, an
+exception class caught by its base, must come with it, not as the
+worker's own objects of the worker's class (isinstance was False).
+values: a received function reads the values it got for good, equal ints
+and strings too, whatever its process binds later (cloudpickle's answer).
+"""
+
+import multiprocessing as mp
+import sys
+
+
+def call(fn, *args):
+    return fn(*args)
+
+
+def back(x):
+    return x
+
+
+if __name__ == "__main__":
+    case, method = sys.argv[1], sys.argv[2]
+    ctx = mp.get_context(method)
+    if case == "classes":
+        K = 1
+
+        class A:
+            def k(self):
+                return K
+
+        class Sub(A):
+            pass
+
+        class AppError(Exception):
+            def describe(self):
+                return "%s %s" % (K, self.args)
+
+        class NotFound(AppError):
+            pass
+
+        def lookup(key):
+            try:
+                raise NotFound(key)
+            except AppError as e:
+                return e.describe()
+            except Exception as e:
+                return "uncaught " + type(e).__name__
+
+        obj, sub = A(), Sub()
+        with ctx.Pool(1) as p:
+            K = 2
+            print(p.apply(call, (lambda: (isinstance(obj, A), type(obj) is A, isinstance(sub, A),
+                                          issubclass(Sub, A), sub.k(), obj.k()),)),
+                  p.apply(lookup, ("a",)))
+    elif case == "values":
+        class Cfg:
+            def __init__(self, v):
+                self.v = v
+
+        cfg, N, S = Cfg(1), 1, "one"
+        q = ctx.Queue()
+        q.put(lambda: (cfg.v, N, S))
+        f = q.get()
+        cfg, N, S = Cfg(2), 2, "two"
+        with ctx.Pool(1) as p:
+            fs = [p.apply(back, (lambda: K,)) for K in range(3)]
+            g = p.apply(back, (f,))
+            print(f(), g(), [h() for h in fs])
