@@ -245,3 +245,37 @@ if __name__ == "__main__":
     ASAN_OPTIONS=detect_leaks=0 run -3 "$CPMP" exec ./asan-prog
     assert_output "7 detect_leaks=0:verify_asan_link_order=0"
 }
+
+opt_python() { # DIR VERSION: sets $py to /opt/DIR/bin/python3, or skips
+    py=/opt/$1/bin/python3
+    [ -x "$py" ] || skip "no CPython $2 at /opt/$1"
+}
+
+new_python() { # DIR VERSION: lambdas, closures, local and annotated classes under each start method
+    local method
+    opt_python "$1" "$2"
+    for method in "${METHODS[@]}"; do
+        PYTHONPATH="$(cloudpickle_only)" run -0 "${T[@]}" "$CPMP" exec -- "$py" "$SCRIPTS/new_pythons.py" "$method"
+        assert_output "[3, 6] 2 1 [2]"
+        PYTHONPATH="$(cloudpickle_only)" run -0 "${T[@]}" "$CPMP" run --python "$py" "$SCRIPTS/new_pythons.py" "$method"
+        assert_output "[3, 6] 2 1 [2]"
+    done
+}
+
+@test "CPython 3.14 (forkserver by default) sends lambdas and local classes under exec and run" {
+    new_python py314 3.14
+    # Its default start method, which python3 alone cannot use with a lambda.
+    run -0 "${T[@]}" "$CPMP" exec -- "$py" -c 'import multiprocessing as mp
+with mp.Pool(1) as p: print(mp.get_start_method(), p.map(lambda x: x + 1, [1]))'
+    assert_output "forkserver [2]"
+}
+
+@test "CPython 3.15: a local dataclass and an annotated local class reach the workers" {
+    new_python py315 3.15
+}
+
+@test "free-threaded CPython 3.14t runs the pure-Python path, and gives the same answers" {
+    new_python py314t 3.14t
+    run -0 "${T[@]}" "$CPMP" exec -- "$py" -c 'import cpmp.core._reduce as r; print(r.SPEEDUPS_PROBLEM)'
+    assert_output "kept out by a free-threaded Python (the C is built for the GIL's stable ABI)"
+}

@@ -93,11 +93,13 @@ MARK = _wire.BUILTINS_MARK
 
 def _types():
     """(Namespace, Builtins): _speedups' where it loads, else the Python twins."""
+    if _mutation.KEEP_C_OUT:
+        return _PyNamespace, _PyBuiltins
     try:
         from . import _speedups
     except ImportError:
         _speedups = None
-    if _mutation.KEEP_C_OUT or getattr(_speedups, "MARK", None) != MARK:
+    if getattr(_speedups, "MARK", None) != MARK:
         return _PyNamespace, _PyBuiltins
     return _speedups.Namespace, _speedups.Builtins
 

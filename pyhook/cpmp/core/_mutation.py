@@ -21,6 +21,7 @@ byte for byte without them.
 """
 
 import os
+import sys
 
 MUTATIONS = ("ignore-live-globals", "reuse-received", "no-fallback", "cache-by-eq",
              "skip-nested", "freeze-first")
@@ -29,8 +30,13 @@ if ACTIVE and ACTIVE not in MUTATIONS:
     raise ImportError("CPMP_TEST_MUTATION=%r is none of %s" % (ACTIVE, ", ".join(MUTATIONS)))
 
 SLOW = os.environ.get("CPMP_TEST_SLOW", "") == "1"
-# Why the C fast path stays out, or "".
-KEEP_C_OUT = ("CPMP_TEST_MUTATION=" + ACTIVE if ACTIVE else "CPMP_TEST_SLOW=1" if SLOW else "")
+# Why the C fast path stays out, or "".  Not only a test's switch: a
+# free-threaded Python (3.13t, 3.14t: "t" in sys.abiflags) lists .abi3.so
+# among its suffixes and would load the C built for the GIL's ABI, and
+# crash in it (issue 19).
+KEEP_C_OUT = ("CPMP_TEST_MUTATION=" + ACTIVE if ACTIVE else "CPMP_TEST_SLOW=1" if SLOW
+              else "a free-threaded Python (the C is built for the GIL's stable ABI)"
+              if "t" in getattr(sys, "abiflags", "") else "")
 
 # reuse-received: what a receiver built, by payload.
 REUSED = {}

@@ -326,6 +326,16 @@ typing_objects = weakref.WeakValueDictionary()
 typing_trackers = weakref.WeakKeyDictionary()
 
 
+class _Plain:
+    pass
+
+
+def shared_descriptor(name):
+    """A class's __dict__ or __weakref__ descriptor where every class has
+    the same one, whose __objclass__ is object (3.15)."""
+    return vars(_Plain)[name]
+
+
 def make_cell(value=EMPTY_CELL):
     return CellType() if value is EMPTY_CELL else CellType(value)
 

@@ -1,10 +1,9 @@
 """cpmp's pickler: multiprocessing's ForkingPickler plus one reducer_override
 and reducers for the types the standard pickler refuses outright (and for
-bound methods its name would not find).
-
-reducer_override is the C fast path (_speedups) when it loads, else its
-pure-Python twin; either asks _send, which asks _policy.  Decided once at
-import: with tracing off the pickler calls it directly.
+bound methods its name would not find).  reducer_override is the C fast
+path (_speedups) when it loads, else its pure-Python twin; either asks
+_send, which asks _policy.  Decided once at import: with tracing off the
+pickler calls it directly.
 """
 
 import abc
@@ -104,6 +103,8 @@ def _reduce_mappingproxy(obj):
 
 
 def _reduce_getset(obj):
+    if vars(obj.__objclass__).get(obj.__name__) is not obj:  # 3.15: one for every class
+        return _receive.shared_descriptor, (obj.__name__,)
     return getattr, (obj.__objclass__, obj.__name__)
 
 
@@ -169,11 +170,10 @@ def _view_reducer(kind, ordered):
 _d, _od = {}, OrderedDict()
 # Only types the standard pickler cannot send at all, and bound methods
 # (sent by name, as before, wherever the name finds the very method):
-# adding them changes nothing that worked before.  (cloudpickle's reducers
-# for the same types, written here so that sending none of them never
-# imports cloudpickle; the ones called through _cloudpickle_reducer import
-# it when first used.)
-# Not open files: they do not travel (README), as without cpmp.
+# adding them changes nothing that worked before.  (cloudpickle's, written
+# here so that sending none of them never imports cloudpickle; those
+# through _cloudpickle_reducer import it when first used.)  Not open
+# files: they do not travel (README), as without cpmp.
 EXTRA_REDUCERS = (
     (CodeType, _reduce_code),
     (CellType, _reduce_cell),
