@@ -256,9 +256,9 @@ new_python() { # DIR VERSION: lambdas, closures, local and annotated classes und
     opt_python "$1" "$2"
     for method in "${METHODS[@]}"; do
         PYTHONPATH="$(cloudpickle_only)" run -0 "${T[@]}" "$CPMP" exec -- "$py" "$SCRIPTS/new_pythons.py" "$method"
-        assert_output "[3, 6] 2 1 [2]"
+        assert_output "[3, 6] 2 1 [2] [4]"
         PYTHONPATH="$(cloudpickle_only)" run -0 "${T[@]}" "$CPMP" run --python "$py" "$SCRIPTS/new_pythons.py" "$method"
-        assert_output "[3, 6] 2 1 [2]"
+        assert_output "[3, 6] 2 1 [2] [4]"
     done
 }
 

@@ -108,7 +108,7 @@ def lookup(func):
         return None
     kwdefaults, annotations, cells, pairs, byref, reduce = entry[1 + n:]
     if not _items_same(func.__kwdefaults__, kwdefaults) or \
-            not _items_same(func.__annotations__, annotations):
+            not _items_same(_wire.annotations(func), annotations):
         return None
     if _mutation.ACTIVE == "cache-by-eq":
         same = operator.eq
@@ -217,7 +217,7 @@ def _remember(func, state, names, refs, result):
         *(getattr(func, a) for a in PINNED),
         # Their items: the function's own dicts can change in place.
         _items(func.__kwdefaults__),
-        _items(func.__annotations__),
+        _items(_wire.annotations(func)),
         state.get("cells", ()),
         pairs,
         tuple(refs),

@@ -227,8 +227,9 @@ def function_parts(func):
         "defaults": func.__defaults__,
         "kwdefaults": func.__kwdefaults__,
     }
-    if func.__annotations__:
-        state["annotations"] = func.__annotations__
+    annotations = _wire.annotations(func)
+    if annotations:
+        state["annotations"] = annotations
     if func.__dict__:
         state["dict"] = func.__dict__
     if closure:
