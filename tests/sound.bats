@@ -159,8 +159,14 @@ with mp.get_context(sys.argv[1]).Pool(1) as p:
 }
 
 @test "children a thread forks while the main thread imports cloudpickle, and sends a class, each send a class of their own" {
-    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/fork_import.py"
+    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/fork_import.py" cpmp
     assert_output "True [0]"
+    # The program's own import, of cloudpickle and ast: the same, and a
+    # thread sending a class meanwhile waits for it.
+    for _ in 1 2 3; do
+        run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/fork_import.py" program
+        assert_output "True [0]"
+    done
 }
 
 kept() { # CASE ANSWER, under every start method (tests/scripts/kept.py)

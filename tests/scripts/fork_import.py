@@ -1,12 +1,20 @@
 """Children forked, by a thread, while the main thread imports cloudpickle
-to send its first class (as a Pool's handler thread forks replacement
-workers under maxtasksperchild): each child must send a local class of
-its own.  Prints whether enough children were forked, and their exit
-statuses (0: sent; 3: failed; -14: hung, killed by its alarm).
+(as a Pool's handler thread forks replacement workers under
+maxtasksperchild): each child must send a local class of its own.
+Prints whether enough children were forked, and their exit statuses (0:
+sent; 3: failed; -14: hung, killed by its alarm).
+
+    fork_import.py cpmp      cpmp imports it, to send the main thread's
+                             first class
+    fork_import.py program   the program imports it (and ast, which cpmp
+                             imports in a child), while a third thread
+                             sends a class: it must wait for the import,
+                             not use the half-made module (helper-23)
 """
 
 import os
 import signal
+import sys
 import threading
 import time
 import multiprocessing.reduction as reduction
@@ -31,7 +39,7 @@ if __name__ == "__main__":
     stop = threading.Event()
 
     def forker():
-        while not stop.is_set():
+        while not stop.is_set() or len(statuses) < 6:
             pid = os.fork()
             if pid == 0:
                 child()
@@ -44,7 +52,17 @@ if __name__ == "__main__":
     class Main:
         pass
 
-    reduction.ForkingPickler.dumps(Main)  # imports cloudpickle, in this thread
+    sent = []
+    if sys.argv[1:] == ["program"]:
+        sender = threading.Thread(target=lambda: sent.append(
+            reduction.ForkingPickler.loads(reduction.ForkingPickler.dumps(Main)).__name__))
+        sender.start()
+        import ast
+        import cloudpickle
+        sender.join()
+        assert cloudpickle and ast and sent == ["Main"], sent
+    else:
+        reduction.ForkingPickler.dumps(Main)  # imports cloudpickle, in this thread
     time.sleep(0.05)
     stop.set()
     thread.join()

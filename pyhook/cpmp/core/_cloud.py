@@ -34,6 +34,13 @@ def import_cloudpickle():
     imports, is searched as usual)."""
     found = sys.modules.get("cloudpickle")
     if found is not None:
+        if getattr(getattr(found, "__spec__", None), "_initializing", False):
+            # Another thread is importing it: wait for it, on its module
+            # lock, as an import statement would (it is in sys.modules, so
+            # nothing is searched).
+            import importlib
+
+            return importlib.import_module("cloudpickle")
         return found
     with _importing:
         found = sys.modules.get("cloudpickle")
@@ -72,11 +79,15 @@ _in_flight = []
 
 
 def _after_fork_in_child():
-    """A child forked while another thread imported cloudpickle inherits
-    it half made, for good (the thread finishing it is not forked), and
-    the import locks that thread held: drop what that import had not
-    finished, so that the child imports it afresh when it needs it.  The
-    same for a lock another thread held."""
+    """A child forked while another thread imported a module inherits it
+    half made, for good (the thread finishing it is not forked), and the
+    module lock that thread held: a later import of it here waits forever
+    (cpmp imports ast, inspect and cloudpickle in workers when it first
+    needs them).  Drop such a module and its lock, so that the child
+    imports it afresh when it needs it -- never one this thread was
+    importing (a module that starts a Pool at import: the child must not
+    run it again).  Also cloudpickle when cpmp's own import of it was
+    under way, and cloudpickle's class-tracker lock."""
     global _importing
     _importing = threading.RLock()
     # cloudpickle's own lock, held for good if another thread was sending a
@@ -84,20 +95,21 @@ def _after_fork_in_child():
     for module in _MODULES:
         if hasattr(sys.modules.get(module), "_DYNAMIC_CLASS_TRACKER_LOCK"):
             sys.modules[module]._DYNAMIC_CLASS_TRACKER_LOCK = threading.Lock()
-    if not _in_flight or _in_flight[0][0] == threading.get_ident():
-        return
-    before = _in_flight.pop()[1]
-    for name in [n for n in sys.modules if n not in before]:
-        spec = getattr(sys.modules[name], "__spec__", None)
-        if name.partition(".")[0] == "cloudpickle" or getattr(spec, "_initializing", False):
-            del sys.modules[name]
-    # A module lock that thread held is held for good here: a new one.
+    me = threading.get_ident()
+    if _in_flight and _in_flight[0][0] != me:
+        before = _in_flight.pop()[1]
+        for name in [n for n in sys.modules if n not in before]:
+            if name.partition(".")[0] == "cloudpickle":
+                del sys.modules[name]
     # (No import here: one could wait for such a lock.)
     locks = getattr(sys.modules.get("_frozen_importlib"), "_module_locks", {})
     for name, ref in list(locks.items()):
         owner = getattr(ref() if callable(ref) else ref, "owner", None)
-        if owner not in (None, 0, threading.get_ident()):
+        if owner not in (None, 0, me):
             locks.pop(name, None)
+            spec = getattr(sys.modules.get(name), "__spec__", None)
+            if getattr(spec, "_initializing", False):
+                del sys.modules[name]
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
