@@ -38,7 +38,7 @@ names_in() { # METHOD CASE ANSWER
 
 @test "a class body, eval and globals() in a received function see the sender's names and its module's" {
     names class-body "[(9.425, 8.155, True, 4)] 3"
-    names globals "(3, 3, True, True)"
+    names globals "(3, 3, True, True, True, True, False, 0) (3, 1, True)"
 }
 
 @test "a received function that patches builtins sees its patch" {

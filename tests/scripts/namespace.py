@@ -55,10 +55,16 @@ if __name__ == "__main__":
             print(p.apply(task), p.apply(lambda: (task(), K)))
 
     elif case == "globals":
-        # globals() inside holds the names sent with the function.
+        # globals() inside holds the names sent with the function, and
+        # `in` and get() find the module's too, as cloudpickle asks them
+        # (cloudpickle.dumps of the received function lost them).
         with ctx.Pool(1) as p:
             print(p.apply(lambda: (K, globals().get("K"), globals()["math"] is math,
-                                   "K" in globals())))
+                                   "K" in globals(), "math" in globals(),
+                                   globals().get("pickle") is pickle, "len" in globals(),
+                                   globals().get("nothing", 0))),
+                  p.apply(lambda f: pickle.loads(__import__("cloudpickle").dumps(f))(),
+                          (lambda: (K, math.floor(1.5), pickle.HIGHEST_PROTOCOL > 0),)))
 
     elif case == "internals":
         # What C code reads from builtins and globals by the dict API:

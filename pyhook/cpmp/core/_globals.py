@@ -87,6 +87,21 @@ class _PyNamespace(dict):
                 b = live.get("__builtins__", builtins)
         return (vars(b) if type(b) is ModuleType else b)[name]
 
+    def _live(self):
+        b = dict.get(self, "__builtins__")
+        live = dict.get(b, MARK) if type(b) is Builtins else None
+        return live if type(live) is dict else {}
+
+    def __contains__(self, name):
+        """Its own item or the module's (not the builtins': they are not in
+        a module's globals either), as cloudpickle asks before a read."""
+        return dict.__contains__(self, name) or name in self._live()
+
+    def get(self, name, default=None):
+        if dict.__contains__(self, name):
+            return dict.__getitem__(self, name)
+        return self._live().get(name, default)
+
 
 MARK = _wire.BUILTINS_MARK
 

@@ -124,6 +124,68 @@ namespace_subscript(PyObject *self, PyObject *key)
     return PyObject_GetItem(b, key);
 }
 
+/* The module dict a Namespace reads live (borrowed), or NULL: none, or an
+ * error set. */
+static PyObject *
+namespace_live(PyObject *self)
+{
+    PyObject *b = PyDict_GetItemWithError(self, str_builtins), *live;
+
+    if (b == NULL || Py_TYPE(b) != builtins_type) {
+        return NULL;
+    }
+    live = PyDict_GetItemWithError(b, str_mark);
+    return live != NULL && PyDict_Check(live) ? live : NULL;
+}
+
+/* key in Namespace: its own item, or the module's (not the builtins':
+ * they are not in a module's globals either) -- what cloudpickle asks of
+ * a function's globals before it reads a name. */
+static int
+namespace_contains(PyObject *self, PyObject *key)
+{
+    int has = PyDict_Contains(self, key);
+    PyObject *live;
+
+    if (has != 0) {
+        return has;
+    }
+    live = namespace_live(self);
+    if (live == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    return PyDict_Contains(live, key);
+}
+
+/* Namespace.get(key, default=None): as `in` finds it. */
+static PyObject *
+namespace_get(PyObject *self, PyObject *args)
+{
+    PyObject *key, *fallback = Py_None, *value, *live;
+
+    if (!PyArg_UnpackTuple(args, "get", 1, 2, &key, &fallback)) {
+        return NULL;
+    }
+    value = PyDict_GetItemWithError(self, key);
+    if (value == NULL && !PyErr_Occurred() && (live = namespace_live(self)) != NULL) {
+        value = PyDict_GetItemWithError(live, key);
+    }
+    if (value == NULL) {
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+        value = fallback;
+    }
+    Py_INCREF(value);
+    return value;
+}
+
+static PyMethodDef namespace_methods[] = {
+    {"get", namespace_get, METH_VARARGS,
+     "get(key, default=None): its own item, else the module's, else default."},
+    {NULL, NULL, 0, NULL},
+};
+
 static PyType_Slot builtins_slots[] = {
     {Py_tp_doc, (void *)"The builtins of a cpmp namespace: a copy for the dict API; lookups "
                         "read the module in self[MARK] live, then its builtins."},
@@ -135,6 +197,8 @@ static PyType_Slot namespace_slots[] = {
     {Py_tp_doc, (void *)"The globals of a function cpmp received: the sender's values, then "
                         "self['__builtins__'] (a Builtins)."},
     {Py_mp_subscript, (void *)namespace_subscript},
+    {Py_sq_contains, (void *)namespace_contains},
+    {Py_tp_methods, namespace_methods},
     {0, NULL},
 };
 
