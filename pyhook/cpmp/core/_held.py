@@ -22,12 +22,12 @@ process does not.
 What a fork costs: one pass over the main module in this process, before
 the fork, in C (_held_fork.c), and nothing in the child, which inherits
 the pins and the record of small values (_inherited).  The pass writes
-to no object but the small values it records: a reference count written
-after a fork copies the page holding it while the child lives, which
-had made a fork with 10,000 names cost twice what python3's does.  It
-is per name (about 0.2 us, mostly reading each value's type from memory
-no cache holds): a main module's size is what still makes a fork cost
-more than python3's.
+to no object it has seen before (a reference count written after a fork
+copies the page holding it while the child lives: that had made a fork
+with 10,000 names cost twice python3's), and reads no object bound as at
+the last fork but those that take no weak reference, whose type it
+checks: a walk of the main dict's table, a few ns a name, 40 ns for each
+list, dict or tuple, and work only for the names bound since.
 
 A reference to a held object is only ever an optimisation of identity:
 the sender always writes the object's value as well (the fallback, see
@@ -54,22 +54,17 @@ def _before_fork():
     """Pin what the main module binds, so the child being forked holds it,
     and note what it binds to small values, for the child (_inherited).
     Never in the way of a fork: what could not be pinned goes by value."""
-    global _forking
-    _forking = {}
+    global _snapshot_ok, _snapshot
     try:
-        _pin_main(_forking)
+        _pin_main(_snapshot)
+        _snapshot_ok = True
     except Exception:
-        _forking = None
-
-
-def _after_fork_in_parent():
-    global _forking
-    _forking = None  # the child has its copy; this process keeps nothing alive
+        _snapshot_ok, _snapshot = False, {}
 
 
 def _pin_main(snapshot):
-    """One pass over the main module: the work a fork costs here, per
-    name, and none in the child (it inherits the snapshot)."""
+    """One pass over the main module: the work a fork costs here, and none
+    in the child (it inherits the snapshot)."""
     global _serial
     main = sys.modules.get("__main__")
     if main is None:
@@ -77,8 +72,9 @@ def _pin_main(snapshot):
     g = vars(main)
     if _fork_pass is not None:
         _serial = _fork_pass(g, _pins, _table, _no_weakref, _by_ref, _forget, _token, _serial,
-                             _SMALL_TYPES, snapshot)
+                             _SMALL_TYPES, snapshot, _deaths[0])
         return
+    snapshot.clear()
     pins, no_weakref = _pins, _no_weakref
     for name, value in list(g.items()):
         t = type(value)
@@ -104,11 +100,15 @@ def _pin_main(snapshot):
 # per fork cost 5 us a name: 0.3 s a fork for 50,000 of them).
 _no_weakref = {}
 _by_ref = {}  # id(weak reference) -> id(its object), for _forget
+_deaths = [0]  # how many pins have died in this process
 
 
-def _forget(ref, pins=_pins, table=_table, by_ref=_by_ref):
+def _forget(ref, pins=_pins, table=_table, by_ref=_by_ref, deaths=_deaths):
     """A pinned object died: its pin goes (one callback for every pin;
-    what it needs are its defaults: at exit, module globals may be gone)."""
+    what it needs are its defaults: at exit, module globals may be gone),
+    and the next fork's pass reads every name again (its address may hold
+    another object now)."""
+    deaths[0] += 1
     ident = by_ref.pop(id(ref), None)
     key = pins.get(ident)
     if key is not None and table.get(key) is ref:
@@ -134,23 +134,26 @@ _fork_pass = _speedup("fork_pass")
 
 
 def _after_fork_in_child():
-    global _token, _inherited, _forking
+    global _token, _inherited, _snapshot
     try:
         _token = os.urandom(8)
     except OSError:  # no entropy: a token no other process has all the same
         _token = ("%d.%d" % (os.getpid(), id(_table))).encode() + _token
-    _inherited, _forking = _forking if _forking is not None else {}, None
+    # The parent's snapshot is this child's record; its own forks make a
+    # new one (and its first pass reads every name).
+    _inherited, _snapshot = _snapshot if _snapshot_ok else {}, {}
 
 
 # What this process's main module bound to small immutable values when it
 # was forked (strings and bytes up to 4 KiB; keeping one alive changes
 # nothing a program can see), as the parent noted just before the fork
-# (_forking): nothing to do in the child, however many names.  Such a name
+# (_snapshot, which the parent keeps up to date from fork to fork):
+# nothing to do in the child, however many names.  Such a name
 # bound to another object now was rebound by this process itself -- an
 # initializer, a lazy ``global`` -- and a held definition reads it here,
 # as python3 reads it, whatever the sender binds (checks_hold).
 _inherited = {}
-_forking = None
+_snapshot, _snapshot_ok = {}, False
 
 
 # Names cpmp wrote into a module for received functions that write module
@@ -187,8 +190,7 @@ def install():
     """Start pinning at forks (once per process; _patch calls it)."""
     if not getattr(install, "done", False):
         install.done = True
-        os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
-                           after_in_child=_after_fork_in_child)
+        os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 
 
 def key_of(obj):

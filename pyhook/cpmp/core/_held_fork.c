@@ -8,7 +8,8 @@
 #include "_speedups.h"
 
 /* pin_one: pin value under a new key (token, serial + 1), unless it is
- * pinned already or its type takes no weak reference. */
+ * pinned already or its type takes no weak reference.  1: it is pinned,
+ * 0: it takes none, -1: an error. */
 static int
 pin_one(PyObject *value, PyObject **tables, PyObject *callback, PyObject *token,
         Py_ssize_t *serial)
@@ -29,7 +30,7 @@ pin_one(PyObject *value, PyObject **tables, PyObject *callback, PyObject *token,
     done = PyDict_Contains(pins, ident);
     if (done != 0) {
         Py_DECREF(ident);
-        return done < 0 ? -1 : 0;
+        return done;
     }
     /* Held while pinned (the only write to an object already seen is
      * none): creating its weak reference may collect, and a finalizer may
@@ -58,7 +59,7 @@ pin_one(PyObject *value, PyObject **tables, PyObject *callback, PyObject *token,
     Py_DECREF(ref);
     Py_DECREF(ident);
     Py_DECREF(value);
-    return done ? -1 : 0;
+    return done ? -1 : 1;
 }
 
 /* Whether value is a small immutable value the child records as what the
@@ -77,40 +78,160 @@ is_small(PyObject *value, PyObject *small)
     return size >= 0 && size <= 4096;
 }
 
+/* What the last pass saw at each slot of the main module's entries, so
+ * that the next pass skips, without reading the object, every name bound
+ * as it was: a pinned object is the same while no pin has died (a dead
+ * one's address may hold another object), a small value while the
+ * snapshot holds it, anything else while its type is the same (it is
+ * neither pinned nor recorded).  Valid for one main dict, one snapshot
+ * and one count of deaths; a forked child's next pass starts afresh (it
+ * gets a snapshot of its own). */
+enum { SEEN_SMALL, SEEN_PINNED, SEEN_OTHER };
+typedef struct {
+    PyObject *name, *value, *type; /* borrowed: compared, never read */
+    int kind;
+} seen_slot;
+
+static struct {
+    seen_slot *slots;
+    Py_ssize_t size;
+    PyObject *main, *snapshot; /* compared only */
+    Py_ssize_t deaths;
+} seen;
+
+static int
+seen_grow(Py_ssize_t slot)
+{
+    Py_ssize_t size = seen.size;
+    seen_slot *grown;
+
+    if (slot < size) {
+        return 0;
+    }
+    while (size <= slot) {
+        size = size < 64 ? 64 : size * 2;
+    }
+    grown = PyMem_Realloc(seen.slots, (size_t)size * sizeof(*grown));
+    if (grown == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memset(grown + seen.size, 0, (size_t)(size - seen.size) * sizeof(*grown));
+    seen.slots = grown;
+    seen.size = size;
+    return 0;
+}
+
+/* Whether slot holds what the last pass saw there (valid: its record is):
+ * the same name and object (a small value and its name the snapshot
+ * holds; a pinned object lives while no pin has died), of the same type
+ * for anything else, whose address another object may have taken. */
+static int
+seen_same(int valid, Py_ssize_t slot, PyObject *name, PyObject *value)
+{
+    seen_slot *s = slot < seen.size ? &seen.slots[slot] : NULL;
+
+    return valid && s != NULL && s->name == name && s->value == value
+           && (s->kind != SEEN_OTHER || s->type == (PyObject *)Py_TYPE(value));
+}
+
+/* One name, not bound as the last pass saw it: record a small value in
+ * snapshot, else drop it from there and pin the value. */
+static int
+fork_pass_one(PyObject *name, PyObject *value, PyObject **tables, PyObject **how,
+              Py_ssize_t *serial, int *kind)
+{
+    PyObject *small = how[2], *snapshot = how[3];
+    int small_value = is_small(value, small), had;
+
+    if (small_value < 0) {
+        return -1;
+    }
+    if (small_value) {
+        *kind = SEEN_SMALL;
+        return PyDict_SetItem(snapshot, name, value);
+    }
+    had = PyDict_Contains(snapshot, name);
+    if (had < 0 || (had && PyDict_DelItem(snapshot, name) < 0)) {
+        return -1;
+    }
+    had = pin_one(value, tables, how[0], how[1], serial);
+    *kind = had == 1 ? SEEN_PINNED : SEEN_OTHER;
+    return had < 0 ? -1 : 0;
+}
+
+/* snapshot = what main binds to small values, afresh: a name was unbound
+ * since the last pass, or rebound to what it holds no more. */
+static int
+fork_pass_resnapshot(PyObject *main, PyObject *small, PyObject *snapshot)
+{
+    PyObject *name, *value;
+    Py_ssize_t pos = 0;
+    int small_value;
+
+    PyDict_Clear(snapshot);
+    while (PyDict_Next(main, &pos, &name, &value)) {
+        small_value = is_small(value, small);
+        if (small_value < 0 || (small_value && PyDict_SetItem(snapshot, name, value) < 0)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* fork_pass(main_dict, pins, table, no_weakref, by_ref, callback, token,
- * serial, small_types, snapshot) -> serial: cpmp._held._pin_main, in one
- * pass before a fork over what the main module binds: a small immutable
- * value goes into snapshot under its name (the child inherits it: what
- * the name was bound to at the fork), anything else taking a weak
- * reference is pinned.  It costs per name, so it allocates nothing for a
- * name already seen (30 ns a name where Python's loop takes 300). */
+ * serial, small_types, snapshot, deaths) -> serial: cpmp._held._pin_main,
+ * in one pass before a fork over what the main module binds.  A small
+ * immutable value goes into snapshot under its name (the child inherits
+ * it: what the name was bound to at the fork), anything else taking a
+ * weak reference is pinned.  deaths: how many pins have died so far.
+ *
+ * Borrowed references, and nothing read of a name bound as the last pass
+ * saw it (seen): a reference taken writes the object's count, and every
+ * page so written after a fork is copied, in this process, while a child
+ * lives; an object's type read from memory no cache holds costs 0.2 us a
+ * name.  So a fork costs a walk of the main dict's table (3 ns a name),
+ * and work only for the names bound since the last fork. */
 PyObject *
 cpmp_fork_pass(PyObject *module, PyObject *args)
 {
-    PyObject *main, *tables[4], *callback, *token, *small, *snapshot, *name, *value;
-    Py_ssize_t serial, pos = 0;
-    int small_value, failed = 0;
+    PyObject *main, *tables[4], *how[4], *name, *value;
+    Py_ssize_t serial, deaths, pos = 0, small_seen = 0, slot;
+    int valid, failed = 0, kind;
 
     (void)module;
-    if (!PyArg_ParseTuple(args, "O!O!O!O!O!OOnO!O!:fork_pass", &PyDict_Type, &main, &PyDict_Type,
-                          &tables[0], &PyDict_Type, &tables[1], &PyDict_Type, &tables[2],
-                          &PyDict_Type, &tables[3], &callback, &token, &serial,
-                          &PyFrozenSet_Type, &small, &PyDict_Type, &snapshot)) {
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O!OOnO!O!n:fork_pass", &PyDict_Type, &main,
+                          &PyDict_Type, &tables[0], &PyDict_Type, &tables[1], &PyDict_Type,
+                          &tables[2], &PyDict_Type, &tables[3], &how[0], &how[1], &serial,
+                          &PyFrozenSet_Type, &how[2], &PyDict_Type, &how[3], &deaths)) {
         return NULL;
     }
-    /* Borrowed references, and no copy of the names or values: a
-     * reference taken writes the object's count, and every page so
-     * written after a fork is copied, in this process, while a child
-     * lives (a copy of the values cost 4 ms a fork with 10,000 names). */
+    valid = seen.main == main && seen.snapshot == how[3] && seen.deaths == deaths;
+    seen.main = seen.snapshot = NULL; /* until this pass is done */
     while (!failed && PyDict_Next(main, &pos, &name, &value)) {
-        small_value = is_small(value, small);
-        if (small_value < 0) {
-            failed = 1;
-        } else if (small_value) {
-            failed = PyDict_SetItem(snapshot, name, value) < 0;
-        } else {
-            failed = pin_one(value, tables, callback, token, &serial) < 0;
+        slot = pos - 1; /* the entry's index in the dict's table */
+        if (seen_same(valid, slot, name, value)) {
+            small_seen += seen.slots[slot].kind == SEEN_SMALL;
+            continue;
+        }
+        failed = seen_grow(slot) < 0
+                 || fork_pass_one(name, value, tables, how, &serial, &kind) < 0;
+        if (!failed) {
+            seen.slots[slot] = (seen_slot){name, value, (PyObject *)Py_TYPE(value), kind};
+            small_seen += kind == SEEN_SMALL;
         }
     }
-    return failed ? NULL : PyLong_FromSsize_t(serial);
+    if (!failed && PyDict_Size(how[3]) != small_seen) {
+        /* A name went: the snapshot no longer holds what every slot saw,
+         * so the next pass reads every name again. */
+        failed = fork_pass_resnapshot(main, how[2], how[3]) < 0;
+        deaths = -1;
+    }
+    if (failed) {
+        return NULL;
+    }
+    seen.main = main;
+    seen.snapshot = how[3];
+    seen.deaths = deaths;
+    return PyLong_FromSsize_t(serial);
 }
