@@ -112,3 +112,42 @@ print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "b_sanitize"
         assert_line --index 1 --partial "Python $v."
     done
 }
+
+# The files the cpmp package installed, while it is (none when it is not).
+deb_files() {
+    dpkg-query -L cpmp 2> /dev/null | while read -r f; do [ -f "$f" ] || [ -L "$f" ] && echo "$f"; done
+}
+
+@test "debian/ builds a .deb without lintian errors that installs /usr/bin/cpmp, runs a lambda, and leaves nothing once removed" {
+    [ -z "$CPMP_SANITIZER_PRELOAD" ] || skip "once is enough: checked in the plain build"
+    [ "$(id -u)" -eq 0 ] || skip "installing a .deb needs root"
+    ! dpkg-query -W -f='${Status}' cpmp 2> /dev/null | grep -q installed || skip "a cpmp package is installed here already: left alone"
+    mkdir src
+    git -C "$BATS_TEST_DIRNAME/.." ls-files -z | (cd "$BATS_TEST_DIRNAME/.." && xargs -0 cp --parents -t "$BATS_TEST_TMPDIR/src")
+    (cd src && dpkg-buildpackage -us -uc -b > ../build.log 2>&1) || { cat build.log; false; }
+    run -0 lintian --fail-on error cpmp_*_amd64.changes
+    run -0 dpkg -i cpmp_*_amd64.deb
+    INSTALLED=1
+    local pkglib
+    pkglib=$(dirname "$(dpkg-query -L cpmp | grep '/libcpmp_preload.so$')")
+    run -0 "${T[@]}" /usr/bin/cpmp run "$EXAMPLES/lambda_pool.py"
+    assert_output $'squares:   [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]\nclosure:   [3, 6, 9]\nreturned:  42\nexecutor:  [7, 8]'
+    run -0 "${T[@]}" /usr/bin/cpmp run -c 'import cpmp, sys; print(cpmp.__file__, sys.executable)'
+    assert_output "$pkglib/cpmp/__init__.py $pkglib/python3"
+    run -0 "${T[@]}" /usr/bin/cpmp exec "$PYTHON" -c 'import multiprocessing as mp
+with mp.get_context("spawn").Pool(1) as p: print(p.map(lambda x: x + 1, [1]))'
+    assert_output "[2]"
+    # Compiled at install, for this Python.
+    [ -f "$pkglib/cpmp/__pycache__/__init__.cpython-$("$PYTHON" -c 'import sys; print("%d%d" % sys.version_info[:2])').pyc" ]
+    run -0 man -w cpmp
+    local files
+    files=$(deb_files)
+    run -0 dpkg -r cpmp
+    INSTALLED=
+    for f in $files; do [ ! -e "$f" ] || { echo "left: $f"; false; }; done
+    [ ! -e "$pkglib" ]
+}
+
+teardown() {
+    [ -z "${INSTALLED:-}" ] || dpkg -r cpmp > /dev/null 2>&1 || true
+}
