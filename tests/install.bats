@@ -127,7 +127,7 @@ deb_files() {
     (cd src && dpkg-buildpackage -us -uc -b > ../build.log 2>&1) || { cat build.log; false; }
     run -0 lintian --fail-on error cpmp_*_amd64.changes
     run -0 dpkg -i cpmp_*_amd64.deb
-    INSTALLED=1
+    touch installed  # teardown removes it, should a check below fail
     local pkglib
     pkglib=$(dirname "$(dpkg-query -L cpmp | grep '/libcpmp_preload.so$')")
     run -0 "${T[@]}" /usr/bin/cpmp run "$EXAMPLES/lambda_pool.py"
@@ -143,11 +143,11 @@ with mp.get_context("spawn").Pool(1) as p: print(p.map(lambda x: x + 1, [1]))'
     local files
     files=$(deb_files)
     run -0 dpkg -r cpmp
-    INSTALLED=
+    rm installed
     for f in $files; do [ ! -e "$f" ] || { echo "left: $f"; false; }; done
     [ ! -e "$pkglib" ]
 }
 
 teardown() {
-    [ -z "${INSTALLED:-}" ] || dpkg -r cpmp > /dev/null 2>&1 || true
+    [ ! -e "$BATS_TEST_TMPDIR/installed" ] || dpkg -r cpmp > /dev/null 2>&1 || true
 }
