@@ -5,13 +5,21 @@
 
 load test_helper
 
-sound_in() { # METHOD CASE ANSWER
-    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/sound.py" "$2" "$1"
-    assert_output "$3"
+case_in() { # METHOD SCRIPT CASE ANSWER: tests/scripts/SCRIPT CASE METHOD under cpmp run
+    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/$2" "$3" "$1"
+    assert_output "$4"
 }
 
 sound() { # CASE ANSWER, under every start method
-    every_method sound_in "$@"
+    every_method case_in sound.py "$@"
+}
+
+names() { # CASE ANSWER, under every start method (tests/scripts/namespace.py)
+    every_method case_in namespace.py "$@"
+}
+
+kept() { # CASE ANSWER, under every start method (tests/scripts/kept.py)
+    every_method case_in kept.py "$@"
 }
 
 as_python3() { # CASE ANSWER: under fork, what python3 prints too
@@ -25,15 +33,6 @@ as_python3() { # CASE ANSWER: under fork, what python3 prints too
 
 @test "code nested in a lambda sees the names sent with it, shadowed builtins too" {
     sound nested "['/data/train/a'] [5, 6] 6 [('a', 5), ('b', 5)]"
-}
-
-names() { # CASE ANSWER, under every start method (tests/scripts/namespace.py)
-    every_method names_in "$@"
-}
-
-names_in() { # METHOD CASE ANSWER
-    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/namespace.py" "$2" "$1"
-    assert_output "$3"
 }
 
 @test "a class body, eval and globals() in a received function see the sender's names and its module's" {
@@ -167,15 +166,6 @@ with mp.get_context(sys.argv[1]).Pool(1) as p:
         run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/fork_import.py" program
         assert_output "True [0]"
     done
-}
-
-kept() { # CASE ANSWER, under every start method (tests/scripts/kept.py)
-    every_method kept_in "$@"
-}
-
-kept_in() { # METHOD CASE ANSWER
-    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/kept.py" "$2" "$1"
-    assert_output "$3"
 }
 
 @test "an instance, a subclass or an exception of a main-block class sent by value is of that very class in the worker" {
