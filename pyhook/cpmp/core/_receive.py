@@ -218,6 +218,9 @@ def _give(func, how, shipped):
         how[1].update(shipped)
 
 
+_CELLS_ONLY = frozenset(("cells",))
+
+
 def load_function(code_blob, rest):
     """A function sent as marshal bytes: its code, and (module, number of
     cells, state, held globals) -- see _resend.compact."""
@@ -228,6 +231,20 @@ def load_function(code_blob, rest):
     code = load_code(code_blob)
     if not code.co_filename and module is not None:
         code = load_code_in(code_blob, getattr(module, "__file__", None) or "")
+    if not held and module is not None and not _mutation.ACTIVE:
+        # A lambda, def or closure reading only names its module binds:
+        # what _build and _complete would make of it, for a third of a
+        # load's cost.
+        if not state and ncells < 0:
+            func = FunctionType(code, module_globals(module))
+            func.__module__ = gname
+            return func
+        if state.keys() <= _CELLS_ONLY and len(state.get("cells", ())) == ncells:
+            func = FunctionType(code, module_globals(module), None, None, tuple(
+                CellType() if value is EMPTY_CELL else CellType(value)
+                for value in state.get("cells", ())))
+            func.__module__ = gname
+            return func
     shipped = state.get("shipped")
     # Every name shipped, even one the module binds to an equal value now:
     # the function reads the value at the send for good, whatever this
