@@ -48,7 +48,8 @@ def load_code(blob):
         code = marshal.loads(_untag(blob))
         if len(_code_cache) >= _CODE_CACHE_MAX:
             _code_cache.clear()
-        _code_cache[blob] = code
+        if not _mutation.SLOW:  # empty then: _receive reads it directly too
+            _code_cache[blob] = code
     return code
 
 
