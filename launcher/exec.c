@@ -29,7 +29,8 @@ exec_find_command(const char *cmd, char *out, size_t size, int *found_other)
         end = strchr(start, ':');
         len = end != NULL ? (size_t)(end - start) : strlen(start);
         if ((int)len + 2 + (int)strlen(cmd) < (int)size) {
-            snprintf(out, size, "%.*s/%s", (int)len, len > 0 ? start : ".", cmd);
+            /* An empty entry is the current directory, as for the shell. */
+            snprintf(out, size, "%.*s/%s", len > 0 ? (int)len : 1, len > 0 ? start : ".", cmd);
             if (stat(out, &st) == 0 && S_ISREG(st.st_mode)) {
                 if (access(out, X_OK) == 0) {
                     return 0;

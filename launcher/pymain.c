@@ -173,6 +173,25 @@ pymain_cmd_python(int argc, char **argv)
     "PYTHON-OPTION: any of python3's (`python3 --help`).  Everything after\n" \
     "the script, -m MODULE, -c CODE or - is the program's own.\n"
 
+/* Whether this very process already ran `cpmp run` and exec'd other: a
+ * python3 on PATH that is a wrapper running `cpmp run` again would exec
+ * itself forever (helper-24).  Then the embedded Python runs instead.
+ * The mark holds the pid: a child's own `cpmp run` chooses afresh. */
+static int
+pymain_looping(const char *other)
+{
+    char mark[PATH_MAX + 32];
+    const char *was = getenv("CPMP_RUN_EXECED");
+
+    snprintf(mark, sizeof(mark), "%ld:%s", (long)getpid(), other);
+    if (was != NULL && strcmp(was, mark) == 0) {
+        unsetenv("CPMP_RUN_EXECED");
+        return 1;
+    }
+    util_set_env("CPMP_RUN_EXECED", mark);
+    return 0;
+}
+
 int
 pymain_cmd_run(int argc, char **argv)
 {
@@ -187,7 +206,7 @@ pymain_cmd_run(int argc, char **argv)
     }
     options_check_python_args(argc - 2 - used, argv + 2 + used);
     util_locate(&layout);
-    if (which_python(argv[0], venv, other) == WHICH_OTHER) {
+    if (which_python(argv[0], venv, other) == WHICH_OTHER && !pymain_looping(other)) {
         argv[1 + used] = other;
         return exec_preloaded(&layout, other, argc - 1 - used, argv + 1 + used);
     }
@@ -240,9 +259,12 @@ pymain_cmd_tool(int argc, char **argv)
     /* What `cpmp run` would run: "" for the embedded Python. */
     which_python(argv[0], venv, other);
     args[n++] = other;
+    venv[0] = '\0';
     for (i = 2; i < argc; i++) {
         args[n++] = argv[i];
     }
-    venv_find(argv[0], 1, venv);
+    /* Quietly: a venv of another Python is no problem any more (cpmp run
+     * runs its python), and doctor says what cpmp run runs. */
+    venv_find(argv[0], 0, venv);
     return pymain_run(&layout, n, args, PYMAIN_PLAIN, venv);
 }

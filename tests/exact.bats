@@ -105,9 +105,9 @@ cpmp.loads(open(sys.argv[1], "rb").read())' "$BATS_TEST_TMPDIR/f.pkl"
 }
 
 @test "a received function runs on its module's own dict unless it must read a sender's value" {
-    # A main-block K is read from a namespace of the lambda's own, under
-    # fork too, where the worker's copy of the main module binds it.
-    exact fork namespaces "('dict', True) ('Namespace', 1) ('Namespace', 2)"
+    # Under fork the worker's copy of the main module binds K; after the
+    # main block rebinds it, the lambda reads K from a namespace of its own.
+    exact fork namespaces "('dict', True) ('dict', 1) ('Namespace', 2)"
     exact spawn namespaces "('dict', True) ('Namespace', 1) ('Namespace', 2)"
 }
 

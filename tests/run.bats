@@ -271,3 +271,16 @@ with mp.get_context("spawn").Pool(1) as p: print(sys.version_info[:2], sys.execu
     run -2 --separate-stderr "${T[@]}" "$CPMP" run --python "$BATS_TEST_TMPDIR/python3.dir" -c pass
     assert_equal "$stderr" "cpmp: CPMP_PYTHON: '$BATS_TEST_TMPDIR/python3.dir' is not an executable file"
 }
+
+@test "a python3 on PATH that runs cpmp run itself runs embedded, not exec'd forever; an empty PATH entry is the current directory (helper-24)" {
+    mkdir -p "$BATS_TEST_TMPDIR/wrap"
+    printf '#!/bin/sh\nexec "%s" run "$@"\n' "$CPMP" > "$BATS_TEST_TMPDIR/wrap/python3"
+    chmod +x "$BATS_TEST_TMPDIR/wrap/python3"
+    PATH="$BATS_TEST_TMPDIR/wrap:$PATH" run -0 "${T[@]}" python3 -c 'import sys; print(sys.executable)'
+    assert_output "$CPMP_BUILD_ROOT/launcher/python3"
+    cd "$BATS_TEST_TMPDIR/wrap"
+    printf '#!/bin/sh\necho here "$@"\n' > mytool
+    chmod +x mytool
+    run -0 "${T[@]}" env PATH=:/usr/bin:/bin "$CPMP" exec mytool x
+    assert_output "here x"
+}

@@ -175,3 +175,14 @@ with mp.get_context(sys.argv[1]).Pool(1) as p:
 @test "a received function keeps the values it got, equal ones too, whatever its process binds later" {
     kept values "(1, 1, 'one') (1, 1, 'one') [0, 1, 2]"
 }
+
+@test "a task reads the global a helper it calls initialised in the worker (helper-24)" {
+    kept worker-globals "['ready']"
+}
+
+@test "an instance or exception a worker makes of a main-block class is the parent's class, though the worker rebound a name its methods read (helper-24)" {
+    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/kept.py" returned fork
+    assert_output "True True caught a"
+    run -0 "${T[@]}" "$PYTHON" "$SCRIPTS/kept.py" returned fork
+    assert_output "True True caught a"
+}

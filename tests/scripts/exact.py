@@ -182,9 +182,8 @@ if __name__ == "__main__":
     if sys.argv[2] == "namespaces":
         # What namespace a received lambda reads: the module's own dict
         # (fast global lookups) when it reads only names the module binds
-        # itself, else one of its own holding the sender's values -- even
-        # where the worker's module binds an equal one now: the lambda
-        # keeps the value it got, whatever the module binds later.
+        # itself, or binds to what was sent (in a worker), else one of its
+        # own holding the sender's values.
         K = 1
         with ctx.Pool(1) as p:
             own = p.apply(lambda: (type(globals()).__name__, callable(add_one)))

@@ -57,6 +57,49 @@ if __name__ == "__main__":
             print(p.apply(call, (lambda: (isinstance(obj, A), type(obj) is A, isinstance(sub, A),
                                           issubclass(Sub, A), sub.k(), obj.k()),)),
                   p.apply(lookup, ("a",)))
+    elif case == "worker-globals":
+        # A helper the task calls initialises a main-block global in the
+        # worker; the task reads it (cloudpickle: one namespace for both).
+        STATE = None
+
+        def setup():
+            global STATE
+            STATE = "ready"
+
+        with ctx.Pool(1) as p:
+            print(p.map(lambda _: (setup(), STATE)[1], [0]))
+    elif case == "returned":
+        # What a worker makes of the parent's classes comes back as the
+        # parent's own, though the worker rebound a name their methods read.
+        MODE, COUNT = "a", 0
+
+        class Rec:
+            def __init__(self, v):
+                global COUNT
+                COUNT += 1
+                self.v = v
+
+        class MyErr(Exception):
+            def __str__(self):
+                return MODE
+
+        def init():
+            global MODE
+            MODE = "b"
+
+        def fail(x):
+            raise MyErr(x)
+
+        with ctx.Pool(1, initializer=init) as p:
+            r = p.apply(Rec, (1,))
+            try:
+                p.apply(fail, (1,))
+                caught = "not raised"
+            except MyErr as e:
+                caught = "caught " + str(e)
+            except Exception as e:
+                caught = "missed " + type(e).__name__
+            print(isinstance(r, Rec), type(r) is Rec, caught)
     elif case == "values":
         class Cfg:
             def __init__(self, v):

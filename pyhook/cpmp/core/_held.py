@@ -248,3 +248,39 @@ def checks_hold(g, checks):
         elif how == _wire.VALUE and not same_value(have, want) and not _rebound_here(g, name, have):
             return False
     return True
+
+
+def own_token():
+    """This process's token: the first item of every key it pinned."""
+    return _token
+
+
+def is_live(live, name, value):
+    """Whether module dict live binds name to value itself, or to an
+    immutable value that cannot be told from it: reading it live is then
+    reading the value sent (in a worker, see _receive._in_main_process)."""
+    have = live.get(name, _MISSING)
+    if have is value:
+        return True
+    return have is not _MISSING and type(have) in VALUE_TYPES and same_value(have, value)
+
+
+def in_main_process():
+    """Whether this process runs the main block (no multiprocessing parent):
+    its main-block names change as that code runs, so a received function
+    keeps the values it got for good (helper-23: lambdas a worker sent back
+    read the parent's later rebinding).  A worker runs no main block: what
+    changes its module's names is the program's own code there (a helper
+    initialising a global), which a received function reads as its own
+    module's where the module bound the value it got (helper-24)."""
+    import multiprocessing.process as process
+
+    return process.parent_process() is None
+
+
+def shipped_names(shipped, live):
+    """The shipped names a received function reads from its own namespace,
+    not from live, its module's dict."""
+    if in_main_process():
+        return tuple(shipped)
+    return tuple(n for n, v in shipped.items() if not is_live(live, n, v))

@@ -75,7 +75,10 @@ def _held_value(entry, name="an object"):
     fallback loaded, else NotHeld."""
     key, checks, fallback = entry
     obj = _held.resolve(key, _MISSING)
-    if obj is not _MISSING and checks:
+    # This process pinned it: its own original, not a copy that may read
+    # stale globals -- what a worker returns to its parent (helper-24: an
+    # instance a worker made was of a copy of the parent's class).
+    if obj is not _MISSING and checks and key[0] != _held.own_token():
         module = sys.modules.get(getattr(obj, "__module__", None) or "")
         if module is None or not _held.checks_hold(module_globals(module), checks):
             obj = _MISSING
@@ -151,7 +154,8 @@ def _build(code, gname, ncells, names, held, module=None):
         g.update(values)
         return FunctionType(code, g, None, None, closure), None
     live = module_globals(module if module is not None else _receiver_module(gname))
-    own = values  # held: the very object, read in the namespace for good
+    own = values if _held.in_main_process() else {
+        name: value for name, value in values.items() if live.get(name, _MISSING) is not value}
     if not own and not names:
         return FunctionType(code, live, None, None, closure), None
     if code_names(code)[1]:
@@ -215,7 +219,11 @@ def _give(func, how, shipped):
     elif how[0] == "inject":
         _inject(how[1], shipped)
     elif how[0] != "stub":
-        how[1].update(shipped)
+        ns = how[1]
+        live = None if _held.in_main_process() else _globals.live_of(ns)
+        for name, value in shipped.items():
+            if live is None or not _held.is_live(live, name, value):
+                ns[name] = value
 
 
 _CELLS_ONLY = frozenset(("cells",))
@@ -249,10 +257,8 @@ def load_function(code_blob, rest):
             func.__module__ = gname
             return func
     shipped = state.get("shipped")
-    # Every name shipped, even one the module binds to an equal value now:
-    # the function reads the value at the send for good, whatever this
-    # process binds later (a rebinding here, an _inject for a later send).
-    names = tuple(shipped) if shipped else ()
+    names = _held.shipped_names(shipped, module_globals(module) if module is not None else {}) \
+        if shipped else ()
     func, how = _build(code, gname, ncells, names, held, module)
     if "module" not in state:
         state["module"] = gname
