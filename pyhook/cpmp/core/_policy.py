@@ -46,7 +46,10 @@ of cpmp's semantic model.  Every other module asks this one.
      through fork keep working.  A list, dict or number always arrives as
      the sender's value.  Those names never overwrite anything in the
      receiver's module: each received function sees them in its own
-     namespace, and so does the code nested in it (see _receive).
+     namespace, and so does the code nested in it (see _receive) -- but
+     in a worker (which runs no main block), a name its module binds to
+     the very value sent is read there, so that the program's own code in
+     the worker may rebind it (_held.in_main_process).
 
 4. Each received function is built afresh: its own cells, defaults and
    namespace, as a fresh unpickle gives.  Receivers cache only code
