@@ -8,13 +8,12 @@ medians, the ratio to stock python3, and tasks per second; start-up (pool
 creation and a first map: for the cluster, starting and connecting to it)
 apart from the timed map.
 """
-import argparse
 import os
 import statistics
 import subprocess
 import time
 
-from common import read_config
+from common import driver_args
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOAD = os.path.join(HERE, "workloads", "cluster.py")
@@ -39,13 +38,7 @@ def measure(argv):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--build", default=os.path.join(HERE, "..", "build"))
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    config = read_config(args.build)
-    py = config["CPMP_PYTHON"]
-    cpmp = os.path.join(config["CPMP_BUILD_ROOT"], "launcher", "cpmp")
+    args, py, cpmp = driver_args(__doc__, HERE)
     work = calibrate(py)
     print("cpu: 200 tasks x %d iterations (about 50 ms each here); tiny: 1e5 x (x + 1), "
           "chunksize=1000; %s, %d cores" % (work, time.strftime("%Y-%m-%d"), os.cpu_count()))

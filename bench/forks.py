@@ -6,13 +6,12 @@ exec python3, interleaved, 3 runs each: medians and their ratio to
 python3's (issue "Sound by construction": fork-time work does not grow
 with the main module).  Timing lives here, never in the tests.
 """
-import argparse
 import os
 import statistics
 import subprocess
 import time
 
-from common import read_config
+from common import driver_args
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKLOAD = os.path.join(HERE, "workloads", "fork_names.py")
@@ -26,13 +25,7 @@ def wall(argv):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--build", default=os.path.join(HERE, "..", "build"))
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    config = read_config(args.build)
-    py = config["CPMP_PYTHON"]
-    cpmp = os.path.join(config["CPMP_BUILD_ROOT"], "launcher", "cpmp")
+    args, py, cpmp = driver_args(__doc__, HERE)
     columns = {"python3": [py], "cpmp run": [cpmp, "run"], "cpmp exec": [cpmp, "exec", py]}
     print("| main-module names | %s |" % " | ".join(columns))
     print("|---|%s" % ("---|" * len(columns)))
