@@ -186,3 +186,7 @@ with mp.get_context(sys.argv[1]).Pool(1) as p:
     run -0 "${T[@]}" "$PYTHON" "$SCRIPTS/kept.py" returned fork
     assert_output "True True caught a"
 }
+
+@test "a name rebound to a new object at the dead one's address is not the old object to a worker forked before, though a later fork pinned it" {
+    kept reused "2 BOX"
+}

@@ -9,6 +9,9 @@ exception class caught by its base, must come with it, not as the
 worker's own objects of the worker's class (isinstance was False).
 values: a received function reads the values it got for good, equal ints
 and strings too, whatever its process binds later (cloudpickle's answer).
+reused: a name rebound to a new object at the dead old one's address,
+then a fork (which pins the new one): a worker forked before holds only
+the old one and must get the new one's value, not its own old object.
 """
 
 import multiprocessing as mp
@@ -114,3 +117,21 @@ if __name__ == "__main__":
             fs = [p.apply(back, (lambda: K,)) for K in range(3)]
             g = p.apply(back, (f,))
             print(f(), g(), [h() for h in fs])
+    elif case == "reused":
+        class Box:
+            def __init__(self, v):
+                self.v = v
+
+        box = Box(1)
+        with ctx.Pool(1) as p:
+            p.apply(back, (0,))  # the worker holds box 1
+            old, keep = id(box), []
+            del box
+            box = Box(2)
+            while id(box) != old and len(keep) < 1000:
+                keep.append(box)
+                box = Box(2)
+            child = ctx.Process(target=back, args=(0,))
+            child.start()  # under fork, pins box 2 at box 1's address
+            child.join()
+            print(p.apply(call, (lambda: box.v,)), p.apply(call, (box.__class__.__name__.upper,)))

@@ -27,7 +27,10 @@ copies the page holding it while the child lives: that had made a fork
 with 10,000 names cost twice python3's), and reads no object bound as at
 the last fork but those that take no weak reference, whose type it
 checks: a walk of the main dict's table, a few ns a name, 40 ns for each
-list, dict or tuple, and work only for the names bound since.
+list, dict or tuple, and work only for the names bound since.  A pin is
+one object (a _Pin, 104 bytes) and one entry of _pins, about 220 bytes in
+all, made once per object: the main module's instances, functions and
+classes, not its lists or numbers.
 
 A reference to a held object is only ever an optimisation of identity:
 the sender always writes the object's value as well (the fallback, see
@@ -46,8 +49,19 @@ from . import _wire
 
 _token = os.urandom(8)  # this process; a forked child takes a new one
 _serial = 0
-_pins = {}  # id(obj) -> key, for every live pinned object this process holds
-_table = {}  # key -> weakref to obj: this process's pins and inherited ones
+
+
+class _Pin(weakref.ref):
+    """A weak pin: its object, and the key a receiver looks its own copy up
+    by, (token, serial, ident) -- who pinned it, the how-manieth pin, and
+    the object's id in the pinner, under which _pins holds the pin in every
+    process forked from it.  One object per pin and one dict entry (the key
+    is built when it is sent): a main module binding 50,000 instances had
+    cost 27 MB in three tables, and the collector's time over them."""
+    __slots__ = ("token", "serial", "ident")
+
+
+_pins = {}  # id(obj) -> its _Pin: this process's pins and inherited ones
 
 
 def _before_fork():
@@ -71,7 +85,7 @@ def _pin_main(snapshot):
         return
     g = vars(main)
     if _fork_pass is not None:
-        _serial = _fork_pass(g, _pins, _table, _no_weakref, _by_ref, _forget, _token, _serial,
+        _serial = _fork_pass(g, _pins, _no_weakref, _Pin, _forget, _token, _serial,
                              _SMALL_TYPES, snapshot, _deaths[0])
         return
     snapshot.clear()
@@ -85,35 +99,29 @@ def _pin_main(snapshot):
         if t in no_weakref or id(value) in pins:
             continue
         try:
-            ref = weakref.ref(value, _forget)
+            pin = _Pin(value, _forget)
         except TypeError:
             no_weakref[t] = None  # always sent by value
             continue
         _serial += 1
-        key = (_token, _serial)
-        pins[id(value)] = key
-        _table[key] = ref
-        _by_ref[id(ref)] = id(value)
+        pin.token, pin.serial, pin.ident = _token, _serial, id(value)
+        pins[pin.ident] = pin
 
 
 # Types whose objects refused a weak reference (an exception per object
 # per fork cost 5 us a name: 0.3 s a fork for 50,000 of them).
 _no_weakref = {}
-_by_ref = {}  # id(weak reference) -> id(its object), for _forget
 _deaths = [0]  # how many pins have died in this process
 
 
-def _forget(ref, pins=_pins, table=_table, by_ref=_by_ref, deaths=_deaths):
+def _forget(pin, pins=_pins, deaths=_deaths):
     """A pinned object died: its pin goes (one callback for every pin;
     what it needs are its defaults: at exit, module globals may be gone),
     and the next fork's pass reads every name again (its address may hold
     another object now)."""
     deaths[0] += 1
-    ident = by_ref.pop(id(ref), None)
-    key = pins.get(ident)
-    if key is not None and table.get(key) is ref:
-        del pins[ident]
-        del table[key]
+    if pins.get(pin.ident) is pin:
+        del pins[pin.ident]
 
 
 def _speedup(name):
@@ -138,7 +146,7 @@ def _after_fork_in_child():
     try:
         _token = os.urandom(8)
     except OSError:  # no entropy: a token no other process has all the same
-        _token = ("%d.%d" % (os.getpid(), id(_table))).encode() + _token
+        _token = ("%d.%d" % (os.getpid(), id(_pins))).encode() + _token
     # The parent's snapshot is this child's record; its own forks make a
     # new one (and its first pass reads every name).
     _inherited, _snapshot = _snapshot if _snapshot_ok else {}, {}
@@ -172,8 +180,8 @@ def inherited_binding(g, name, have):
     was = _inherited.get(name, _MISSING)
     if was is not _MISSING:
         return was is have
-    key = _pins.get(id(have))
-    return key is not None and key[0] != _token and resolve(key) is have
+    pin = _pins.get(id(have))
+    return pin is not None and pin.token != _token and pin() is have
 
 
 def _rebound_here(g, name, have):
@@ -195,15 +203,22 @@ def install():
 
 def key_of(obj):
     """The key under which receivers forked from here hold obj, or None."""
-    return _pins.get(id(obj))
+    pin = _pins.get(id(obj))
+    if pin is None or pin() is not obj:
+        return None
+    return pin.token, pin.serial, pin.ident
 
 
 def resolve(key, default=None):
     """This process's copy of the object pinned under key, or default."""
-    ref = _table.get(key)
-    if ref is None:
+    try:
+        token, serial, ident = key
+        pin = _pins.get(ident)
+    except (TypeError, ValueError):  # not a key cpmp wrote
         return default
-    value = ref()
+    if pin is None or pin.serial != serial or pin.token != token:
+        return default
+    value = pin()
     return default if value is None else value
 
 

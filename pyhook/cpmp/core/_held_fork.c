@@ -7,15 +7,37 @@
 
 #include "_speedups.h"
 
-/* pin_one: pin value under a new key (token, serial + 1), unless it is
- * pinned already or its type takes no weak reference.  1: it is pinned,
- * 0: it takes none, -1: an error. */
+static PyObject *str_token, *str_serial, *str_ident;
+
+/* Set pin's slots: who pinned it, its serial number, its object's id. */
+static int
+pin_fill(PyObject *pin, PyObject *token, Py_ssize_t serial, PyObject *ident)
+{
+    PyObject *number = PyLong_FromSsize_t(serial);
+    int failed;
+
+    if (str_token == NULL) {
+        str_token = PyUnicode_InternFromString("token");
+        str_serial = PyUnicode_InternFromString("serial");
+        str_ident = PyUnicode_InternFromString("ident");
+    }
+    failed = number == NULL || str_token == NULL || str_serial == NULL || str_ident == NULL
+             || PyObject_SetAttr(pin, str_token, token) < 0
+             || PyObject_SetAttr(pin, str_serial, number) < 0
+             || PyObject_SetAttr(pin, str_ident, ident) < 0;
+    Py_XDECREF(number);
+    return failed ? -1 : 0;
+}
+
+/* pin_one: pin value (a pin_type, cpmp._held._Pin, numbered serial + 1),
+ * unless it is pinned already or its type takes no weak reference.
+ * tables: pins, no_weakref, pin_type.  1: it is pinned, 0: it takes
+ * none, -1: an error. */
 static int
 pin_one(PyObject *value, PyObject **tables, PyObject *callback, PyObject *token,
         Py_ssize_t *serial)
 {
-    PyObject *pins = tables[0], *table = tables[1], *no_weakref = tables[2];
-    PyObject *by_ref = tables[3], *ident, *ref = NULL, *key = NULL, *ref_id = NULL;
+    PyObject *pins = tables[0], *no_weakref = tables[1], *ident, *pin;
     int done;
 
     /* The type first: a list or a dict costs one lookup and no allocation. */
@@ -36,8 +58,8 @@ pin_one(PyObject *value, PyObject **tables, PyObject *callback, PyObject *token,
      * none): creating its weak reference may collect, and a finalizer may
      * unbind it. */
     Py_INCREF(value);
-    ref = PyWeakref_NewRef(value, callback);
-    if (ref == NULL) {
+    pin = PyObject_CallFunctionObjArgs(tables[2], value, callback, NULL);
+    if (pin == NULL) {
         Py_DECREF(ident);
         done = -1;
         if (PyErr_ExceptionMatches(PyExc_TypeError)) {
@@ -47,16 +69,11 @@ pin_one(PyObject *value, PyObject **tables, PyObject *callback, PyObject *token,
         Py_DECREF(value);
         return done;
     }
-    key = Py_BuildValue("(On)", token, *serial + 1);
-    ref_id = PyLong_FromVoidPtr(ref);
-    done = key == NULL || ref_id == NULL || PyDict_SetItem(pins, ident, key) < 0
-           || PyDict_SetItem(table, key, ref) < 0 || PyDict_SetItem(by_ref, ref_id, ident) < 0;
+    done = pin_fill(pin, token, *serial + 1, ident) < 0 || PyDict_SetItem(pins, ident, pin) < 0;
     if (!done) {
         *serial += 1;
     }
-    Py_XDECREF(ref_id);
-    Py_XDECREF(key);
-    Py_DECREF(ref);
+    Py_DECREF(pin);
     Py_DECREF(ident);
     Py_DECREF(value);
     return done ? -1 : 1;
@@ -179,8 +196,8 @@ fork_pass_resnapshot(PyObject *main, PyObject *small, PyObject *snapshot)
     return 0;
 }
 
-/* fork_pass(main_dict, pins, table, no_weakref, by_ref, callback, token,
- * serial, small_types, snapshot, deaths) -> serial: cpmp._held._pin_main,
+/* fork_pass(main_dict, pins, no_weakref, pin_type, callback, token, serial,
+ * small_types, snapshot, deaths) -> serial: cpmp._held._pin_main,
  * in one pass before a fork over what the main module binds.  A small
  * immutable value goes into snapshot under its name (the child inherits
  * it: what the name was bound to at the fork), anything else taking a
@@ -195,15 +212,15 @@ fork_pass_resnapshot(PyObject *main, PyObject *small, PyObject *snapshot)
 PyObject *
 cpmp_fork_pass(PyObject *module, PyObject *args)
 {
-    PyObject *main, *tables[4], *how[4], *name, *value;
+    PyObject *main, *tables[3], *how[4], *name, *value;
     Py_ssize_t serial, deaths, pos = 0, small_seen = 0, slot;
     int valid, failed = 0, kind;
 
     (void)module;
-    if (!PyArg_ParseTuple(args, "O!O!O!O!O!OOnO!O!n:fork_pass", &PyDict_Type, &main,
-                          &PyDict_Type, &tables[0], &PyDict_Type, &tables[1], &PyDict_Type,
-                          &tables[2], &PyDict_Type, &tables[3], &how[0], &how[1], &serial,
-                          &PyFrozenSet_Type, &how[2], &PyDict_Type, &how[3], &deaths)) {
+    if (!PyArg_ParseTuple(args, "O!O!O!O!OOnO!O!n:fork_pass", &PyDict_Type, &main,
+                          &PyDict_Type, &tables[0], &PyDict_Type, &tables[1], &PyType_Type,
+                          &tables[2], &how[0], &how[1], &serial, &PyFrozenSet_Type, &how[2],
+                          &PyDict_Type, &how[3], &deaths)) {
         return NULL;
     }
     valid = seen.main == main && seen.snapshot == how[3] && seen.deaths == deaths;

@@ -239,8 +239,8 @@ static PyMethodDef speedups_methods[] = {
      "set_hooks(reduce_function, reduce_class, reduce_module, sent, EMPTY_CELL, PINNED, "
      "ENTRY)"},
     {"fork_pass", cpmp_fork_pass, METH_VARARGS,
-     "fork_pass(main_dict, pins, table, no_weakref, by_ref, callback, token, serial, "
-     "small_types, snapshot) -> serial"},
+     "fork_pass(main_dict, pins, no_weakref, pin_type, callback, token, serial, "
+     "small_types, snapshot, deaths) -> serial"},
     {"set_tables", speedups_set_tables, METH_VARARGS,
      "set_tables(own, by_reference): cpmp._send.OWN and cpmp._resend.by_reference, read "
      "live: what goes by reference without asking the policy."},
