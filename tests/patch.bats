@@ -192,14 +192,15 @@ with mp.get_context("spawn").Pool(2) as p:
 }
 
 @test "the C fast path is what the build installs" {
-    pyhook 'import cpmp, cpmp.core._reduce as r, cpmp.core._held as h
-for f in (r.reducer_override, h._fork_pass):
+    pyhook 'import cpmp, cpmp.core._reduce as r, cpmp.core._held as h, cpmp.core._resend as s
+for f in (r.reducer_override, h._fork_pass, s.c_lookup):
     print(type(f).__name__, f.__module__)'
     assert_success
     # Every loop written in C is the one used (a method once missing from
     # the table left the fork's pass to Python, 38 ms a fork in the child
     # with 100,000 names).
-    assert_output $'builtin_function_or_method cpmp.core._speedups\nbuiltin_function_or_method cpmp.core._speedups'
+    local c=builtin_function_or_method\ cpmp.core._speedups
+    assert_output "$c"$'\n'"$c"$'\n'"$c"
 }
 
 @test "the C fast path pickles as its pure-Python twin does, its cache hits, and it refuses a layout it cannot read" {

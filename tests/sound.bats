@@ -82,6 +82,10 @@ as_python3() { # CASE ANSWER: under fork, what python3 prints too
     assert_output "'hello\n'"
 }
 
+@test "a main-block class, a subclass using super(), a lambda and a recursive closure sent again and again die at del" {
+    sound lifetimes "[1, 2, 2, 3] [True, True, True, True]"
+}
+
 @test "instances, numpy arrays, named tuples and OrderedDicts reach workers that do not hold them" {
     sound fallbacks "(7, 3, 2, 1)"
 }

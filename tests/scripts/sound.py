@@ -105,6 +105,39 @@ if __name__ == "__main__":
         with open(path) as f:
             print(repr(f.read()))
 
+    elif case == "lifetimes":
+        # Sent again and again, then dropped: each dies at del, as under
+        # python3 (a held class's record of its methods had kept it alive
+        # for good under fork).
+        import gc
+        import weakref
+
+        class Point:
+            def __init__(self, x):
+                self.x = x
+
+            def get(self):
+                return self.x
+
+        class Sup(Point):
+            def get(self):
+                return super().get() + 1
+
+        def make_rec():
+            def rec(n):
+                return 0 if n == 0 else rec(n - 1) + 1
+            return rec
+
+        lam, rec = (lambda v: v + 1), make_rec()  # noqa: E731
+        with ctx.Pool(1) as p:
+            for _ in range(3):
+                out = [p.apply(ident, (Point(1),)).get(), p.apply(ident, (Sup(1),)).get(),
+                       p.apply(lam, (1,)), p.apply(rec, (3,))]
+        refs = [weakref.ref(o) for o in (Point, Sup, lam, rec)]
+        del Point, Sup, lam, rec
+        gc.collect()
+        print(out, [r() is None for r in refs])
+
     elif case == "fallbacks":
         # Objects with a weak reference, held by no spawned worker.
         import numpy

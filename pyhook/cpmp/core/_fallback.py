@@ -26,23 +26,25 @@ from types import FunctionType, ModuleType
 
 from . import _cloud, _mutation, _policy, _resend, _stash
 
-_made = weakref.WeakKeyDictionary()  # definition -> (snapshot, kept)
+_made = weakref.WeakKeyDictionary()  # definition -> [fingerprint, kept, checks]
 # cpmp's pickler, sending the object it is given by value even where a
 # receiver may hold it: _reduce sets it (it is built on _send, which calls
 # this module).
 dumps_by_value = None
 
 
-def fallback(value):
+def fallback(value, made=False):
     """value pickled by value with cpmp's pickler, or None if it cannot be
     (a lock inherited through fork): a receiver that does not hold it then
-    gets a function that raises when called (see _receive)."""
+    gets a function that raises when called (see _receive).  made: what
+    current(value) gave, if the caller just asked."""
     if _mutation.ACTIVE == "no-fallback":
         return None
     definition = type(value) is FunctionType or isinstance(value, type)
-    if definition and not _mutation.SLOW:
-        made = _made.get(value)
-        if made is not None and _same(made[0], _snapshot(value)):
+    if definition:
+        if made is False:
+            made = current(value)
+        if made is not None:
             message = _stash.for_message(made[1])
             if message is not None:
                 return message
@@ -55,14 +57,46 @@ def fallback(value):
         snapshot = _snapshot(value)
         if snapshot is not None:
             kept = _stash.stash(blob)
-            _made[value] = (snapshot, kept)
+            _made[value] = [_fingerprint(snapshot), kept, None]
             return _stash.for_message(kept) or blob
     return blob
 
 
-def _same(a, b):
-    return a is not None and b is not None and len(a) == len(b) and all(
-        x is y for x, y in zip(a, b))
+def current(definition):
+    """The record [fingerprint, kept, checks] made when definition was last
+    pickled by value, while it provably still pickles to those bytes; else
+    None.  checks: what _send last derived from the same objects (its
+    checks and the pin serial they hold for), or None."""
+    if _mutation.SLOW:
+        return None
+    made = _made.get(definition)
+    if made is None:
+        return None
+    snapshot = _snapshot(definition)
+    if snapshot is None or made[0][0] != tuple(map(id, snapshot)) \
+            or None in map(_deref, made[0][1]):
+        return None
+    return made
+
+
+_deref = weakref.ref.__call__
+
+
+def _fingerprint(snapshot):
+    """(ids, weak, strong): the snapshot's objects as ids, kept as weak
+    references where they take one, else strongly (numbers, strings, a
+    list attribute).  While every weak one is alive, an equal tuple of ids
+    is the same objects.  Nothing here holds the definition alive: a
+    snapshot holds the class and its methods, and a record keyed by the
+    class that held them strongly would keep it alive for good (a
+    WeakKeyDictionary's value that refers to its key)."""
+    weak, strong = [], []
+    for item in snapshot:
+        try:
+            weak.append(weakref.ref(item))
+        except TypeError:
+            strong.append(item)
+    return tuple(map(id, snapshot)), tuple(weak), tuple(strong)
 
 
 def _snapshot(value):
@@ -94,17 +128,33 @@ def _class_items(cls, out, seen):
     # The name, qualified name and bases live in the type, not its dict.
     out.extend((cls, type(cls), cls.__bases__, cls.__name__, cls.__qualname__))
     for base in (type(cls),) + cls.__bases__:
-        if not _class_items(base, out, seen):
+        if not base.__flags__ & _HEAPTYPE and id(base) not in seen:
+            out.append(base)  # a C type (type, object): what _by_reference says first
+        elif not _class_items(base, out, seen):
             return False
     return _stable_items(tuple(vars(cls).items()), out)
 
 
+_HEAPTYPE = 1 << 9
+
+
+_VALUE_TYPES = _resend.VALUE_TYPES
 _OPEN, _CLOSE = object(), object()  # bracket a dict's items: the list reads one way
 
 
 def _stable_items(pairs, out):
     out.append(_OPEN)
     for key, item in pairs:
+        t = type(item)
+        if t in _VALUE_TYPES:  # (the commonest: what _stable says first)
+            out.extend((key, item))
+            continue
+        if t in _DESCRIPTORS:
+            # A C descriptor holds its class: kept, it would keep the class
+            # alive (see _fingerprint).  Two with the same kind, class and
+            # name pickle the same (_reduce_getset, cloudpickle).
+            out.extend((key, t, item.__objclass__, item.__name__))
+            continue
         out.extend((key, item))
         if not _stable(item, out):
             return False
@@ -153,7 +203,7 @@ def _by_reference(definition):
     holds: see _snapshot): a C type always, else as the policy says, which
     a record in _resend answers cheaply once it has."""
     if definition in _cloud.OWN or (isinstance(definition, type)
-                                   and not definition.__flags__ & (1 << 9)):
+                                   and not definition.__flags__ & _HEAPTYPE):
         return True
     if _resend.goes_by_reference(definition):
         return True

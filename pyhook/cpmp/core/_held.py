@@ -201,6 +201,12 @@ def install():
         os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 
 
+def pin_serial():
+    """The serial of the last pin made: key_of(obj) is the same for a live
+    obj while this is."""
+    return _serial
+
+
 def key_of(obj):
     """The key under which receivers forked from here hold obj, or None."""
     pin = _pins.get(id(obj))

@@ -247,13 +247,13 @@ def _load_speedups():
         return None, "not built or not loadable (%s)" % exc
     try:
         _speedups.set_hooks(_send.reduce_function, _send.reduce_class, reduce_module_subclass,
-                            _resend.sent,
-                            _wire.EMPTY_CELL, _resend.PINNED, _resend.ENTRY)
+                            _resend.sent, _wire.EMPTY_CELL, _resend.PINNED, _resend.ENTRY)
     except (TypeError, ValueError) as exc:
         return None, "does not match this package (%s)" % exc
-    if not hasattr(_speedups, "set_reducers"):
-        return None, "does not match this package (no set_reducers)"
+    if not hasattr(_speedups, "set_reducers") or not hasattr(_speedups, "lookup"):
+        return None, "does not match this package (no set_reducers or lookup)"
     _speedups.set_tables(_cloud.OWN, _resend.by_reference)
+    _resend.c_lookup = _speedups.lookup
     global _c
     _c = _speedups
     return _speedups.reducer_override, None

@@ -96,10 +96,16 @@ def _cacheable(state, held, refs):
     return not held
 
 
+# _speedups.lookup, when the C fast path is in (_reduce sets it).
+c_lookup = None
+
+
 def lookup(func):
     """The reduce tuple cached for func, when func would still pickle to
-    the same bytes (compared by identity), else None.  The pure-Python twin
-    of _speedups.cached_reduce."""
+    the same bytes (compared by identity), else None.  In C when the fast
+    path is in; below, its pure-Python twin."""
+    if c_lookup is not None:
+        return c_lookup(sent, func) or c_lookup(holdable, func)
     entry = None if _mutation.SLOW else sent.get(id(func)) or holdable.get(id(func))
     if entry is None or entry[0]() is not func or func.__dict__ or not registry_empty():
         return None

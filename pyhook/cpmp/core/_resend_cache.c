@@ -13,7 +13,6 @@ static PyObject *sent;            /* cpmp._resend.sent: {id(func): entry} */
 static PyObject *by_reference; /* cpmp._resend.by_reference */
 static PyObject *empty_cell;      /* cpmp.core._wire.EMPTY_CELL */
 static PyObject *pinned_attrs;    /* cpmp._resend.PINNED: attribute names */
-static Py_ssize_t hits;           /* sends answered from the cache */
 
 /* The names looked up at each send, interned once (making the string each
  * time cost more than the lookup); name() is borrowed, NULL on error. */
@@ -221,11 +220,12 @@ refs_hold(PyObject *refs)
     return ok;
 }
 
-/* The reduce tuple cpmp._resend cached for func, when func would still
- * pickle to the same bytes (compared by identity, never by guessing): a
- * new reference, or NULL with no error set when there is none. */
+/* The reduce tuple `table` ({id(func): entry}; NULL: cpmp._resend.sent)
+ * cached for func, when func would still pickle to the same bytes
+ * (compared by identity, never by guessing): a new reference, or NULL
+ * with no error set when there is none. */
 PyObject *
-cpmp_cached_reduce(PyObject *func)
+cpmp_cached_reduce(PyObject *table, PyObject *func)
 {
     PyObject *key, *entry, *dict, *reduce;
     int ok;
@@ -234,7 +234,7 @@ cpmp_cached_reduce(PyObject *func)
     if (key == NULL) {
         return NULL;
     }
-    entry = PyDict_GetItemWithError(sent, key);
+    entry = PyDict_GetItemWithError(table == NULL ? sent : table, key);
     Py_DECREF(key);
     if (entry == NULL || !PyTuple_Check(entry) || PyTuple_Size(entry) != e_size) {
         return NULL;
@@ -266,7 +266,6 @@ cpmp_cached_reduce(PyObject *func)
     if (ok != 1) {
         return NULL; /* with the error set when ok < 0 */
     }
-    hits++;
     reduce = PyTuple_GetItem(entry, e_reduce);
     Py_INCREF(reduce);
     return reduce;
@@ -335,12 +334,6 @@ cpmp_by_reference(PyObject *func)
     }
     Py_DECREF(have);
     return have == func && cpmp_registry_empty();
-}
-
-Py_ssize_t
-cpmp_cache_hits(void)
-{
-    return hits;
 }
 
 /* The index of field `name` in the entry layout, or -1 with ValueError. */

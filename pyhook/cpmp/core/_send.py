@@ -85,9 +85,22 @@ def held_entry(value, reason=None):
             reason = _policy.by_value_reason(value, type(value) is FunctionType)
         if reason not in _policy.HOLDABLE:
             return None  # by reference or not found: the pickler decides
+        made = _fallback_mod.current(value)
+        memo = made is not None and made[2]
+        if memo and memo[0] == _held.pin_serial() and memo[1] is _main_globals(value):
+            return key, memo[2], _fallback(value, made)
         checks = _definition_checks(value)
         if checks is None:
             return None
+        fallback = _fallback(value, made)
+        made = _fallback_mod.current(value) if made is None else made
+        if made is not None:
+            # The same objects read the same names bound to the same
+            # values: every value the checks name is one a _resend entry
+            # of a function it reaches holds, immutable or by reference
+            # (else there is no record), and only a fork pins more.
+            made[2] = (_held.pin_serial(), _main_globals(value), checks)
+        return key, checks, fallback
     elif type(value).__flags__ & _HEAPTYPE:
         # An instance is the receiver's own only where its class is too: an
         # instance of the receiver's class beside the sender's class sent by
@@ -149,6 +162,11 @@ def _reached_functions(obj, main_globals, seen):
             yield item
 
 
+def _main_globals(obj):
+    module = sys.modules.get(getattr(obj, "__module__", None) or "")
+    return None if module is None else _globals.module_globals(module)
+
+
 def _definition_checks(obj):
     """What a receiver's copy of the main-module definition obj needs to
     behave as the sender's: (name, _KEY, key) or (name, _VALUE, value) for
@@ -161,10 +179,9 @@ def _definition_checks(obj):
     without keeping it alive, nor a large string or bytes without sending
     it whole: the receiver need only bind the name, and reads its own, as
     python3 reads it."""
-    module = sys.modules.get(getattr(obj, "__module__", None) or "")
-    if module is None:
+    main_globals = _main_globals(obj)
+    if main_globals is None:
         return ()
-    main_globals = _globals.module_globals(module)
     checks, done, seen = [], set(), set()
     todo = [obj]
     while todo:

@@ -19,6 +19,7 @@
 #include "_speedups.h"
 
 static PyObject *function_type;   /* types.FunctionType */
+static Py_ssize_t hits;           /* sends the resend cache answered */
 static PyObject *special_types;   /* NoneType, NotImplementedType, ellipsis */
 static PyObject *reduce_function; /* cpmp._send.reduce_function */
 static PyObject *reduce_class;    /* cpmp._send.reduce_class */
@@ -143,8 +144,11 @@ speedups_reducer_override(PyObject *module, PyObject *obj)
             return Py_NotImplemented;
         }
         /* The same function sent again: no Python code at all. */
-        cached = cpmp_cached_reduce(obj);
+        cached = cpmp_cached_reduce(NULL, obj);
 
+        if (cached != NULL) {
+            hits++;
+        }
         if (cached != NULL || PyErr_Occurred()) {
             return cached;
         }
@@ -228,7 +232,24 @@ speedups_hits(PyObject *module, PyObject *unused)
 {
     (void)module;
     (void)unused;
-    return PyLong_FromSsize_t(cpmp_cache_hits());
+    return PyLong_FromSsize_t(hits);
+}
+
+/* lookup(table, func): see the method table. */
+static PyObject *
+speedups_lookup(PyObject *module, PyObject *args)
+{
+    PyObject *table, *func, *reduce;
+
+    (void)module;
+    if (!PyArg_ParseTuple(args, "O!O:lookup", &PyDict_Type, &table, &func)) {
+        return NULL;
+    }
+    reduce = cpmp_cached_reduce(table, func);
+    if (reduce == NULL && !PyErr_Occurred()) {
+        Py_RETURN_NONE;
+    }
+    return reduce;
 }
 
 static PyMethodDef speedups_methods[] = {
@@ -241,6 +262,9 @@ static PyMethodDef speedups_methods[] = {
     {"fork_pass", cpmp_fork_pass, METH_VARARGS,
      "fork_pass(main_dict, pins, no_weakref, pin_type, callback, token, serial, "
      "small_types, snapshot, deaths) -> serial"},
+    {"lookup", speedups_lookup, METH_VARARGS,
+     "lookup(table, func): the reduce tuple cpmp._resend's table holds for func while "
+     "func would still pickle to it, else None (the twin of _resend.lookup)."},
     {"set_tables", speedups_set_tables, METH_VARARGS,
      "set_tables(own, by_reference): cpmp._send.OWN and cpmp._resend.by_reference, read "
      "live: what goes by reference without asking the policy."},

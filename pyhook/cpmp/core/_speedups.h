@@ -8,9 +8,10 @@
  * with ValueError when the layout lacks a field. */
 int cpmp_cache_set(PyObject *cache, PyObject *empty, PyObject *pinned, PyObject *layout);
 
-/* A new reference to the reduce tuple cached for func while it still holds;
- * NULL without an error when it does not, NULL with one on failure. */
-PyObject *cpmp_cached_reduce(PyObject *func);
+/* A new reference to the reduce tuple table (cpmp._resend.sent or
+ * .holdable; NULL: sent) holds for func while it still holds; NULL without
+ * an error when it does not, NULL with one on failure. */
+PyObject *cpmp_cached_reduce(PyObject *table, PyObject *func);
 
 /* 1 when no module is registered with cloudpickle to go by value. */
 int cpmp_registry_empty(void);
@@ -31,7 +32,5 @@ int cpmp_namespace_types(PyObject *module);
 /* *slot = value, a new reference, dropping the old one. */
 void cpmp_replace(PyObject **slot, PyObject *value);
 
-/* How many sends the cache answered in this process. */
-Py_ssize_t cpmp_cache_hits(void);
 
 #endif
