@@ -82,8 +82,8 @@ as_python3() { # CASE ANSWER: under fork, what python3 prints too
     assert_output "'hello\n'"
 }
 
-@test "a main-block class, a subclass using super(), a lambda and a recursive closure sent again and again die at del" {
-    sound lifetimes "[1, 2, 2, 3] [True, True, True, True]"
+@test "a main-block class, a subclass using super(), a lambda, a recursive closure and a class with __slots__ die at del" {
+    sound lifetimes "[1, 2, 2, 3] [True, True, True, True, True]"
 }
 
 @test "instances, numpy arrays, named tuples and OrderedDicts reach workers that do not hold them" {

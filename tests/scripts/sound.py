@@ -108,7 +108,8 @@ if __name__ == "__main__":
     elif case == "lifetimes":
         # Sent again and again, then dropped: each dies at del, as under
         # python3 (a held class's record of its methods had kept it alive
-        # for good under fork).
+        # for good under fork, and a fork the class of an instance that
+        # takes no weak reference).
         import gc
         import weakref
 
@@ -128,13 +129,16 @@ if __name__ == "__main__":
                 return 0 if n == 0 else rec(n - 1) + 1
             return rec
 
-        lam, rec = (lambda v: v + 1), make_rec()  # noqa: E731
+        class Slotted:  # takes no weak reference: noted at the fork, by type
+            __slots__ = ("x",)
+
+        lam, rec, slotted = (lambda v: v + 1), make_rec(), Slotted()  # noqa: E731
         with ctx.Pool(1) as p:
             for _ in range(3):
                 out = [p.apply(ident, (Point(1),)).get(), p.apply(ident, (Sup(1),)).get(),
                        p.apply(lam, (1,)), p.apply(rec, (3,))]
-        refs = [weakref.ref(o) for o in (Point, Sup, lam, rec)]
-        del Point, Sup, lam, rec
+        refs = [weakref.ref(o) for o in (Point, Sup, lam, rec, Slotted)]
+        del Point, Sup, lam, rec, Slotted, slotted
         gc.collect()
         print(out, [r() is None for r in refs])
 

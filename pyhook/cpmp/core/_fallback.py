@@ -149,6 +149,12 @@ def _stable_items(pairs, out):
         if t in _VALUE_TYPES:  # (the commonest: what _stable says first)
             out.extend((key, item))
             continue
+        if t is FunctionType:  # a method: what _stable says, without the call
+            reduce = _function_item(item)
+            if reduce is None:
+                return False
+            out.extend((key, item, reduce))
+            continue
         if t in _DESCRIPTORS:
             # A C descriptor holds its class: kept, it would keep the class
             # alive (see _fingerprint).  Two with the same kind, class and
@@ -176,9 +182,7 @@ def _stable(item, out):
         out.extend((item.fget, item.fset, item.fdel))
         return all(f is None or _stable(f, out) for f in (item.fget, item.fset, item.fdel))
     if t is FunctionType:
-        reduce = _resend.lookup(item)  # sent by value, unchanged since
-        if reduce is None and _by_reference(item):
-            reduce = _BY_REFERENCE
+        reduce = _function_item(item)
         out.append(reduce)
         return reduce is not None
     if t is dict or t is list:
@@ -196,6 +200,15 @@ def _stable(item, out):
 
 
 _BY_REFERENCE = object()
+
+
+def _function_item(func):
+    """What stands for a function in a snapshot: its cached reduce tuple
+    (sent by value, unchanged since), _BY_REFERENCE, or None: neither."""
+    reduce = _resend.lookup(func)
+    if reduce is None and _by_reference(func):
+        reduce = _BY_REFERENCE
+    return reduce
 
 
 def _by_reference(definition):

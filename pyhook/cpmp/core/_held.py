@@ -89,19 +89,19 @@ def _pin_main(snapshot):
                              _SMALL_TYPES, snapshot, _deaths[0])
         return
     snapshot.clear()
-    pins, no_weakref = _pins, _no_weakref
+    pins = _pins
     for name, value in list(g.items()):
         t = type(value)
         if t in _SMALL_TYPES:
             if t not in (str, bytes) or len(value) <= 4096:
                 snapshot[name] = value
             continue
-        if t in no_weakref or id(value) in pins:
+        if _weakless(t) or id(value) in pins:
             continue
         try:
             pin = _Pin(value, _forget)
         except TypeError:
-            no_weakref[t] = None  # always sent by value
+            _note_weakless(t)  # always sent by value
             continue
         _serial += 1
         pin.token, pin.serial, pin.ident = _token, _serial, id(value)
@@ -109,8 +109,27 @@ def _pin_main(snapshot):
 
 
 # Types whose objects refused a weak reference (an exception per object
-# per fork cost 5 us a name: 0.3 s a fork for 50,000 of them).
+# per fork cost 5 us a name: 0.3 s a fork for 50,000 of them): a C type
+# itself, a class by its id, to a weak reference to it (kept, a class
+# with __slots__ would never die).
 _no_weakref = {}
+
+
+def _weakless(t):
+    if not t.__flags__ & _HEAPTYPE:
+        return t in _no_weakref
+    ref = _no_weakref.get(id(t))
+    return ref is not None and ref() is t
+
+
+def _note_weakless(t):
+    if t.__flags__ & _HEAPTYPE:
+        _no_weakref[id(t)] = weakref.ref(t)
+    else:
+        _no_weakref[t] = None
+
+
+_HEAPTYPE = 1 << 9
 _deaths = [0]  # how many pins have died in this process
 
 

@@ -29,6 +29,54 @@ pin_fill(PyObject *pin, PyObject *token, Py_ssize_t serial, PyObject *ident)
     return failed ? -1 : 0;
 }
 
+/* Whether no_weakref says objects of type take no weak reference: a C
+ * type is a key itself, a class (it may die: the table must not keep it
+ * alive) is an id whose value is a weak reference to it.  1, 0, -1. */
+static int
+weakless(PyObject *no_weakref, PyObject *type)
+{
+    PyObject *key, *ref;
+    int found;
+
+    if (!(PyType_GetFlags((PyTypeObject *)type) & Py_TPFLAGS_HEAPTYPE)) {
+        return PyDict_Contains(no_weakref, type);
+    }
+    key = PyLong_FromVoidPtr(type);
+    if (key == NULL) {
+        return -1;
+    }
+    ref = PyDict_GetItemWithError(no_weakref, key);
+    Py_DECREF(key);
+    if (ref == NULL) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    ref = PyObject_CallFunctionObjArgs(ref, NULL);
+    if (ref == NULL) {
+        return -1;
+    }
+    found = ref == type;
+    Py_DECREF(ref);
+    return found;
+}
+
+/* Note in no_weakref that objects of type take no weak reference. */
+static int
+note_weakless(PyObject *no_weakref, PyObject *type)
+{
+    PyObject *key, *ref;
+    int failed;
+
+    if (!(PyType_GetFlags((PyTypeObject *)type) & Py_TPFLAGS_HEAPTYPE)) {
+        return PyDict_SetItem(no_weakref, type, Py_None);
+    }
+    key = PyLong_FromVoidPtr(type);
+    ref = key == NULL ? NULL : PyWeakref_NewRef(type, NULL);
+    failed = ref == NULL || PyDict_SetItem(no_weakref, key, ref) < 0;
+    Py_XDECREF(key);
+    Py_XDECREF(ref);
+    return failed ? -1 : 0;
+}
+
 /* pin_one: pin value (a pin_type, cpmp._held._Pin, numbered serial + 1),
  * unless it is pinned already or its type takes no weak reference.
  * tables: pins, no_weakref, pin_type.  1: it is pinned, 0: it takes
@@ -41,7 +89,7 @@ pin_one(PyObject *value, PyObject **tables, PyObject *callback, PyObject *token,
     int done;
 
     /* The type first: a list or a dict costs one lookup and no allocation. */
-    done = PyDict_Contains(no_weakref, (PyObject *)Py_TYPE(value));
+    done = weakless(no_weakref, (PyObject *)Py_TYPE(value));
     if (done != 0) {
         return done < 0 ? -1 : 0;
     }
@@ -64,7 +112,7 @@ pin_one(PyObject *value, PyObject **tables, PyObject *callback, PyObject *token,
         done = -1;
         if (PyErr_ExceptionMatches(PyExc_TypeError)) {
             PyErr_Clear(); /* takes no weak reference: always sent by value */
-            done = PyDict_SetItem(no_weakref, (PyObject *)Py_TYPE(value), Py_None);
+            done = note_weakless(no_weakref, (PyObject *)Py_TYPE(value));
         }
         Py_DECREF(value);
         return done;

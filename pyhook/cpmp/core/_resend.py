@@ -105,7 +105,7 @@ def lookup(func):
     the same bytes (compared by identity), else None.  In C when the fast
     path is in; below, its pure-Python twin."""
     if c_lookup is not None:
-        return c_lookup(sent, func) or c_lookup(holdable, func)
+        return c_lookup(func, holdable, sent)
     entry = None if _mutation.SLOW else sent.get(id(func)) or holdable.get(id(func))
     if entry is None or entry[0]() is not func or func.__dict__ or not registry_empty():
         return None

@@ -235,18 +235,30 @@ speedups_hits(PyObject *module, PyObject *unused)
     return PyLong_FromSsize_t(hits);
 }
 
-/* lookup(table, func): see the method table. */
+/* lookup(func, *tables): see the method table. */
 static PyObject *
 speedups_lookup(PyObject *module, PyObject *args)
 {
-    PyObject *table, *func, *reduce;
+    PyObject *table, *reduce = NULL;
+    Py_ssize_t i;
 
     (void)module;
-    if (!PyArg_ParseTuple(args, "O!O:lookup", &PyDict_Type, &table, &func)) {
+    for (i = 1; i < PyTuple_Size(args) && reduce == NULL; i++) {
+        table = PyTuple_GetItem(args, i);
+        if (!PyDict_Check(table)) {
+            PyErr_SetString(PyExc_TypeError, "lookup(func, *tables): a table is a dict");
+            return NULL;
+        }
+        reduce = cpmp_cached_reduce(table, PyTuple_GetItem(args, 0));
+        if (reduce == NULL && PyErr_Occurred()) {
+            return NULL;
+        }
+    }
+    if (PyTuple_Size(args) < 1) {
+        PyErr_SetString(PyExc_TypeError, "lookup(func, *tables) takes a function");
         return NULL;
     }
-    reduce = cpmp_cached_reduce(table, func);
-    if (reduce == NULL && !PyErr_Occurred()) {
+    if (reduce == NULL) {
         Py_RETURN_NONE;
     }
     return reduce;
@@ -263,8 +275,9 @@ static PyMethodDef speedups_methods[] = {
      "fork_pass(main_dict, pins, no_weakref, pin_type, callback, token, serial, "
      "small_types, snapshot, deaths) -> serial"},
     {"lookup", speedups_lookup, METH_VARARGS,
-     "lookup(table, func): the reduce tuple cpmp._resend's table holds for func while "
-     "func would still pickle to it, else None (the twin of _resend.lookup)."},
+     "lookup(func, *tables): the reduce tuple the first of cpmp._resend's tables to hold "
+     "one for func holds, while func would still pickle to it, else None (the twin of "
+     "_resend.lookup)."},
     {"set_tables", speedups_set_tables, METH_VARARGS,
      "set_tables(own, by_reference): cpmp._send.OWN and cpmp._resend.by_reference, read "
      "live: what goes by reference without asking the policy."},
