@@ -91,6 +91,30 @@ cpmp_files() {
     assert_line --index 0 --regexp '^CPMP\(1\)'
 }
 
+@test "the wheel installed with --prefix and --user runs from there, and uninstalls cleanly" {
+    local venv="$BATS_FILE_TMPDIR/venv"
+    cd "$BATS_TEST_TMPDIR" || return
+    run -0 "$venv/bin/pip" wheel --no-build-isolation --no-index --no-cache-dir --no-deps -w wheels "$SRC"
+    # (--ignore-installed: the venv has cpmp already)
+    run -0 "$venv/bin/pip" install --no-index --ignore-installed --prefix "$PWD/prefix" wheels/cpmp-*.whl
+    run -0 env -u VIRTUAL_ENV PYTHONPATH="$(echo "$PWD"/prefix/lib/python3*/site-packages)" \
+        "${T[@]}" "$PWD/prefix/bin/cpmp" run "$BATS_FILE_TMPDIR/squares.py" spawn
+    assert_output "spawn [0, 1, 4, 9, 16]"
+    run -0 "${T[@]}" "$PWD/prefix/bin/cpmp" exec -- "$PYTHON" "$BATS_FILE_TMPDIR/squares.py" forkserver
+    assert_output "forkserver [0, 1, 4, 9, 16]"
+    # --user into a user base of its own (Debian's pip wants the flag for it).
+    "$PYTHON" -m pip --version > /dev/null 2>&1 || skip "no pip for $PYTHON (apt-get install python3-pip)"
+    export PYTHONUSERBASE="$PWD/user"
+    run -0 "$PYTHON" -m pip install --no-index --ignore-installed --user --break-system-packages wheels/cpmp-*.whl
+    run -0 "${T[@]}" "$PYTHONUSERBASE/bin/cpmp" run "$BATS_FILE_TMPDIR/squares.py" spawn
+    assert_output "spawn [0, 1, 4, 9, 16]"
+    run -0 "${T[@]}" "$PYTHON" -m cpmp exec -- "$PYTHON" "$BATS_FILE_TMPDIR/squares.py" forkserver
+    assert_output "forkserver [0, 1, 4, 9, 16]"
+    run -0 "$PYTHON" -m pip uninstall -y --break-system-packages cpmp
+    run -0 cpmp_files "$PYTHONUSERBASE"
+    assert_output ""
+}
+
 @test "pip uninstall cpmp leaves no file of cpmp's in the venv" {
     local venv="$BATS_FILE_TMPDIR/venv"
     [ -n "$(cpmp_files "$venv")" ]
