@@ -10,7 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* config.h: CPMP_BUILD_ROOT, CPMP_PKGLIBDIR, CPMP_BIN_TO_PKGLIB. */
+/* config.h: CPMP_BUILD_ROOT, CPMP_PKGLIBDIR, CPMP_BIN_TO_PKGLIB(_USER),
+ * CPMP_LIB_TO_PKGLIB, CPMP_LAYOUT_PYTHON, CPMP_LAYOUT_PRELOAD. */
 #include "config.h"
 
 typedef struct {
@@ -19,8 +20,10 @@ typedef struct {
     const char *preload;
 } layout_shape;
 
-/* An installed tree keeps everything in one private directory. */
-static const layout_shape installed = {".", CPMP_PYTHON_NAME, "libcpmp_preload.so"};
+/* An installed tree keeps everything in one private directory (meson
+ * install); a wheel (pip) keeps the package in platlib, with the python3
+ * stand-in and the library in its cpmp/_lib/ (meson.build says which). */
+static const layout_shape installed = {".", CPMP_LAYOUT_PYTHON, CPMP_LAYOUT_PRELOAD};
 /* A build directory keeps each part where Meson built it. */
 static const layout_shape build_tree = {"pyhook", "launcher/" CPMP_PYTHON_NAME,
                                         "preload/libcpmp_preload.so"};
@@ -208,6 +211,14 @@ layout_dirname(const char *path, char *out, size_t size)
     return 0;
 }
 
+static const char *
+layout_base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    return slash == NULL ? path : slash + 1;
+}
+
 int
 layout_find(const char *self, cpmp_layout *layout)
 {
@@ -226,16 +237,28 @@ layout_find(const char *self, cpmp_layout *layout)
         && layout_try(CPMP_BUILD_ROOT, &build_tree, layout) == 0) {
         return 0;
     }
-    /* The preload library sits in the private directory itself. */
-    if (layout_try(dir, &installed, layout) == 0) {
+    /* The preload library sits in the private directory itself, or in a
+     * wheel's cpmp/_lib/.  Only the library looks there: two levels above
+     * a venv's bin/ is the user's project, whose cpmp/ is not this one. */
+    if (strcmp(layout_base_name(self), layout_base_name(CPMP_LAYOUT_PRELOAD)) == 0
+        && layout_join(base, sizeof(base), dir, CPMP_LIB_TO_PKGLIB) == 0
+        && layout_try(base, &installed, layout) == 0) {
         return 0;
     }
     /* The launcher sits in bindir; relocatable installs keep the relative
-     * path from bindir to the private directory. */
+     * path from bindir to the private directory (a wheel's: to platlib,
+     * as this Python's install scheme or its --user one puts it). */
     if (layout->problem[0] == '\0' && layout_join(base, sizeof(base), dir, CPMP_BIN_TO_PKGLIB) == 0
         && layout_try(base, &installed, layout) == 0) {
         return 0;
     }
-    /* A package refused is not replaced by another: say why instead. */
-    return layout->problem[0] == '\0' ? layout_try(CPMP_PKGLIBDIR, &installed, layout) : -1;
+    if (layout->problem[0] == '\0' && CPMP_BIN_TO_PKGLIB_USER[0] != '\0'
+        && layout_join(base, sizeof(base), dir, CPMP_BIN_TO_PKGLIB_USER) == 0
+        && layout_try(base, &installed, layout) == 0) {
+        return 0;
+    }
+    /* A package refused is not replaced by another: say why instead.  (A
+     * wheel has no absolute place to fall back to.) */
+    return layout->problem[0] == '\0' && CPMP_PKGLIBDIR[0] != '\0'
+           ? layout_try(CPMP_PKGLIBDIR, &installed, layout) : -1;
 }

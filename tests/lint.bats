@@ -26,7 +26,7 @@ ROOT="$BATS_TEST_DIRNAME/.."
     cd "$ROOT" || return
     run -0 cppcheck --enable=warning,performance,portability --error-exitcode=1 --quiet \
         --inline-suppr -I common -I launcher -I preload -I "$CPMP_BUILD_ROOT" \
-        common/*.c launcher/*.c preload/*.c tests/fuzz/*.c pyhook/cpmp/core/*.c
+        common/*.c launcher/*.c launcher/shim/*.c preload/*.c tests/fuzz/*.c pyhook/cpmp/core/*.c
     assert_output ""
 }
 

@@ -354,7 +354,29 @@ def _activate():
     sys.meta_path.insert(0, _ArmedFinder())
 
 
+def _armed_copy():
+    """The package the launcher or the preload library loaded, when this
+    module is a second copy of it: pip puts the package in site-packages,
+    where `import cpmp` finds it before _Alias is asked (whose answer it
+    should be: a copy's is_patched() says False in a patched process)."""
+    armed = sys.modules.get("__cpmp__")  # CPMP_MODULE (common/cpmp.h)
+    if __name__ != "cpmp" or armed is None or not hasattr(armed, "_Alias"):
+        return None
+    import os.path
+
+    same = os.path.realpath(armed.__file__) == os.path.realpath(__file__)
+    return armed if same else None
+
+
 # Last in sys.meta_path, asked only for what no other finder found: `import
-# cpmp` when loaded as __cpmp__, and the module names of cpmp 0.1.
-if not any(isinstance(f, _Alias) for f in sys.meta_path):
+# cpmp` when loaded as __cpmp__, and the module names of cpmp 0.1.  A
+# second copy gives way to the first (the import system returns what
+# sys.modules holds once this has run), and cpmp.X is answered as _Alias
+# answers it.
+_armed = _armed_copy()
+if _armed is not None:
+    if not any(isinstance(f, _armed._Alias) and not f.top for f in sys.meta_path):
+        sys.meta_path.insert(0, _armed._Alias(top=False))
+    sys.modules[__name__] = _armed
+elif not any(isinstance(f, _Alias) for f in sys.meta_path):
     sys.meta_path.append(_Alias(top=True))
