@@ -6,9 +6,9 @@ import marshal
 import pickle
 import sys
 import weakref
-from types import CodeType
+from types import CellType, CodeType, FunctionType
 
-from . import _mutation
+from . import _globals, _held, _mutation, _wire
 
 # The Python a payload's code was compiled by: marshal and bytecode are
 # only valid in that version.
@@ -51,6 +51,35 @@ def load_code(blob):
         if not _mutation.SLOW:  # empty then: _receive reads it directly too
             _code_cache[blob] = code
     return code
+
+
+# (code blob, rest) of a load_function payload -> (module name, code,
+# the module's __file__, cell values or None): what a payload whose state
+# is at most cells of immutable values was built from (_receive).
+_built = {}
+
+
+def remember_built(key, gname, code, module, cells):
+    """Keep what load_function built key from, where nothing of it can
+    change: the cells' values immutable (a list in a cell is a new one at
+    every load), small (a large value would stay alive with the key:
+    retention), the caches on."""
+    if _mutation.SLOW or _mutation.ACTIVE or len(key[1]) > 512 or (
+            cells and any(type(v) not in _held.VALUE_TYPES for v in cells)):
+        return
+    if len(_built) >= _CODE_CACHE_MAX:
+        _built.clear()
+    _built[key] = (gname, code, getattr(module, "__file__", None), cells)
+
+
+def plain_function(code, module, gname, cells):
+    """A function of code on module's globals, with cells of these values
+    (None: no closure): a received one that reads only its module's names."""
+    func = FunctionType(code, _globals.module_globals(module), None, None,
+                        None if cells is None else tuple(
+                            CellType() if v is _wire.EMPTY_CELL else CellType(v) for v in cells))
+    func.__module__ = gname
+    return func
 
 
 def load_code_in(blob, path):

@@ -23,7 +23,8 @@ from collections import OrderedDict
 from types import CellType, FunctionType, MethodType, ModuleType
 
 from . import _cloud, _globals, _held, _mutation, _stash, _wire
-from ._code import _code_cache, code_names, load_code, load_code_in
+from ._code import (_built, _code_cache, code_names, load_code, load_code_in, plain_function,
+                    remember_built)
 
 
 EMPTY_CELL = _wire.EMPTY_CELL  # (named here by payloads of cpmp 0.1)
@@ -235,6 +236,13 @@ def load_function(code_blob, rest):
     cells, state, held globals) -- see _resend.compact."""
     if _mutation.REUSED and (code_blob, rest) in _mutation.REUSED:
         return _mutation.REUSED[(code_blob, rest)]
+    # The same payload again (imap with chunksize=1), its module's file the
+    # same: what the lines below made of it the first time (_code.built).
+    made = _built.get((code_blob, rest))
+    if made is not None:
+        module = _modules.get(made[0])
+        if module is not None and getattr(module, "__file__", None) is made[2]:
+            return plain_function(made[1], module, made[0], made[3])
     gname, ncells, state, held = marshal.loads(rest)
     # (sys.modules and the code cache looked up here first: two calls fewer
     # in every load, a tenth of its cost.)
@@ -242,20 +250,15 @@ def load_function(code_blob, rest):
     code = _code_cache.get(code_blob) or load_code(code_blob)
     if not code.co_filename and module is not None:
         code = load_code_in(code_blob, getattr(module, "__file__", None) or "")
-    if not held and module is not None and not _mutation.ACTIVE:
+    if not held and module is not None and not _mutation.ACTIVE and (
+            not state and ncells < 0 or state.keys() <= _CELLS_ONLY
+            and len(state.get("cells", ())) == ncells):
         # A lambda, def or closure reading only names its module binds:
         # what _build and _complete would make of it, for a third of a
         # load's cost.
-        if not state and ncells < 0:
-            func = FunctionType(code, module_globals(module))
-            func.__module__ = gname
-            return func
-        if state.keys() <= _CELLS_ONLY and len(state.get("cells", ())) == ncells:
-            func = FunctionType(code, module_globals(module), None, None, tuple(
-                CellType() if value is EMPTY_CELL else CellType(value)
-                for value in state.get("cells", ())))
-            func.__module__ = gname
-            return func
+        cells = state.get("cells", ()) if ncells >= 0 else None
+        remember_built((code_blob, rest), gname, code, module, cells)
+        return plain_function(code, module, gname, cells)
     shipped = state.get("shipped")
     names = _held.shipped_names(shipped, module_globals(module) if module is not None else {}) \
         if shipped else ()
