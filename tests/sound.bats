@@ -86,6 +86,11 @@ as_python3() { # CASE ANSWER: under fork, what python3 prints too
     sound lifetimes "[1, 2, 2, 3] [True, True, True, True, True]"
 }
 
+@test "an lru_cache'd main-block def is sent under every start method, and a held partial of a def calls the def the task sees (helper-28)" {
+    sound wrappers "[1, 4, 9] (4, 4, 1004)
+True"
+}
+
 @test "functions loaded again from one payload each have their own cells, and read their module's names live" {
     run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/reloaded.py"
     assert_output $'11 12 11 11 False\n[1] [1, 2] [3]\n6 6 False'

@@ -105,6 +105,30 @@ if __name__ == "__main__":
         with open(path) as f:
             print(repr(f.read()))
 
+    elif case == "wrappers":
+        # A main-block lru_cache'd def sent itself (python3 finds a
+        # top-level one by name: under spawn cpmp sends it by value), and a
+        # partial of a def reading a name rebound after the fork, read by a
+        # lambda: the partial is the worker's own only where the def is
+        # (helper-28: (4, 4, 1003), the worker's copy read the old Z).
+        @functools.lru_cache(maxsize=None)
+        def sq(x):
+            return x * x
+
+        Z = 3
+
+        def fn(k):
+            return Z + k
+
+        pf = functools.partial(fn, 1000)
+        sq(5)
+        with ctx.Pool(1) as p:
+            Z = 4
+            print(p.map(sq, [1, 2, 3]), p.apply(lambda: (Z, fn(0), pf())))
+            # Under fork the worker's own, with the parent's sq(5); else a
+            # new cache in each message.
+            print(p.apply(lambda: sq.cache_info().currsize) == (4 if method == "fork" else 0))
+
     elif case == "lifetimes":
         # Sent again and again, then dropped: each dies at del, as under
         # python3 (a held class's record of its methods had kept it alive

@@ -39,6 +39,28 @@ def _untag(blob):
 _code_cache = {}
 
 
+def attr_names(code):
+    """Every name code and the code nested in it use as a global or an
+    attribute (co_names)."""
+    found = set(code.co_names)
+    for c in code.co_consts:
+        if hasattr(c, "co_names"):
+            found |= attr_names(c)
+    return found
+
+
+_code_blobs = weakref.WeakKeyDictionary()
+
+
+def reduce_code(code):
+    """A code object on the wire: load_code of its tagged marshal bytes,
+    made once per code object."""
+    data = _code_blobs.get(code)
+    if data is None:
+        data = _code_blobs[code] = TAG + marshal.dumps(code)
+    return load_code, (data,)
+
+
 def load_code(blob):
     """A code object from TAG + marshal bytes.  Code is immutable, so the
     same bytes sent again (imap with chunksize=1) reuse the object built the

@@ -217,7 +217,13 @@ def install():
     """Start pinning at forks (once per process; _patch calls it)."""
     if not getattr(install, "done", False):
         install.done = True
-        os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
+        before = _before_fork
+        c_hook = _speedup("before_fork")
+        if c_hook is not None and _fork_pass is not None:
+            import functools
+
+            before = functools.partial(c_hook, sys.modules[__name__])
+        os.register_at_fork(before=before, after_in_child=_after_fork_in_child)
 
 
 def pin_serial():

@@ -300,3 +300,56 @@ cpmp_fork_pass(PyObject *module, PyObject *args)
     seen.deaths = deaths;
     return PyLong_FromSsize_t(serial);
 }
+
+/* before_fork(held): cpmp._held._before_fork in C, registered as it is
+ * (through functools.partial), so that a fork runs no Python code of
+ * cpmp's: a thread switch inside the hook had let another thread import
+ * logging between the fork's before and after hooks, whose after hook
+ * then released a lock it never took.  Reads held's tables, sets its
+ * _serial, _snapshot_ok and, on failure, a fresh _snapshot. */
+PyObject *
+cpmp_before_fork(PyObject *module, PyObject *held)
+{
+    static const char *const names[] = {"_pins", "_no_weakref", "_Pin", "_forget", "_token",
+                                        "_serial", "_SMALL_TYPES", "_snapshot", "_deaths"};
+    PyObject *items[9] = {NULL}, *modules, *main, *args = NULL, *serial = NULL, *deaths;
+    int i, ok = 1;
+
+    (void)module;
+    modules = PySys_GetObject("modules"); /* borrowed */
+    main = modules == NULL ? NULL : PyMapping_GetItemString(modules, "__main__");
+    if (main == NULL) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    for (i = 0; i < 9 && ok; i++) {
+        ok = (items[i] = PyObject_GetAttrString(held, names[i])) != NULL;
+    }
+    deaths = ok ? PySequence_GetItem(items[8], 0) : NULL;
+    args = deaths == NULL ? NULL
+                          : Py_BuildValue("(NOOOOOOOON)", PyObject_GetAttrString(main, "__dict__"),
+                                          items[0], items[1], items[2], items[3], items[4],
+                                          items[5], items[6], items[7], deaths);
+    serial = args == NULL ? NULL : cpmp_fork_pass(NULL, args);
+    ok = serial != NULL && PyObject_SetAttrString(held, "_serial", serial) == 0
+         && PyObject_SetAttrString(held, "_snapshot_ok", Py_True) == 0;
+    if (!ok) {
+        /* Never in the way of a fork: what could not be pinned goes by
+         * value, and the child gets no record. */
+        PyObject *fresh = PyDict_New();
+
+        PyErr_Clear();
+        if (fresh == NULL || PyObject_SetAttrString(held, "_snapshot", fresh) < 0
+            || PyObject_SetAttrString(held, "_snapshot_ok", Py_False) < 0) {
+            PyErr_Clear();
+        }
+        Py_XDECREF(fresh);
+    }
+    Py_XDECREF(serial);
+    Py_XDECREF(args);
+    for (i = 0; i < 9; i++) {
+        Py_XDECREF(items[i]);
+    }
+    Py_DECREF(main);
+    Py_RETURN_NONE;
+}

@@ -12,10 +12,14 @@ of cpmp's semantic model.  Every other module asks this one.
    builtin types) go as cloudpickle sends them.
 
 2. A main-module definition (point 1) that a forked receiver already holds
-   -- it was forked after the definition, which is unchanged since -- goes
-   as a reference to the receiver's own object (see _held): identity,
-   ``isinstance`` and ``is`` keep working, exactly as the standard
-   pickler's by-reference send does under fork.  The receiver's copy then
+   -- it was forked after the definition was bound, and the name still
+   binds that object -- goes as a reference to the receiver's own object
+   (see _held): identity, ``isinstance`` and ``is`` keep working, exactly
+   as the standard pickler's by-reference send does under fork (which
+   also means that a change the sender makes to the object itself after
+   the fork, a new ``__defaults__`` or ``__code__``, is not seen there, as
+   under python3).  So is an lru_cache wrapper or a partial of such a
+   definition, checked as the definition is (_wrappers).  The receiver's copy then
    reads the receiver's globals, so it is used only where every
    main-module name the functions it reaches read (its own, those in its
    closure, a class's methods) is bound there as in the sender: the same

@@ -17,19 +17,8 @@ from collections import OrderedDict
 from types import CellType, ClassMethodDescriptorType, CodeType, FunctionType, \
     GetSetDescriptorType, MappingProxyType, MethodType, ModuleType
 
-from . import _cloud, _code, _fallback, _policy, _receive, _resend, _send, _typevar, _wire
-
-
-def _reduce_code(code):
-    data = _code_blobs.get(code)
-    if data is None:
-        import marshal
-
-        data = _code_blobs[code] = _code.TAG + marshal.dumps(code)
-    return _code.load_code, (data,)
-
-
-_code_blobs = weakref.WeakKeyDictionary()
+from . import _cloud, _code, _fallback, _policy, _receive, _resend, _send, _typevar, _wire, \
+    _wrappers
 
 
 def _reduce_cell(cell):
@@ -175,7 +164,7 @@ _d, _od = {}, OrderedDict()
 # through _cloudpickle_reducer import it when first used.)  Not open
 # files: they do not travel (README), as without cpmp.
 EXTRA_REDUCERS = (
-    (CodeType, _reduce_code),
+    (CodeType, _code.reduce_code),
     (CellType, _reduce_cell),
     (ModuleType, _reduce_module),
     (classmethod, _reduce_wrapper),
@@ -188,6 +177,7 @@ EXTRA_REDUCERS = (
     (GetSetDescriptorType, _reduce_getset),
     (MethodType, _reduce_method),
     (memoryview, _reduce_memoryview),
+    (_wrappers.LRU, _wrappers.reduce_lru),  # by reference where python3 sends it so
     (weakref.WeakSet, _cloudpickle_reducer("_weakset_reduce")),
     (type(_d.keys()), _view_reducer("keys", False)),
     (type(_d.values()), _view_reducer("values", False)),
@@ -385,6 +375,8 @@ def dumps_by_value(obj):
                         return _send.reduce_class_by_value(o)
                     if type(o) is getattr(sys.modules.get("typing"), "TypeVar", None):
                         return _typevar.by_value(o)
+                    if type(o) is _wrappers.LRU:
+                        return _wrappers.lru_by_value(o)
                 return override(o)
 
         _by_value_class = ByValue

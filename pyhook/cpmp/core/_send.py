@@ -12,7 +12,7 @@ import sys
 import weakref
 from types import FunctionType, ModuleType
 
-from . import _cloud, _code, _globals, _held, _policy, _receive, _resend, _wire
+from . import _cloud, _code, _globals, _held, _policy, _receive, _resend, _wire, _wrappers
 from . import _fallback as _fallback_mod
 
 
@@ -101,6 +101,10 @@ def held_entry(value, reason=None):
             # (else there is no record), and only a fork pins more.
             made[2] = (_held.pin_serial(), _main_globals(value), checks)
         return key, checks, fallback
+    elif _wrappers.wrapped(value) is not None:
+        checks = _wrapper_checks(_wrappers.wrapped(value))
+        if checks is None:
+            return None
     elif type(value).__flags__ & _HEAPTYPE:
         # An instance is the receiver's own only where its class is too: an
         # instance of the receiver's class beside the sender's class sent by
@@ -115,6 +119,18 @@ def held_entry(value, reason=None):
                 return None
             checks = entry[1]
     return key, checks, _fallback(value)
+
+
+def _wrapper_checks(inner):
+    """A wrapper of a main-module function is the receiver's own only where
+    that function would be (_wrappers): its checks, pinned or not (an
+    lru_cache'd def's function is the wrapper's only, not found under its
+    name), or None: a lambda or a local def never behaves as a held one."""
+    if _policy.by_value_reason(inner, type(inner) is FunctionType) is None:
+        return ()
+    if getattr(inner, "__module__", None) not in _policy.MAIN_NAMES or "<" in inner.__qualname__:
+        return None
+    return _definition_checks(inner)
 
 
 def held_reduce(obj, entry):
@@ -262,14 +278,6 @@ def function_parts(func):
     return (code, gname, ncells, tuple(shipped) if shipped else (), held), state
 
 
-def _code_attr_names(code):
-    found = set(code.co_names)
-    for c in code.co_consts:
-        if hasattr(c, "co_names"):
-            found |= _code_attr_names(c)
-    return found
-
-
 def _submodule_imports(code, values):
     """Loaded submodules of the packages among values (shipped globals, cell
     contents) that the code reaches into.
@@ -286,7 +294,7 @@ def _submodule_imports(code, values):
         for name in list(sys.modules):
             if name.startswith(prefix):
                 if attrs is None:
-                    attrs = _code_attr_names(code)
+                    attrs = _code.attr_names(code)
                 if all(p in attrs for p in name[len(prefix):].split(".")):
                     imports.append(name)
     return tuple(imports)
@@ -325,6 +333,8 @@ def reduce_function(func):
 
 
 _cloud.own(_receive)
+_cloud.own(_wrappers)
+_wrappers.held_entry, _wrappers.held_reduce = held_entry, held_reduce
 
 
 # --- classes -----------------------------------------------------------------

@@ -278,6 +278,8 @@ static PyMethodDef speedups_methods[] = {
      "lookup(func, *tables): the reduce tuple the first of cpmp._resend's tables to hold "
      "one for func holds, while func would still pickle to it, else None (the twin of "
      "_resend.lookup)."},
+    {"before_fork", cpmp_before_fork, METH_O,
+     "before_fork(held): cpmp._held._before_fork, in C (no Python code runs at a fork)."},
     {"set_tables", speedups_set_tables, METH_VARARGS,
      "set_tables(own, by_reference): cpmp._send.OWN and cpmp._resend.by_reference, read "
      "live: what goes by reference without asking the policy."},

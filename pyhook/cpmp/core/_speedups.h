@@ -22,8 +22,9 @@ int cpmp_registry_empty(void);
 int cpmp_by_reference(PyObject *func);
 void cpmp_by_reference_set(PyObject *table);
 
-/* _held_fork.c: the method fork_pass. */
+/* _held_fork.c: the methods fork_pass and before_fork. */
 PyObject *cpmp_fork_pass(PyObject *module, PyObject *args);
+PyObject *cpmp_before_fork(PyObject *module, PyObject *held);
 
 /* _namespace.c: add the types Namespace and Builtins, and MARK, to the
  * module; 0, or -1 with an error set. */
