@@ -119,6 +119,30 @@ teardown() {
     refute_output --partial cpmp-cluster-
 }
 
+@test "local:2's helper and the workers it spawns run no module planted in the current directory; tasks still see it as their cwd" {
+    local name
+    for name in multiprocessing distributed dask; do
+        printf 'import sys\nprint("planted %s ran", file=sys.stderr)\nopen("%s/planted", "a").write("%s\\n")\n' \
+            "$name" "$PWD" "$name" > "$name.py"
+    done
+    mkdir prog
+    cat > prog/prog.py <<'PY'
+import multiprocessing as mp, os, sys
+def where(_):
+    return os.getcwd(), os.path.dirname(os.path.abspath(__file__)) in sys.path
+if __name__ == "__main__":
+    with mp.Pool(2) as pool:
+        print(set(pool.map(where, range(4))))
+PY
+    run -0 "${T[@]}" "$PYTHON" prog/prog.py
+    local expected=$output
+    assert_equal "$expected" "{('$PWD', True)}"
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --quiet --cluster local:2 prog/prog.py
+    assert_equal "$output" "$expected"
+    assert_equal "$stderr" ""
+    [ ! -e planted ]
+}
+
 @test "only the program's owner can use its local:2 cluster: TLS with its own credentials, every port on 127.0.0.1" {
     [ "$(id -u)" -eq 0 ] || skip "needs root to make another user"
     command -v useradd > /dev/null || skip "no useradd"
