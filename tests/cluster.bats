@@ -405,6 +405,53 @@ PY
     assert_equal "$stderr" ""
 }
 
+@test "a successful run's stderr holds nothing of Dask's: no large-object warning for 1 MB arguments" {
+    cat > big.py <<'PY'
+import multiprocessing as mp, warnings
+def size(b):
+    return len(b)
+if __name__ == "__main__":
+    args = [b"x" * 1_000_000]
+    try:
+        import numpy
+        args.append(numpy.zeros(1_000_000, dtype="u1"))
+    except ImportError:
+        args.append(bytearray(1_000_000))
+    with mp.Pool(2) as pool:
+        print(pool.apply(size, (args[0],)), pool.map(size, args))
+    warnings.warn("the program's own")
+PY
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --quiet --cluster local:2 big.py
+    assert_output "1000000 [1000000, 1000000]"
+    assert_regex "$stderr" "^[^[:space:]]*/big\.py:[0-9]+: UserWarning: the program's own"$'\n'"  warnings.warn\(\"the program's own\"\)$"
+}
+
+@test "a task's exception prints the traceback python3 prints for a local pool: remote frames once, in the cause" {
+    cat > fails.py <<'PY'
+import concurrent.futures as cf, multiprocessing as mp, sys
+def task(x):
+    try:
+        return 1 / x
+    except ZeroDivisionError as e:
+        raise ValueError("bad %r" % x) from e
+if __name__ == "__main__":
+    if sys.argv[1] == "pool":
+        with mp.Pool(2) as pool:
+            print(pool.map(task, [1, 0]))
+    with cf.ProcessPoolExecutor(2) as ex:
+        print(ex.submit(task, 0).result())
+PY
+    # The first remote frame is the worker's loop: multiprocessing's there, cpmp's here.
+    local flavour loop='/^  File ".*", line [0-9]+, in (worker|_process_worker|run)$/,+2d'
+    for flavour in pool executor; do
+        run -1 --separate-stderr "${T[@]}" "$PYTHON" fails.py "$flavour"
+        local here=$stderr
+        run -1 --separate-stderr "${T[@]}" "$CPMP" run --quiet --cluster local:2 fails.py "$flavour"
+        assert_equal "$(sed -E "$loop" <<< "$stderr")" "$(sed -E "$loop" <<< "$here")"
+        assert_equal "$(grep -c 'in task$' <<< "$stderr")" "$(grep -c 'in task$' <<< "$here")"
+    done
+}
+
 @test "imap over an endless generator keeps a bounded number of tasks in flight" {
     cat > endless.py <<'PY'
 import itertools, multiprocessing as mp

@@ -27,7 +27,7 @@ import threading
 import uuid
 import weakref
 
-from . import _errors, _space, _worker
+from . import _errors, _quiet, _space, _worker
 from .._settings import ENV_CLUSTER, ENV_QUIET, LOG_PREFIX, env_flag, install_fix
 
 _SHOWN = "CPMP_CLUSTER_DASHBOARD_SHOWN"  # for children: the link is printed already
@@ -98,10 +98,7 @@ class _Connection:
         secure = _local.security(credentials) if credentials else None
         self.client = self._connect(distributed, address, secure)
         import atexit
-        import logging
 
-        for name in _Quiet.LOGGERS:
-            logging.getLogger(name).addFilter(_Quiet)
         atexit.register(self.close)
         workers = self._wait_for_workers()
         from . import _checks
@@ -117,6 +114,7 @@ class _Connection:
         self._done_queue = queue.SimpleQueue()
         threading.Thread(target=self._gather, name="cpmp-gather", daemon=True).start()
         self.program = self.keep(pickle.dumps(_space.program()), "program")
+        _quiet.install(self.program)
         self.pinned = weakref.WeakSet()  # spaces kept to some workers (_space)
         self._order = itertools.count()
         # Children (spawned processes, preloaded ones) use the same cluster.
@@ -328,6 +326,12 @@ def _finished(conn, task, future, data=None):
     if status == "finished" or data is not None:
         try:
             ok, value, out, err = pickle.loads(data if data is not None else future.result())
+            if isinstance(value, BaseException):
+                # Dask makes every exception pickle its traceback (tblib):
+                # raised here, its remote frames would follow the local
+                # ones, misplaced.  They are in its __cause__, as text, as
+                # multiprocessing sends them.
+                value.__traceback__ = None
             _forward(sys.stdout, out)
             _forward(sys.stderr, err)
         except BaseException as exc:
@@ -368,21 +372,6 @@ def cancel(task):
         task.space.tasks.discard(task)
     if task.future is not None and task.future.status != "finished":
         task.future.cancel()
-
-
-class _Quiet:
-    """Drops what Dask says that cpmp says itself, in one line: that it
-    computes again a result it could not fetch (a worker died, or the
-    program dropped the task meanwhile: the gatherer asks again, and the
-    program gets its answer or its error), and, with a traceback, that the
-    scheduler's connection closed (the pending calls raise ClusterError)."""
-
-    LOGGERS = ("distributed.client", "distributed.batched")
-    _SAID = ("Couldn't gather", "Batched Comm Closed")
-
-    @classmethod
-    def filter(cls, record):
-        return not str(record.msg).startswith(cls._SAID)
 
 
 def task_name(func):

@@ -240,8 +240,9 @@ def run(program, space_key, initializer, flavour, task):
             result = (None, _wrap(space.error, flavour))
         else:
             try:
-                func, args, kwargs = pickle.loads(task)
-                result = (True, func(*args, **kwargs))
+                func, args, kwds = pickle.loads(task)
+                # the line a remote traceback shows, as multiprocessing's
+                result = (True, func(*args, **kwds))
             except BaseException as exc:
                 result = (False, _wrap(exc, flavour))
     return _send(result, flavour, captured.output)
