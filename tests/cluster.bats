@@ -348,6 +348,58 @@ PY
     refute_output --partial Traceback
 }
 
+@test "Ctrl-C on a tcp cluster: the program's running and pending tasks stop with it, and the workers serve the next program" {
+    start_cluster "$BATS_TEST_TMPDIR/s.json" "$CPMP" exec -- dask-worker --nworkers 2
+    wait_for_workers 2
+    cat > long.py <<'PY'
+import multiprocessing as mp, sys, time
+def task(i):
+    open("began-%d" % i, "w").close()
+    time.sleep(8)
+    open("ended-%d" % i, "w").close()
+def spin(i):
+    open("began-spin", "w").close()
+    while True:
+        pass
+if __name__ == "__main__":
+    with mp.Pool(int(sys.argv[1])) as pool:
+        pool.map(spin if sys.argv[1] == "1" else task, range(4), chunksize=1)
+PY
+    local processes cluster _
+    for cluster in "$ADDR:2" "$ADDR:1" local:2:2; do
+        processes=${cluster##*:}
+        cluster=${cluster%:*}
+        rm -f began-* ended-*
+        # SIGINT as a terminal's Ctrl-C sends it: once, to the process group
+        # (a background job starts with it ignored: reset before exec)
+        setsid "$PYTHON" -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' "$CPMP" run --quiet --cluster "$cluster" long.py "$processes" > out 2>&1 &
+        local program=$!
+        for _ in $(seq 150); do
+            [ "$(find . -name 'began-*' | wc -l)" -ge "$((3 - processes))" ] && break
+            sleep 0.1
+        done
+        kill -INT -- "-$program"
+        local status=0
+        wait "$program" || status=$?
+        assert_equal "$status" 130
+        sleep 10
+        run find . -name 'ended-*'
+        assert_output ""
+        # the program's own KeyboardInterrupt, nothing of Dask's
+        run cat out
+        refute_output --partial distributed
+        refute_output --partial tornado
+        run -0 "${T[@]}" "$CPMP" run --quiet --cluster "$ADDR" "$SCRIPTS/cluster_semantics.py"
+    done
+    # the spinning task stopped too: its worker process is free again
+    run -0 "${T[@]}" "$CPMP" run --quiet --cluster "$ADDR" -c 'import multiprocessing as mp
+if __name__ == "__main__":
+    with mp.Pool(2) as pool: print(pool.map(abs, [-1, -2], chunksize=1))'
+    assert_output "[1, 2]"
+}
+
 @test "a plain dask-worker is refused at connect in one line saying how to start it" {
     start_cluster "$BATS_TEST_TMPDIR/s.json" dask-worker
     wait_for_workers 1

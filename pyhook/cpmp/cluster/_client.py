@@ -116,6 +116,7 @@ class _Connection:
         self.program = self.keep(pickle.dumps(_space.program()), "program")
         _quiet.install(self.program)
         self.pinned = weakref.WeakSet()  # spaces kept to some workers (_space)
+        self.spaces = weakref.WeakSet()  # every space that sent a task
         self._order = itertools.count()
         # Children (spawned processes, preloaded ones) use the same cluster.
         os.environ[ENV_CLUSTER] = address
@@ -155,13 +156,15 @@ class _Connection:
         link = self.local.dashboard if self.local is not None else None
         if link is None and "dashboard" in self.client.scheduler_info().get("services", {}):
             link = self.client.dashboard_link
-        if link and _served(link):
+        if link and _quiet.served(link):
             sys.stderr.write("%sDask dashboard: %s\n" % (LOG_PREFIX, link))
 
     def close(self):
         if os.getpid() != self.pid:
             return  # a forked child: the client and the cluster are the parent's
         if getattr(self, "program", None) is not None:
+            self.abandon([t for space in list(self.spaces) for t in list(space.tasks)],
+                         self.program)
             self.drop(self.program)
         client, self.client = getattr(self, "client", None), None
         # A client still trying to reach a lost scheduler is left to its
@@ -174,6 +177,19 @@ class _Connection:
         if self.local is not None:
             self.local.stop()
             self.local = None
+
+    def abandon(self, tasks, key):
+        """Nothing of tasks runs on (at exit, Ctrl-C too, and when a pool is
+        terminated): those queued are cancelled, those running stopped
+        (_worker.abandon of key: the program's name or the pool's)."""
+        futures = [t.future for t in tasks
+                   if t.future is not None and t.future.status != "finished"]
+        if futures and self.running():
+            try:
+                self.client.cancel(futures, force=True)
+                self.client.run(_worker.abandon, key, on_error="ignore")
+            except Exception:
+                pass
 
     def running(self):
         client = self.client
@@ -218,6 +234,7 @@ class _Connection:
         initializer failed, the scheduler was lost, Dask gave up).
         Returns the Task (cancel() drops it)."""
         task = _space.Task(space, flavour, blob, name, done)
+        self.spaces.add(space)
         with space.lock:
             space.tasks.add(task)
         try:
@@ -271,18 +288,6 @@ class _Connection:
                     _finished(self, task, future, data.get(future))
                 except Exception:
                     pass  # done() is cpmp's own, and sets its result first
-
-
-def _served(link):
-    """Whether the dashboard at link shows one: without bokeh, Dask serves
-    a page saying that it needs it (issue 18), not worth a line."""
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(link, timeout=2) as page:
-            return page.status == 200 and b"Dask needs bokeh" not in page.read(4096)
-    except (OSError, ValueError):
-        return False
 
 
 def _reachable(address):

@@ -85,7 +85,11 @@ def start(n):
             [sys.executable] + safe + ["-c", "import sys; sys.path[:] = [p for p in sys.path "
              "if p not in ('', '.')]; exec(compile(open(sys.argv[1], 'rb').read(), "
              "sys.argv[1], 'exec'))", os.path.abspath(__file__), str(n), str(write)],
-            stdin=subprocess.PIPE, pass_fds=(write,), env=env)
+            stdin=subprocess.PIPE, pass_fds=(write,), env=env,
+            # a session of its own: Ctrl-C is the program's, and the cluster
+            # stops when the program is done (its stdin closes), not in the
+            # middle, with pages of Dask's tracebacks
+            start_new_session=True)
     finally:
         os.close(write)
     with os.fdopen(read, "rb") as f:

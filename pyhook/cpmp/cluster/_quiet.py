@@ -33,3 +33,15 @@ def install(program):
     # Dask tasks are left as they are.
     warnings.filterwarnings("ignore", r"Large object of size .* detected in task graph: "
                             r"\s*\('%s'" % program, UserWarning, r"distributed\.")
+
+
+def served(link):
+    """Whether the dashboard at link shows one: without bokeh, Dask serves
+    a page saying that it needs it (issue 18), not worth a line."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(link, timeout=2) as page:
+            return page.status == 200 and b"Dask needs bokeh" not in page.read(4096)
+    except (OSError, ValueError):
+        return False
