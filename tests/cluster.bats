@@ -494,7 +494,7 @@ if __name__ == "__main__":
         print(ex.submit(task, 0).result())
 PY
     # The first remote frame is the worker's loop: multiprocessing's there, cpmp's here.
-    local flavour loop='/^  File ".*", line [0-9]+, in (worker|_process_worker|run)$/,+2d'
+    local flavour loop='/^  File ".*", line [0-9]+, in (worker|_process_worker|_run)$/,+2d'
     for flavour in pool executor; do
         run -1 --separate-stderr "${T[@]}" "$PYTHON" fails.py "$flavour"
         local here=$stderr
