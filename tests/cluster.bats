@@ -119,6 +119,30 @@ teardown() {
     refute_output --partial cpmp-cluster-
 }
 
+@test "local:2's helper and the workers it spawns run no module planted in the current directory; tasks still see it as their cwd" {
+    local name
+    for name in multiprocessing distributed dask; do
+        printf 'import sys\nprint("planted %s ran", file=sys.stderr)\nopen("%s/planted", "a").write("%s\\n")\n' \
+            "$name" "$PWD" "$name" > "$name.py"
+    done
+    mkdir prog
+    cat > prog/prog.py <<'PY'
+import multiprocessing as mp, os, sys
+def where(_):
+    return os.getcwd(), os.path.dirname(os.path.abspath(__file__)) in sys.path
+if __name__ == "__main__":
+    with mp.Pool(2) as pool:
+        print(set(pool.map(where, range(4))))
+PY
+    run -0 "${T[@]}" "$PYTHON" prog/prog.py
+    local expected=$output
+    assert_equal "$expected" "{('$PWD', True)}"
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --quiet --cluster local:2 prog/prog.py
+    assert_equal "$output" "$expected"
+    assert_equal "$stderr" ""
+    [ ! -e planted ]
+}
+
 @test "only the program's owner can use its local:2 cluster: TLS with its own credentials, every port on 127.0.0.1" {
     [ "$(id -u)" -eq 0 ] || skip "needs root to make another user"
     command -v useradd > /dev/null || skip "no useradd"
@@ -324,6 +348,58 @@ PY
     refute_output --partial Traceback
 }
 
+@test "Ctrl-C on a tcp cluster: the program's running and pending tasks stop with it, and the workers serve the next program" {
+    start_cluster "$BATS_TEST_TMPDIR/s.json" "$CPMP" exec -- dask-worker --nworkers 2
+    wait_for_workers 2
+    cat > long.py <<'PY'
+import multiprocessing as mp, sys, time
+def task(i):
+    open("began-%d" % i, "w").close()
+    time.sleep(8)
+    open("ended-%d" % i, "w").close()
+def spin(i):
+    open("began-spin", "w").close()
+    while True:
+        pass
+if __name__ == "__main__":
+    with mp.Pool(int(sys.argv[1])) as pool:
+        pool.map(spin if sys.argv[1] == "1" else task, range(4), chunksize=1)
+PY
+    local processes cluster _
+    for cluster in "$ADDR:2" "$ADDR:1" local:2:2; do
+        processes=${cluster##*:}
+        cluster=${cluster%:*}
+        rm -f began-* ended-*
+        # SIGINT as a terminal's Ctrl-C sends it: once, to the process group
+        # (a background job starts with it ignored: reset before exec)
+        setsid "$PYTHON" -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' "$CPMP" run --quiet --cluster "$cluster" long.py "$processes" > out 2>&1 &
+        local program=$!
+        for _ in $(seq 150); do
+            [ "$(find . -name 'began-*' | wc -l)" -ge "$((3 - processes))" ] && break
+            sleep 0.1
+        done
+        kill -INT -- "-$program"
+        local status=0
+        wait "$program" || status=$?
+        assert_equal "$status" 130
+        sleep 10
+        run find . -name 'ended-*'
+        assert_output ""
+        # the program's own KeyboardInterrupt, nothing of Dask's
+        run cat out
+        refute_output --partial distributed
+        refute_output --partial tornado
+        run -0 "${T[@]}" "$CPMP" run --quiet --cluster "$ADDR" "$SCRIPTS/cluster_semantics.py"
+    done
+    # the spinning task stopped too: its worker process is free again
+    run -0 "${T[@]}" "$CPMP" run --quiet --cluster "$ADDR" -c 'import multiprocessing as mp
+if __name__ == "__main__":
+    with mp.Pool(2) as pool: print(pool.map(abs, [-1, -2], chunksize=1))'
+    assert_output "[1, 2]"
+}
+
 @test "a plain dask-worker is refused at connect in one line saying how to start it" {
     start_cluster "$BATS_TEST_TMPDIR/s.json" dask-worker
     wait_for_workers 1
@@ -379,6 +455,53 @@ PY
     fi
     run -0 --separate-stderr "${T[@]}" "$CPMP" run --quiet --cluster "$SHARED" "$SCRIPTS/cluster_semantics.py"
     assert_equal "$stderr" ""
+}
+
+@test "a successful run's stderr holds nothing of Dask's: no large-object warning for 1 MB arguments" {
+    cat > big.py <<'PY'
+import multiprocessing as mp, warnings
+def size(b):
+    return len(b)
+if __name__ == "__main__":
+    args = [b"x" * 1_000_000]
+    try:
+        import numpy
+        args.append(numpy.zeros(1_000_000, dtype="u1"))
+    except ImportError:
+        args.append(bytearray(1_000_000))
+    with mp.Pool(2) as pool:
+        print(pool.apply(size, (args[0],)), pool.map(size, args))
+    warnings.warn("the program's own")
+PY
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --quiet --cluster local:2 big.py
+    assert_output "1000000 [1000000, 1000000]"
+    assert_regex "$stderr" "^[^[:space:]]*/big\.py:[0-9]+: UserWarning: the program's own"$'\n'"  warnings.warn\(\"the program's own\"\)$"
+}
+
+@test "a task's exception prints the traceback python3 prints for a local pool: remote frames once, in the cause" {
+    cat > fails.py <<'PY'
+import concurrent.futures as cf, multiprocessing as mp, sys
+def task(x):
+    try:
+        return 1 / x
+    except ZeroDivisionError as e:
+        raise ValueError("bad %r" % x) from e
+if __name__ == "__main__":
+    if sys.argv[1] == "pool":
+        with mp.Pool(2) as pool:
+            print(pool.map(task, [1, 0]))
+    with cf.ProcessPoolExecutor(2) as ex:
+        print(ex.submit(task, 0).result())
+PY
+    # The first remote frame is the worker's loop: multiprocessing's there, cpmp's here.
+    local flavour loop='/^  File ".*", line [0-9]+, in (worker|_process_worker|_run)$/,+2d'
+    for flavour in pool executor; do
+        run -1 --separate-stderr "${T[@]}" "$PYTHON" fails.py "$flavour"
+        local here=$stderr
+        run -1 --separate-stderr "${T[@]}" "$CPMP" run --quiet --cluster local:2 fails.py "$flavour"
+        assert_equal "$(sed -E "$loop" <<< "$stderr")" "$(sed -E "$loop" <<< "$here")"
+        assert_equal "$(grep -c 'in task$' <<< "$stderr")" "$(grep -c 'in task$' <<< "$here")"
+    done
 }
 
 @test "imap over an endless generator keeps a bounded number of tasks in flight" {

@@ -27,7 +27,7 @@ import threading
 import uuid
 import weakref
 
-from . import _errors, _space, _worker
+from . import _errors, _quiet, _space, _worker
 from .._settings import ENV_CLUSTER, ENV_QUIET, LOG_PREFIX, env_flag, install_fix
 
 _SHOWN = "CPMP_CLUSTER_DASHBOARD_SHOWN"  # for children: the link is printed already
@@ -98,10 +98,7 @@ class _Connection:
         secure = _local.security(credentials) if credentials else None
         self.client = self._connect(distributed, address, secure)
         import atexit
-        import logging
 
-        for name in _Quiet.LOGGERS:
-            logging.getLogger(name).addFilter(_Quiet)
         atexit.register(self.close)
         workers = self._wait_for_workers()
         from . import _checks
@@ -117,7 +114,9 @@ class _Connection:
         self._done_queue = queue.SimpleQueue()
         threading.Thread(target=self._gather, name="cpmp-gather", daemon=True).start()
         self.program = self.keep(pickle.dumps(_space.program()), "program")
+        _quiet.install(self.program)
         self.pinned = weakref.WeakSet()  # spaces kept to some workers (_space)
+        self.spaces = weakref.WeakSet()  # every space that sent a task
         self._order = itertools.count()
         # Children (spawned processes, preloaded ones) use the same cluster.
         os.environ[ENV_CLUSTER] = address
@@ -157,13 +156,15 @@ class _Connection:
         link = self.local.dashboard if self.local is not None else None
         if link is None and "dashboard" in self.client.scheduler_info().get("services", {}):
             link = self.client.dashboard_link
-        if link and _served(link):
+        if link and _quiet.served(link):
             sys.stderr.write("%sDask dashboard: %s\n" % (LOG_PREFIX, link))
 
     def close(self):
         if os.getpid() != self.pid:
             return  # a forked child: the client and the cluster are the parent's
         if getattr(self, "program", None) is not None:
+            self.abandon([t for space in list(self.spaces) for t in list(space.tasks)],
+                         self.program)
             self.drop(self.program)
         client, self.client = getattr(self, "client", None), None
         # A client still trying to reach a lost scheduler is left to its
@@ -176,6 +177,19 @@ class _Connection:
         if self.local is not None:
             self.local.stop()
             self.local = None
+
+    def abandon(self, tasks, key):
+        """Nothing of tasks runs on (at exit, Ctrl-C too, and when a pool is
+        terminated): those queued are cancelled, those running stopped
+        (_worker.abandon of key: the program's name or the pool's)."""
+        futures = [t.future for t in tasks
+                   if t.future is not None and t.future.status != "finished"]
+        if futures and self.running():
+            try:
+                self.client.cancel(futures, force=True)
+                self.client.run(_worker.abandon, key, on_error="ignore")
+            except Exception:
+                pass
 
     def running(self):
         client = self.client
@@ -220,6 +234,7 @@ class _Connection:
         initializer failed, the scheduler was lost, Dask gave up).
         Returns the Task (cancel() drops it)."""
         task = _space.Task(space, flavour, blob, name, done)
+        self.spaces.add(space)
         with space.lock:
             space.tasks.add(task)
         try:
@@ -275,18 +290,6 @@ class _Connection:
                     pass  # done() is cpmp's own, and sets its result first
 
 
-def _served(link):
-    """Whether the dashboard at link shows one: without bokeh, Dask serves
-    a page saying that it needs it (issue 18), not worth a line."""
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(link, timeout=2) as page:
-            return page.status == 200 and b"Dask needs bokeh" not in page.read(4096)
-    except (OSError, ValueError):
-        return False
-
-
 def _reachable(address):
     """Fail at once on an address Dask cannot parse, or a TCP port where
     nothing listens (Dask would retry until its timeout)."""
@@ -328,6 +331,12 @@ def _finished(conn, task, future, data=None):
     if status == "finished" or data is not None:
         try:
             ok, value, out, err = pickle.loads(data if data is not None else future.result())
+            if isinstance(value, BaseException):
+                # Dask makes every exception pickle its traceback (tblib):
+                # raised here, its remote frames would follow the local
+                # ones, misplaced.  They are in its __cause__, as text, as
+                # multiprocessing sends them.
+                value.__traceback__ = None
             _forward(sys.stdout, out)
             _forward(sys.stderr, err)
         except BaseException as exc:
@@ -368,21 +377,6 @@ def cancel(task):
         task.space.tasks.discard(task)
     if task.future is not None and task.future.status != "finished":
         task.future.cancel()
-
-
-class _Quiet:
-    """Drops what Dask says that cpmp says itself, in one line: that it
-    computes again a result it could not fetch (a worker died, or the
-    program dropped the task meanwhile: the gatherer asks again, and the
-    program gets its answer or its error), and, with a traceback, that the
-    scheduler's connection closed (the pending calls raise ClusterError)."""
-
-    LOGGERS = ("distributed.client", "distributed.batched")
-    _SAID = ("Couldn't gather", "Batched Comm Closed")
-
-    @classmethod
-    def filter(cls, record):
-        return not str(record.msg).startswith(cls._SAID)
 
 
 def task_name(func):

@@ -74,13 +74,22 @@ def start(n):
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [home, env.get("PYTHONPATH")]))
     read, write = os.pipe()
     try:
-        # -c puts the current directory first on sys.path: out before any
-        # import, so that no module planted there runs in the helper.
+        # No code of the current directory may run in the helper or in the
+        # processes it spawns (issue 18): -c puts the directory first on
+        # sys.path, so -P (3.11+, which spawned children inherit) keeps it
+        # out, and on older Pythons the helper drops it before any import;
+        # serve() then moves to a private directory, which is what its
+        # children's -c put first there.
+        safe = ["-P"] if sys.version_info >= (3, 11) else []
         process = subprocess.Popen(
-            [sys.executable, "-c", "import sys; sys.path[:] = [p for p in sys.path if p not in "
-             "('', '.')]; exec(compile(open(sys.argv[1], 'rb').read(), sys.argv[1], 'exec'))",
-             os.path.abspath(__file__), str(n), str(write)],
-            stdin=subprocess.PIPE, pass_fds=(write,), env=env)
+            [sys.executable] + safe + ["-c", "import sys; sys.path[:] = [p for p in sys.path "
+             "if p not in ('', '.')]; exec(compile(open(sys.argv[1], 'rb').read(), "
+             "sys.argv[1], 'exec'))", os.path.abspath(__file__), str(n), str(write)],
+            stdin=subprocess.PIPE, pass_fds=(write,), env=env,
+            # a session of its own: Ctrl-C is the program's, and the cluster
+            # stops when the program is done (its stdin closes), not in the
+            # middle, with pages of Dask's tracebacks
+            start_new_session=True)
     finally:
         os.close(write)
     with os.fdopen(read, "rb") as f:
@@ -114,6 +123,7 @@ def serve(n, fd):
 
     # The workers' scratch space, the helper's own: never another run's.
     scratch = tempfile.mkdtemp(prefix="cpmp-cluster-")
+    os.chdir(scratch)  # the workers' cwd: only this run's, never the program's
     try:
         from distributed import LocalCluster
         from distributed.security import Security
@@ -149,6 +159,7 @@ def serve(n, fd):
     try:
         cluster.close(timeout=STOP_TIMEOUT - 5)
     finally:
+        os.chdir("/")
         shutil.rmtree(scratch, ignore_errors=True)
     return 0
 

@@ -213,6 +213,9 @@ class ClusterPool(_LocalPool):
         for task, (result, index, slots) in outstanding.items():
             _client.cancel(task)
             self._set(result, index, (False, error), slots)
+        if outstanding and self._space is not None:
+            # its running tasks stop, as a local pool's processes are killed
+            self._conn.abandon(outstanding, self._space.key)
         self._forget()
 
     def join(self):

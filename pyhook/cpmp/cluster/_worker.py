@@ -231,18 +231,79 @@ def run(program, space_key, initializer, flavour, task):
     be prepared, (None, exception) -- each followed by what the task (and
     the initializer) wrote to stdout and to stderr; never raises: Dask's
     own error path would change the exception the program sees."""
-    with _running, _Captured() as captured:
-        space = _enter(space_key)
-        if space.module is None and space.error is None:
-            _prepare(space, program, initializer)
-        if space.error is not None:
-            # None: not the task's own failure (an executor is broken by it)
-            result = (None, _wrap(space.error, flavour))
-        else:
+    try:
+        with _running, _Captured() as captured:
+            _current[0] = (program, space_key, threading.get_ident())
             try:
-                func, args, kwargs = pickle.loads(task)
-                result = (True, func(*args, **kwargs))
-            except BaseException as exc:
-                result = (False, _wrap(exc, flavour))
+                result = _run(program, space_key, initializer, flavour, task)
+            finally:
+                with _current_lock:
+                    _current[0] = None
+    except Abandoned:
+        _current[0] = None
+        return None  # its program is gone: nobody reads the result
     return _send(result, flavour, captured.output)
+
+
+def _run(program, space_key, initializer, flavour, task):
+    space = _enter(space_key)
+    if space.module is None and space.error is None:
+        _prepare(space, program, initializer)
+    if space.error is not None:
+        # None: not the task's own failure (an executor is broken by it)
+        return (None, _wrap(space.error, flavour))
+    try:
+        func, args, kwds = pickle.loads(task)
+        # the line a remote traceback shows, as multiprocessing's
+        return (True, func(*args, **kwds))
+    except Abandoned:
+        raise
+    except BaseException as exc:
+        return (False, _wrap(exc, flavour))
+
+
+class Abandoned(BaseException):
+    """Raised in a task whose program has exited (abandon)."""
+
+
+_current = [None]  # (program, space key, thread id) of the task running here
+_current_lock = threading.Lock()  # an Abandoned is raised only inside run()
+ABANDON_GRACE = 0.5  # seconds a task has to stop before its process ends
+
+
+def abandon(key):
+    """The program (key: its name) exited, or its pool (the space's key)
+    was terminated, with a task of its running here (client.run calls
+    it, on the worker's event loop): nothing of a program runs after it
+    ends, and a terminated pool's tasks stop, as its processes do.  Dask cannot stop a thread: the task gets
+    Abandoned at its next line of Python; one still running after the
+    grace (in C: a sleep, a read) ends with the worker process, which its
+    nanny replaces, as when a worker dies; a worker without a nanny
+    keeps it running to its end."""
+    import ctypes
+
+    with _current_lock:
+        current = _current[0]
+        if current is None or key not in current[:2]:
+            return False
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(current[2]),
+                                                   ctypes.py_object(Abandoned))
+
+    def end():
+        if _current[0] is current and getattr(_dask_worker(), "nanny", None):
+            import os
+
+            os._exit(1)
+
+    threading.Timer(ABANDON_GRACE, end).start()
+    return True
+
+
+def _dask_worker():
+    try:
+        from distributed import get_worker
+
+        return get_worker()
+    except Exception:
+        return None
 
