@@ -204,3 +204,7 @@ with mp.get_context(sys.argv[1]).Pool(1) as p:
 @test "a name rebound to a new object at the dead one's address is not the old object to a worker forked before, though a later fork pinned it" {
     kept reused "2 BOX"
 }
+
+@test "a class sent by value before a fork and changed after reaches a worker forked after the send with the change (helper-33)" {
+    kept tracked "(5, False) 1 (6, False) 3 True"
+}

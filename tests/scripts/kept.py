@@ -12,6 +12,10 @@ and strings too, whatever its process binds later (cloudpickle's answer).
 reused: a name rebound to a new object at the dead old one's address,
 then a fork (which pins the new one): a worker forked before holds only
 the old one and must get the new one's value, not its own old object.
+tracked: a class sent by value before a fork, then changed (a name its
+method reads rebound, an attribute set): a worker forked after the send
+must get the change, not its own copy that cloudpickle's class tracker,
+inherited through fork, matched to the message (helper-33).
 """
 
 import multiprocessing as mp
@@ -24,6 +28,22 @@ def call(fn, *args):
 
 def back(x):
     return x
+
+
+def make_local():
+    class Local:
+        x = 1
+
+        def get(self):
+            return self.x
+
+    return Local
+
+
+def kind(obj):
+    import __main__
+
+    return obj.get(), type(obj) is getattr(__main__, "K", None)
 
 
 if __name__ == "__main__":
@@ -135,3 +155,21 @@ if __name__ == "__main__":
             child.start()  # under fork, pins box 2 at box 1's address
             child.join()
             print(p.apply(call, (lambda: box.v,)), p.apply(call, (box.__class__.__name__.upper,)))
+    elif case == "tracked":
+        N = 1
+
+        class K:
+            def get(self):
+                return N
+
+        holder = [make_local()]
+        out = []
+        with ctx.Pool(1) as p:
+            N = 5
+            out += [p.apply(kind, (K(),)), p.apply(call, (lambda: holder[0]().get(),))]
+        N = 1
+        with ctx.Pool(1) as p:
+            N, holder[0].x = 6, 3
+            out += [p.apply(kind, (K(),)), p.apply(call, (lambda: holder[0]().get(),)),
+                    p.apply(call, (lambda k: type(k) is K, K()))]
+        print(*out)

@@ -3,8 +3,8 @@
 The public names of this module are written into pickles as
 ``__cpmp__.core._receive.NAME`` (``cpmp.core._receive.NAME`` where a
 program imported the package itself; _wire says every form): renaming or
-removing one breaks every payload that names it, so keep an alias.  Code arrives through _code, which refuses
-code of another Python version.
+removing one breaks every payload that names it, so keep an alias.  Code
+arrives through _code, which refuses code of another Python version.
 
 A function is built afresh at each load, with its own cells, on the live
 globals of its module in this process.  Names the sender's value must win
@@ -22,14 +22,13 @@ import weakref
 from collections import OrderedDict
 from types import CellType, FunctionType, MethodType, ModuleType
 
-from . import _cloud, _globals, _held, _mutation, _stash, _wire
+from . import _classes, _cloud, _globals, _held, _mutation, _stash, _wire
 from ._code import (_built, _code_cache, code_names, load_code, load_code_in, plain_function,
                     remember_built)
 
 
 EMPTY_CELL = _wire.EMPTY_CELL  # (named here by payloads of cpmp 0.1)
 _MISSING = object()
-
 
 # --- modules and held objects ----------------------------------------------
 
@@ -276,46 +275,8 @@ def load_pickled_function(blob):
     return set_function_state(make_function(*args), state)
 
 
-# --- classes -------------------------------------------------------------------
-
-_received_classes = weakref.WeakSet()
-
-
-def make_class(make, args):
-    """A class sent by value, through cloudpickle's skeleton maker (make:
-    its name; cpmp 0.1 sent the function itself): the same class object for
-    the same class sent again (cloudpickle tracks it by an id the sender
-    gave it)."""
-    if type(make) is str:
-        make = _cloud.attr(make)
-    before = _tracked_before(make, args)
-    cls = make(*args)
-    if before is None:
-        _received_classes.add(cls)
-    return cls
-
-
-def _tracked_before(make, args):
-    """The class cloudpickle already tracked under this payload's id (this
-    process's own, when it sent the class and now gets it back)."""
-    module = sys.modules[make.__module__]
-    tracker = getattr(module, "_DYNAMIC_CLASS_TRACKER_BY_ID", None)
-    if tracker is None:
-        tracker = getattr(sys.modules.get("cloudpickle.cloudpickle"), "_DYNAMIC_CLASS_TRACKER_BY_ID", {})
-    for arg in args:
-        if isinstance(arg, str) and arg in tracker:
-            return tracker[arg]
-    return None
-
-
-def set_class_state(cls, state):
-    """cloudpickle's class state, set on a class this process received --
-    never on one it defined itself (cloudpickle would replace the methods
-    of a program's own class with the copies a worker sent back)."""
-    if cls in _received_classes:
-        _cloud.attr("_class_setstate")(cls, state)
-    return cls
-
+# Classes (_classes), under the names payloads of cpmp 0.1 gave them.
+make_class, set_class_state = _classes.make_class, _classes.set_class_state
 
 # --- other objects the standard pickler refuses ------------------------------
 

@@ -12,7 +12,7 @@ import sys
 import weakref
 from types import FunctionType, ModuleType
 
-from . import _cloud, _code, _globals, _held, _policy, _receive, _resend, _wire, _wrappers
+from . import _classes, _cloud, _code, _globals, _held, _policy, _receive, _resend, _wire, _wrappers
 from . import _fallback as _fallback_mod
 
 
@@ -359,11 +359,12 @@ def reduce_class_by_value(cls):
     if not cls.__flags__ & _HEAPTYPE:
         return NotImplemented  # a C type cannot be rebuilt: the pickler says so, at send
     reduce = _cloud.attr("_dynamic_class_reduce")(cls)
+    _classes.note_sent(cls)
     if "__dataclass_fields__" in vars(cls):
         reduce = _dataclass_fields_by_reference(reduce)
     make, args, state, _, _, setstate = reduce
-    return (_receive.make_class, (make.__name__, args), state, None, None,
-            _receive.set_class_state)
+    return (_classes.make_class, (make.__name__, args), state, None, None,
+            _classes.set_class_state)
 
 
 class _FieldType:

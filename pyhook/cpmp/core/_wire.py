@@ -49,9 +49,9 @@ may hold itself (see _held):
   NotHeld when it is called; absent for a class).
 
 Other objects the standard pickler refuses: ``make_cell(value)``
-(EMPTY_CELL for an empty cell), ``make_class(make, args)`` with state for
-``set_class_state`` (cloudpickle's class reduce), ``import_module(name)``,
-``make_module(name, state)``, ``make_method(func, obj)``,
+(EMPTY_CELL for an empty cell), ``_classes.make_class(make, args)`` with
+state for ``_classes.set_class_state`` (cloudpickle's class reduce),
+``import_module(name)``, ``make_module(name, state)``, ``make_method(func, obj)``,
 ``make_dict_view(data, kind, ordered)``, ``dataclass_field_type(name)``,
 ``cloudpickle_call(name, args)`` (a TypeVar: ``_make_typevar``),
 ``make_typing(kind, name, args, kwargs, module)`` (a ParamSpec,
