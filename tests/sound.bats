@@ -91,6 +91,10 @@ as_python3() { # CASE ANSWER: under fork, what python3 prints too
 True"
 }
 
+@test "an lru_cache wrapper whose __wrapped__ names another function calls its own, in the worker too (helper-33)" {
+    sound lru-named "('real', 1) (('real', 2), ('decoy', 2)) ('real2', 1) (('real2', 2), 'top 2')"
+}
+
 @test "functions loaded again from one payload each have their own cells, and read their module's names live" {
     run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/reloaded.py"
     assert_output $'11 12 11 11 False\n[1] [1, 2] [3]\n6 6 False'

@@ -129,6 +129,21 @@ if __name__ == "__main__":
             # new cache in each message.
             print(p.apply(lambda: sq.cache_info().currsize) == (4 if method == "fork" else 0))
 
+    elif case == "lru-named":
+        # An lru_cache wrapper's __wrapped__ set to another function, and
+        # functools.wraps over a wrapper: the worker calls the cached
+        # function, as python3's worker does (helper-33: it called the one
+        # __wrapped__ names), and __wrapped__ names what it did.
+        @functools.lru_cache(maxsize=None)
+        def lf(x):
+            return "real", x
+
+        lf.__wrapped__ = lambda x: ("decoy", x)
+        lf2 = functools.wraps(top)(functools.lru_cache(maxsize=None)(lambda x: ("real2", x)))
+        with ctx.Pool(1) as p:
+            print(p.apply(call, (lf, 1)), p.apply(call, (lambda _: (lf(2), lf.__wrapped__(2)), None)),
+                  p.apply(call, (lf2, 1)), p.apply(call, (lambda _: (lf2(2), lf2.__wrapped__(2)), None)))
+
     elif case == "lifetimes":
         # Sent again and again, then dropped: each dies at del, as under
         # python3 (a held class's record of its methods had kept it alive

@@ -105,6 +105,8 @@ def held_entry(value, reason=None):
         checks = _wrapper_checks(_wrappers.wrapped(value))
         if checks is None:
             return None
+    elif type(value) is _wrappers.LRU:
+        return None  # its function unknown: by name, as python3 sends it
     elif type(value).__flags__ & _HEAPTYPE:
         # An instance is the receiver's own only where its class is too: an
         # instance of the receiver's class beside the sender's class sent by

@@ -286,6 +286,11 @@ static PyMethodDef speedups_methods[] = {
     {"set_reducers", speedups_set_reducers, METH_VARARGS,
      "set_reducers(reducers, copyreg_table, registry, method_reducer): cpmp._reduce.REDUCERS, "
      "applied where the pickler's own table has no reducer the program registered."},
+    {"lru_calibrate", cpmp_lru_calibrate, METH_VARARGS,
+     "lru_calibrate(wrapper, func, wrapper2, func2): find where an lru_cache wrapper "
+     "keeps the function it calls; whether it was found, the same in both."},
+    {"lru_callee", cpmp_lru_callee, METH_O,
+     "lru_callee(wrapper): the function a calibrated lru_cache wrapper calls, else None."},
     {"hits", speedups_hits, METH_NOARGS,
      "hits(): how many sends the cache answered in this process."},
     {NULL, NULL, 0, NULL},

@@ -30,6 +30,10 @@ PyObject *cpmp_before_fork(PyObject *module, PyObject *held);
  * module; 0, or -1 with an error set. */
 int cpmp_namespace_types(PyObject *module);
 
+/* _lru.c: the methods lru_calibrate and lru_callee. */
+PyObject *cpmp_lru_calibrate(PyObject *module, PyObject *args);
+PyObject *cpmp_lru_callee(PyObject *module, PyObject *wrapper);
+
 /* *slot = value, a new reference, dropping the old one. */
 void cpmp_replace(PyObject **slot, PyObject *value);
 

@@ -12,20 +12,23 @@ call the worker's copy of a function that reads a rebound name
 """
 
 import functools
+import gc
 from types import FunctionType
 
-from . import _policy
+from . import _held, _policy
 
 LRU = type(functools.lru_cache(maxsize=None)(lambda: None))
 held_entry = held_reduce = None  # _send's (it is built on this module): it sets them
 
 
 def wrapped(value):
-    """The function or class value wraps (an lru_cache wrapper, a partial),
-    or None."""
+    """The function or class value calls (an lru_cache wrapper, a partial),
+    or None.  An lru_cache wrapper's __wrapped__ only names it: a program
+    may set it to another function, and update_wrapper over the wrapper
+    does (helper-33: the worker called that one)."""
     t = type(value)
     if t is LRU:
-        inner = getattr(value, "__wrapped__", None)
+        inner = _callee(value)
     elif t is functools.partial:
         inner = value.func
     else:
@@ -33,12 +36,47 @@ def wrapped(value):
     return inner if type(inner) is FunctionType or isinstance(inner, type) else None
 
 
+def _calibrate():
+    """_callee: the function an lru_cache wrapper calls, found where two
+    wrappers of cpmp's own keep theirs -- in C, a field of the wrapper
+    (_lru.c); else among what the collector sees it refer to, at the same
+    place from the end (its cache's keys and results come first) -- or
+    None: an interpreter whose wrapper keeps it elsewhere."""
+    def one():
+        pass
+
+    def two():
+        pass
+
+    w1, w2 = functools.lru_cache(maxsize=None)(one), functools.lru_cache(maxsize=2)(two)
+    w2()
+    calibrate, callee = _held._speedup("lru_calibrate"), _held._speedup("lru_callee")
+    if calibrate is not None and callee is not None and calibrate(w1, one, w2, two):
+        return callee
+    found = []
+    for w, f in ((w1, one), (w2, two)):
+        refs = gc.get_referents(w)
+        found += [i - len(refs) for i, r in enumerate(refs) if r is f]
+    if len(found) != 2 or found[0] != found[1]:
+        return lambda w: None
+    at = found[0]
+
+    def referent(w):
+        refs = gc.get_referents(w)
+        return refs[at] if len(refs) >= -at else None
+
+    return referent
+
+
+_callee = _calibrate()
+
+
 def reduce_lru(obj):
     """The reducer of an lru_cache wrapper: by reference (the standard
     pickler's) where the function goes so, else held or by value."""
-    func = getattr(obj, "__wrapped__", None)
+    func = wrapped(obj)
     if type(func) is not FunctionType or _policy.by_value_reason(func, True) is None:
-        return NotImplemented
+        return NotImplemented  # (func unknown: by name, as python3 sends it)
     entry = held_entry(obj)
     if entry is not None:
         return held_reduce(obj, entry)
@@ -47,12 +85,13 @@ def reduce_lru(obj):
 
 def lru_by_value(obj):
     params = obj.cache_parameters()
-    attrs = {k: v for k, v in vars(obj).items() if k not in ("__wrapped__", "cache_parameters")}
-    return make_lru_cache, (obj.__wrapped__, params["maxsize"], params["typed"], attrs)
+    attrs = {k: v for k, v in vars(obj).items() if k != "cache_parameters"}
+    return make_lru_cache, (wrapped(obj), params["maxsize"], params["typed"], attrs)
 
 
 def make_lru_cache(func, maxsize, typed, attrs):
-    """A new cache around func, with the wrapper's attributes."""
+    """A new cache around func, with the wrapper's attributes (its
+    __wrapped__ too, whatever it names)."""
     wrapper = functools.lru_cache(maxsize=maxsize, typed=typed)(func)
     vars(wrapper).update(attrs)
     return wrapper
