@@ -119,8 +119,12 @@ pymain_run(const cpmp_layout *layout, int argc, char **argv, int mode, const cha
         status = PyConfig_SetBytesString(&config, &config.base_executable, CPMP_PYTHON_EXECUTABLE);
         pymain_exit_if_error(status, &config);
     }
-    /* Our own program name, not argv[0] (which is "cpmp" for `cpmp run`). */
-    status = PyConfig_SetBytesString(&config, &config.program_name, layout->python);
+    /* The name python3's own messages start with ("can't open file",
+     * "Unknown option", its usage line): `cpmp run` for cpmp run (issue 19:
+     * they read ".../launcher/python3:"), else the python3 link.  With
+     * executable set, getpath uses it for nothing else. */
+    status = PyConfig_SetBytesString(&config, &config.program_name,
+                                     mode == PYMAIN_RUN ? "cpmp run" : layout->python);
     pymain_exit_if_error(status, &config);
     status = Py_InitializeFromConfig(&config);
     pymain_exit_if_error(status, &config);
@@ -204,7 +208,7 @@ pymain_cmd_run(int argc, char **argv)
         fputs(RUN_HELP, stdout);
         return 0;
     }
-    options_check_python_args(argc - 2 - used, argv + 2 + used);
+    suggest_check_python_args(argc - 2 - used, argv + 2 + used);
     util_locate(&layout);
     if (which_python(argv[0], venv, other) == WHICH_OTHER && !pymain_looping(other)) {
         argv[1 + used] = other;
