@@ -78,10 +78,11 @@ pymain_use_venv(const char *venv, PyConfig *config, char *venv_python)
     util_set_env(CPMP_ENV_VIRTUAL_ENV, venv);
 }
 
-/* Let the armed package say whether a python3 flag hides cloudpickle (a
- * call, not code to compile: this runs at every start). */
+/* Call the armed package's function name: whether a python3 flag hides
+ * cloudpickle, what to say at exit (a call, not code to compile: this
+ * runs at every start). */
 static void
-pymain_warn_unreachable(void)
+pymain_call_package(const char *name)
 {
     /* Both borrowed; no package when arming failed (and said so). */
     PyObject *cpmp = PyDict_GetItemString(PyImport_GetModuleDict(), CPMP_MODULE);
@@ -90,7 +91,7 @@ pymain_warn_unreachable(void)
     if (cpmp == NULL) {
         return;
     }
-    result = PyObject_CallMethod(cpmp, "_warn_unreachable", NULL);
+    result = PyObject_CallMethod(cpmp, name, NULL);
     if (result == NULL) {
         PyErr_Clear();
     }
@@ -142,7 +143,10 @@ pymain_run(const cpmp_layout *layout, int argc, char **argv, int mode, const cha
     if (mode != PYMAIN_PLAIN && !flag_on(CPMP_ENV_DISABLE)) {
         arm_patch(&pyapi, layout->pydir);
         if (mode == PYMAIN_RUN && !flag_on(CPMP_ENV_QUIET)) {
-            pymain_warn_unreachable();
+            pymain_call_package("_warn_unreachable");
+            if (getenv(CPMP_ENV_BY_VALUE) != NULL) {
+                pymain_call_package("_watch_by_value");
+            }
         }
     }
     return Py_RunMain();
