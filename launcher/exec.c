@@ -191,8 +191,7 @@ exec_cmd_exec(int argc, char **argv)
         fputs(EXEC_HELP, stdout);
         return 0;
     } else if (argc > 0 && argv[0][0] == '-') {
-        util_die("exec: unknown option '%s' (a command starting with '-' goes after '--')",
-                 argv[0]);
+        suggest_unknown("exec", argv[0], "a command starting with '-' goes after '--'");
     }
     if (argc < 1) {
         util_die("exec needs a command (see 'cpmp exec --help')");
@@ -260,6 +259,9 @@ exec_cmd_env(int argc, char **argv)
                              || strcmp(argv[argc - 1], "--help") == 0)) {
         fputs(ENV_HELP, stdout);
         return 0;
+    }
+    if (used != argc - 2 && argv[2 + used][0] == '-') {
+        suggest_unknown("env", argv[2 + used], "see 'cpmp env --help'");
     }
     if (used != argc - 2) {
         util_die("env takes only cpmp options (see 'cpmp env --help')");

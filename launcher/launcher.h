@@ -3,6 +3,7 @@
  *   main.c    the command table and the help text
  *   util.c    util_die(), the environment, where cpmp itself is
  *   options.c cpmp's own options, which become CPMP_* variables
+ *   suggest.c options nobody knows: the nearest one that is known
  *   venv.c    which virtualenv the embedded Python runs in
  *   which.c   which python3 `cpmp run` runs: embedded, or preloaded
  *   exec.c    cpmp exec and cpmp env: LD_PRELOAD and PATH
@@ -38,7 +39,16 @@ void util_locate(cpmp_layout *layout);
 /* Consume cpmp's own options at the front of argv (the arguments after
  * the command name); returns how many were consumed. */
 int options_parse(int argc, char **argv);
-void options_check_python_args(int argc, char **argv);
+
+/* --- suggest.c --- */
+
+/* Exit 2 on an option before cpmp run's program that neither cpmp nor
+ * python3 knows. */
+void suggest_check_python_args(int argc, char **argv);
+/* Exit 2 on arg, an option command does not know: naming the nearest of
+ * cpmp's options, else with the otherwise text in parentheses. */
+noreturn void suggest_unknown(const char *command, const char *arg, const char *otherwise)
+    __attribute__((__noreturn__));
 
 /* --- venv.c --- */
 

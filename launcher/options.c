@@ -224,6 +224,28 @@ options_set_cluster(const char *address)
     util_set_env(CPMP_ENV_CLUSTER, address);
 }
 
+/* Exit 2 on --disable=VALUE or --quiet=VALUE: they take no value, as
+ * getopt_long and argparse refuse one, rather than letting python3 call it
+ * an unknown option (issue 19).  Their variables take a value instead. */
+static void
+options_check_no_value(const char *arg)
+{
+    static const char *const flags[][2] = {
+        {"--disable=", CPMP_ENV_DISABLE},
+        {"--quiet=", CPMP_ENV_QUIET},
+    };
+    size_t i, length;
+
+    for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        length = strlen(flags[i][0]);
+        if (strncmp(arg, flags[i][0], length) == 0) {
+            util_die("%.*s takes no value, got '%s' (or set %s=%s)", (int)length - 1, arg, arg,
+                     flags[i][1], arg[length] != '\0' && flag_parse_bool(arg + length) >= 0
+                     ? arg + length : "1");
+        }
+    }
+}
+
 /* They become environment variables, so that children and preloaded
  * processes follow them. */
 int
@@ -246,6 +268,7 @@ options_parse(int argc, char **argv)
     while (i < argc) {
         const char *arg = argv[i];
 
+        options_check_no_value(arg);
         if (strcmp(arg, "--disable") == 0) {
             util_set_env(CPMP_ENV_DISABLE, "1");
         } else if (strcmp(arg, "--quiet") == 0) {
@@ -280,91 +303,3 @@ options_parse(int argc, char **argv)
     options_check_flags();
     return i;
 }
-
-/* --- the program's options, for cpmp run ------------------------------ */
-
-/* Edit distance of a and b, up to 3 (more counts as 3). */
-static size_t
-options_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), i, j, row[64], diag, next;
-
-    if (la >= 64 || lb >= 64) {
-        return 3;
-    }
-    for (j = 0; j <= lb; j++) {
-        row[j] = j;
-    }
-    for (i = 1; i <= la; i++) {
-        diag = row[0];
-        row[0] = i;
-        for (j = 1; j <= lb; j++) {
-            next = row[j];
-            row[j] = a[i - 1] == b[j - 1] ? diag : 1 + (diag < row[j - 1] ? diag : row[j - 1]);
-            if (next + 1 < row[j]) {
-                row[j] = next + 1;
-            }
-            diag = next;
-        }
-    }
-    return row[lb] < 3 ? row[lb] : 3;
-}
-
-/* Exit 2 on a long option before the program that neither cpmp nor
- * python3 knows, naming the nearest one: python3 would say "unknown
- * option" and print its own usage (issue 19). */
-void
-options_check_python_args(int argc, char **argv)
-{
-    static const char *const known[] = {
-        "--by-value", "--cluster", "--disable", "--python", "--quiet", "--trace", "--help",
-        "--version",
-        "--help-env", "--help-xoptions", "--help-all", "--check-hash-based-pycs",
-    };
-    const char *best = NULL;
-    size_t i, distance, nearest = 3;
-    int a;
-
-    for (a = 0; a < argc; a++) {
-        const char *arg = argv[a], *eq;
-        size_t length;
-
-        if (arg[0] != '-' || strcmp(arg, "-") == 0 || strcmp(arg, "-c") == 0
-            || strcmp(arg, "-m") == 0 || strcmp(arg, "--") == 0) {
-            return; /* the program: what follows is its own */
-        }
-        if (strcmp(arg, "-X") == 0 || strcmp(arg, "-W") == 0
-            || strcmp(arg, "--check-hash-based-pycs") == 0) {
-            a++; /* its value */
-            continue;
-        }
-        if (arg[1] != '-') {
-            continue;
-        }
-        eq = strchr(arg, '=');
-        length = eq != NULL ? (size_t)(eq - arg) : strlen(arg);
-        for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-            if (strlen(known[i]) == length && strncmp(arg, known[i], length) == 0) {
-                break;
-            }
-        }
-        if (i < sizeof(known) / sizeof(known[0])) {
-            continue;
-        }
-        for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-            char name[64];
-
-            snprintf(name, sizeof(name), "%.*s", (int)(length < 63 ? length : 63), arg);
-            distance = options_distance(name, known[i]);
-            if (distance < nearest) {
-                nearest = distance;
-                best = known[i];
-            }
-        }
-        if (best != NULL) {
-            util_die("run: unknown option '%s' (did you mean '%s'?)", arg, best);
-        }
-        util_die("run: unknown option '%s' (see 'cpmp run --help')", arg);
-    }
-}
-

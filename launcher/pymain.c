@@ -78,10 +78,11 @@ pymain_use_venv(const char *venv, PyConfig *config, char *venv_python)
     util_set_env(CPMP_ENV_VIRTUAL_ENV, venv);
 }
 
-/* Let the armed package say whether a python3 flag hides cloudpickle (a
- * call, not code to compile: this runs at every start). */
+/* Call the armed package's function name: whether a python3 flag hides
+ * cloudpickle, what to say at exit (a call, not code to compile: this
+ * runs at every start). */
 static void
-pymain_warn_unreachable(void)
+pymain_call_package(const char *name)
 {
     /* Both borrowed; no package when arming failed (and said so). */
     PyObject *cpmp = PyDict_GetItemString(PyImport_GetModuleDict(), CPMP_MODULE);
@@ -90,7 +91,7 @@ pymain_warn_unreachable(void)
     if (cpmp == NULL) {
         return;
     }
-    result = PyObject_CallMethod(cpmp, "_warn_unreachable", NULL);
+    result = PyObject_CallMethod(cpmp, name, NULL);
     if (result == NULL) {
         PyErr_Clear();
     }
@@ -119,8 +120,12 @@ pymain_run(const cpmp_layout *layout, int argc, char **argv, int mode, const cha
         status = PyConfig_SetBytesString(&config, &config.base_executable, CPMP_PYTHON_EXECUTABLE);
         pymain_exit_if_error(status, &config);
     }
-    /* Our own program name, not argv[0] (which is "cpmp" for `cpmp run`). */
-    status = PyConfig_SetBytesString(&config, &config.program_name, layout->python);
+    /* The name python3's own messages start with ("can't open file",
+     * "Unknown option", its usage line): `cpmp run` for cpmp run (issue 19:
+     * they read ".../launcher/python3:"), else the python3 link.  With
+     * executable set, getpath uses it for nothing else. */
+    status = PyConfig_SetBytesString(&config, &config.program_name,
+                                     mode == PYMAIN_RUN ? "cpmp run" : layout->python);
     pymain_exit_if_error(status, &config);
     status = Py_InitializeFromConfig(&config);
     pymain_exit_if_error(status, &config);
@@ -138,7 +143,10 @@ pymain_run(const cpmp_layout *layout, int argc, char **argv, int mode, const cha
     if (mode != PYMAIN_PLAIN && !flag_on(CPMP_ENV_DISABLE)) {
         arm_patch(&pyapi, layout->pydir);
         if (mode == PYMAIN_RUN && !flag_on(CPMP_ENV_QUIET)) {
-            pymain_warn_unreachable();
+            pymain_call_package("_warn_unreachable");
+            if (getenv(CPMP_ENV_BY_VALUE) != NULL) {
+                pymain_call_package("_watch_by_value");
+            }
         }
     }
     return Py_RunMain();
@@ -204,7 +212,7 @@ pymain_cmd_run(int argc, char **argv)
         fputs(RUN_HELP, stdout);
         return 0;
     }
-    options_check_python_args(argc - 2 - used, argv + 2 + used);
+    suggest_check_python_args(argc - 2 - used, argv + 2 + used);
     util_locate(&layout);
     if (which_python(argv[0], venv, other) == WHICH_OTHER && !pymain_looping(other)) {
         argv[1 + used] = other;

@@ -58,10 +58,15 @@ PY
     assert_equal "${stderr_lines[-1]}" "KeyboardInterrupt"
 }
 
-@test "a script that does not exist fails as python3 does (status 2)" {
+@test "a script that does not exist fails as python3 does (status 2), in a line that starts 'cpmp run:'" {
     run -2 --separate-stderr "${T[@]}" "$PYTHON" no-such-file.py
     run -2 --separate-stderr "${T[@]}" "$CPMP" run no-such-file.py
-    assert_equal "$stderr" "$CPMP_BUILD_ROOT/launcher/python3: can't open file '$BATS_TEST_TMPDIR/no-such-file.py': [Errno 2] No such file or directory"
+    assert_equal "$stderr" "cpmp run: can't open file '$BATS_TEST_TMPDIR/no-such-file.py': [Errno 2] No such file or directory"
+    # python3's usage line too, and its children still name the python3 link.
+    run -2 --separate-stderr "${T[@]}" "$CPMP" run -Z
+    assert_equal "${stderr_lines[1]}" "usage: cpmp run [option] ... [-c cmd | -m mod | file | -] [arg] ..."
+    run -0 "${T[@]}" "$CPMP" run -c 'import subprocess, sys; subprocess.run([sys.executable, "no-such-file.py"])'
+    assert_output "$CPMP_BUILD_ROOT/launcher/python3: can't open file '$BATS_TEST_TMPDIR/no-such-file.py': [Errno 2] No such file or directory"
 }
 
 @test "sys.executable starts a patched interpreter of the same Python with the same sys.path" {
@@ -96,6 +101,10 @@ exec(code)'
     assert_equal "$stderr" "cpmp: unknown option '--frobnicate' (see 'cpmp --help')"
     run -2 --separate-stderr "$CPMP" exec --frobnicate
     assert_equal "$stderr" "cpmp: exec: unknown option '--frobnicate' (a command starting with '-' goes after '--')"
+    run -2 --separate-stderr "$CPMP" env --frobnicate
+    assert_equal "$stderr" "cpmp: env: unknown option '--frobnicate' (see 'cpmp env --help')"
+    run -2 --separate-stderr "$CPMP" env frobnicate
+    assert_equal "$stderr" "cpmp: env takes only cpmp options (see 'cpmp env --help')"
     run -0 "$CPMP" exec --help
     assert_line --index 0 "usage: cpmp exec [CPMP-OPTION...] [--] COMMAND [ARG...]"
     run -2 --separate-stderr "$CPMP" run -Z
@@ -112,6 +121,12 @@ exec(code)'
     assert_output ""
     run -2 --separate-stderr "$CPMP" run -X dev --frobnicate -c 'print("ran")'
     assert_equal "$stderr" "cpmp: run: unknown option '--frobnicate' (see 'cpmp run --help')"
+    # exec and env suggest too, with or without a value.
+    run -2 --separate-stderr "$CPMP" exec --tarce -- "$PYTHON" -c 'print("ran")'
+    assert_equal "$stderr" "cpmp: exec: unknown option '--tarce' (did you mean '--trace'?)"
+    run -2 --separate-stderr "$CPMP" env --by-valeu=json
+    assert_equal "$stderr" "cpmp: env: unknown option '--by-valeu=json' (did you mean '--by-value'?)"
+    assert_output ""
     # After the program, every argument is the program's.
     run -0 "$CPMP" run -c 'import sys; print(sys.argv[1:])' --tarce --help
     assert_output "['--tarce', '--help']"
@@ -132,6 +147,22 @@ exec(code)'
     assert_line --index 0 "usage: cpmp exec [CPMP-OPTION...] [--] COMMAND [ARG...]"
     run -0 "$CPMP" help
     assert_line --index 0 --partial "usage: cpmp run"
+}
+
+@test "every cpmp option with a value takes --opt=VALUE, and a flag given a value stops with one line" {
+    run -0 "${T[@]}" "$CPMP" run --by-value=json --cluster=local:2 --python="$PYTHON" --trace="$BATS_TEST_TMPDIR/t" \
+        -c 'import os; print(*(os.environ[k] for k in ("CPMP_BY_VALUE", "CPMP_CLUSTER", "CPMP_TRACE")))'
+    assert_output "json local:2 $BATS_TEST_TMPDIR/t"
+    for command in "run -c pass" "exec -- true" "env"; do
+        # shellcheck disable=SC2086  # the words of $command are the arguments
+        run -2 --separate-stderr "$CPMP" ${command%% *} --disable=1 ${command#* }
+        assert_equal "$stderr" "cpmp: --disable takes no value, got '--disable=1' (or set CPMP_DISABLE=1)"
+        assert_output ""
+    done
+    run -2 --separate-stderr "$CPMP" run --quiet=off -c 'print("ran")'
+    assert_equal "$stderr" "cpmp: --quiet takes no value, got '--quiet=off' (or set CPMP_QUIET=off)"
+    run -2 --separate-stderr "$CPMP" run --quiet=loud -c 'print("ran")'
+    assert_equal "$stderr" "cpmp: --quiet takes no value, got '--quiet=loud' (or set CPMP_QUIET=1)"
 }
 
 @test "--cluster ADDRESS and --cluster=ADDRESS set CPMP_CLUSTER for the program and its children" {

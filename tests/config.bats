@@ -15,6 +15,32 @@ load test_helper
     assert_output "42 5"
 }
 
+@test "a --by-value module the program never imported and none can find gets one line at its exit; one it puts on sys.path itself, none" {
+    # byvalue.py makes helper importable only after its pool started; email
+    # is a package it never imports, which cannot be asked without importing it.
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --by-value=json,helper,helpr,os.nope,email.nope "$SCRIPTS/byvalue.py"
+    assert_output "42 5"
+    assert_equal "${#stderr_lines[@]}" 2
+    assert_equal "${stderr_lines[0]}" "cpmp: --by-value (CPMP_BY_VALUE) names 'helpr', which the program never imported and no module of that name can be found: it changed nothing (misspelled?)"
+    assert_equal "${stderr_lines[1]}" "cpmp: --by-value (CPMP_BY_VALUE) names 'os.nope', which the program never imported and no module of that name can be found: it changed nothing (misspelled?)"
+    # Once for the program: not from its spawned workers, forkserver or resource tracker.
+    for method in "${METHODS[@]}"; do
+        CPMP_BY_VALUE=helpr run -0 --separate-stderr "${T[@]}" "$CPMP" run "$SCRIPTS/capabilities.py" "$method" lambda
+        assert_equal "$stderr" "cpmp: --by-value (CPMP_BY_VALUE) names 'helpr', which the program never imported and no module of that name can be found: it changed nothing (misspelled?)"
+    done
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --quiet --by-value helpr "$SCRIPTS/capabilities.py" spawn lambda
+    assert_equal "$stderr" ""
+    # Nor under cpmp exec, where no process is the program's own.
+    CPMP_BY_VALUE=helpr run -0 --separate-stderr "${T[@]}" "$CPMP" exec "$PYTHON" -c pass
+    assert_equal "$stderr" ""
+}
+
+@test "cpmp run of another python3 (preloaded) says the same of a --by-value module none can find, once" {
+    pyenv_python 3.12
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --python "$py" --by-value helpr "$SCRIPTS/capabilities.py" spawn lambda
+    assert_equal "$stderr" "cpmp: --by-value (CPMP_BY_VALUE) names 'helpr', which the program never imported and no module of that name can be found: it changed nothing (misspelled?)"
+}
+
 @test "flags become environment variables that child processes see" {
     run -0 "${T[@]}" "$CPMP" run --disable --quiet --by-value a.b -c 'import os, subprocess, sys
 print(subprocess.run([sys.executable, "-c", "import os; print(os.environ[\"CPMP_DISABLE\"], os.environ[\"CPMP_QUIET\"], os.environ[\"CPMP_BY_VALUE\"])"], capture_output=True, text=True).stdout.strip())'

@@ -136,6 +136,22 @@ PY
     assert_equal "$stderr" "cpmp: --python: '/etc/passwd' is not executable"
 }
 
+@test "a --python that is not a Python is named as such in one line, with the command run and the end of its stderr" {
+    run -2 --separate-stderr "${T[@]}" "$CPMP" doctor --python /bin/ls
+    assert_output ""
+    assert_equal "$stderr" "cpmp: --python: /bin/ls is not a Python interpreter: \`/bin/ls -c 'import sys; print(sys.version)'\` exited with status 2: /bin/ls: cannot access 'import sys; print(sys.version)': No such file or directory"
+    run -2 --separate-stderr "${T[@]}" "$CPMP" doctor --python true
+    assert_equal "$stderr" "cpmp: --python: /usr/bin/true is not a Python interpreter: \`/usr/bin/true -c 'import sys; print(sys.version)'\` exited 0 without printing a Python version, printing nothing on stderr"
+}
+
+@test "a Python that does not start is one problem line, with a command that shows all it says" {
+    printf '#!/bin/sh\necho "Fatal Python error: init_fs_encoding: failed" >&2\nexit 1\n' > python-broken
+    chmod +x python-broken
+    run -1 --separate-stderr "${T[@]}" "$CPMP" doctor --python ./python-broken
+    assert_line --index -1 "problem: cpmp exec $PWD/python-broken failed: Fatal Python error: init_fs_encoding: failed; fix: run \`$CPMP exec -- $PWD/python-broken -c 'import multiprocessing.reduction'\` to see all it says"
+    assert_equal "$(grep -c '^problem: ' <<< "$output")" 1
+}
+
 @test "cpmp doctor and cpmp kernel run no code from the current directory" {
     mkdir -p checkout
     cd checkout || return

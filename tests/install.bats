@@ -10,6 +10,12 @@ setup() {
     EXAMPLES="$BATS_TEST_DIRNAME/../examples"
 }
 
+# completes FILE: FILE is cpmp's bash completion, and completes its commands.
+completes() {
+    run -0 bash -c 'source "$1" && COMP_WORDS=(cpmp e) COMP_CWORD=1 && _cpmp && echo "${COMPREPLY[*]}"' _ "$1"
+    assert_output "exec env"
+}
+
 # check_tree PREFIX: the examples and cpmp doctor, run from an installed tree.
 check_tree() {
     local prefix=$1 cpmp="$1/bin/cpmp" pkglib
@@ -20,6 +26,7 @@ check_tree() {
     [ "${#compiled[@]}" -eq "${#sources[@]}" ]
     run -0 env MANWIDTH=80 man --warnings -l "$prefix/share/man/man1/cpmp.1"
     assert_line --index 0 --regexp '^CPMP\(1\)'
+    completes "$prefix/share/bash-completion/completions/cpmp"
     run -0 "${T[@]}" "$cpmp" run "$EXAMPLES/lambda_pool.py"
     assert_output $'squares:   [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]\nclosure:   [3, 6, 9]\nreturned:  42\nexecutor:  [7, 8]'
     PATH="$(dirname "$(realpath "$PYTHON")"):$PATH" run -0 "${T[@]}" "$cpmp" exec -- "$EXAMPLES/pipeline.sh"
@@ -140,6 +147,7 @@ with mp.get_context("spawn").Pool(1) as p: print(p.map(lambda x: x + 1, [1]))'
     # Compiled at install, for this Python.
     [ -f "$pkglib/cpmp/__pycache__/__init__.cpython-$("$PYTHON" -c 'import sys; print("%d%d" % sys.version_info[:2])').pyc" ]
     run -0 man -w cpmp
+    completes /usr/share/bash-completion/completions/cpmp
     local files
     files=$(deb_files)
     run -0 dpkg -r cpmp

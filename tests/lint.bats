@@ -5,9 +5,10 @@ load test_helper
 
 ROOT="$BATS_TEST_DIRNAME/.."
 
-@test "shellcheck finds nothing in the scripts of .ci, tests and examples" {
+@test "shellcheck finds nothing in the scripts of .ci, tests and examples, nor in the bash completion" {
     cd "$ROOT" || return
     run -0 shellcheck .ci/run .ci/setup tests/run tests/*.bats tests/test_helper.bash examples/*.sh
+    run -0 shellcheck --shell=bash launcher/cpmp.bash
 }
 
 @test "pyflakes finds nothing in the package, the test scripts and the benchmarks" {

@@ -89,6 +89,8 @@ cpmp_files() {
     assert_line --index -1 "ok: everything cpmp needs works"
     run -0 env MANWIDTH=80 man --warnings -l "$venv/share/man/man1/cpmp.1"
     assert_line --index 0 --regexp '^CPMP\(1\)'
+    run -0 bash -c 'source "$1" && COMP_WORDS=(cpmp e) COMP_CWORD=1 && _cpmp && echo "${COMPREPLY[*]}"' _ "$venv/share/bash-completion/completions/cpmp"
+    assert_output "exec env"
 }
 
 @test "the wheel installed with --prefix and --user runs from there, and uninstalls cleanly" {

@@ -257,6 +257,13 @@ def _warn_unreachable():
                      "nested functions still travel, local classes cannot\n" % flag)
 
 
+def _watch_by_value(preloaded=False):
+    """cpmp run: name at exit a --by-value module none can find (_unfound.py)."""
+    from . import _unfound
+
+    _unfound.watch(preloaded)
+
+
 class _Alias:
     """`import cpmp` (and cpmp.X) answered with this package, loaded as
     __cpmp__ by the launcher or the preload library.  For cpmp itself it is
@@ -342,7 +349,9 @@ def _activate():
     # as cpmp run does: it says so once and ignores it.
     from . import _settings
 
-    _settings.check_flags()
+    _settings.check_flags()  # which imports os
+    if "CPMP_RUN_EXECED" in sys.modules["os"].environ:
+        _watch_by_value(preloaded=True)
     global _TARGETS
     if _settings.cluster_configured():
         _TARGETS = _TARGETS + _CLUSTER_TARGETS

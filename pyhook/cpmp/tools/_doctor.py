@@ -83,6 +83,10 @@ sys.stdout.write("\n" + json.dumps(r) + "\n")
 '''
 
 
+# What a failed probe's fix names: starting, and applying the patch.
+_START_CODE = "import multiprocessing.reduction"
+
+
 def _parse(args):
     parser = Parser("cpmp doctor", "Check that everything cpmp needs works, for real, in "
                     "fresh processes; exit 1 with one line per problem and its fix.")
@@ -105,7 +109,52 @@ def _interpreter(value):
         raise Usage("--python: '%s' not found" % value)
     if not os.access(path, os.X_OK) or os.path.isdir(path):
         raise Usage("--python: '%s' is not executable" % value)
+    why = _not_python(os.path.abspath(path))
+    if why is not None:
+        raise Usage("--python: " + why)
     return os.path.abspath(path)
+
+
+# Any Python answers it, 2.7 too: its version, on stdout.
+_VERSION_CODE = "import sys; print(sys.version)"
+
+
+def _not_python(path):
+    """None when path runs Python code, else why not, in one line: the
+    exact command and the end of what it said (issue 19: /bin/ls pasted
+    the whole probe).  One that says "Python" on failing is a Python that
+    does not start: the probe reports that as a problem."""
+    import shlex
+    import tempfile
+
+    argv = [path, "-c", _VERSION_CODE]
+    command = " ".join(shlex.quote(arg) for arg in argv)
+    try:
+        with tempfile.TemporaryDirectory(prefix="cpmp-doctor-") as empty:
+            done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, timeout=_PROBE_TIMEOUT, cwd=empty)
+    except subprocess.TimeoutExpired:
+        return "%s is not a Python interpreter: `%s` did not finish in %d s" % (
+            path, command, _PROBE_TIMEOUT)
+    except OSError as exc:
+        return "%s cannot be started: `%s`: %s" % (path, command, exc.strerror)
+    out = done.stdout.decode("utf-8", "replace").strip()
+    if done.returncode == 0 and out[:1].isdigit():
+        return None
+    stderr = done.stderr.decode("utf-8", "replace")
+    if "Python" in stderr:
+        return None
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    said = ": " + lines[-1] if lines else ", printing nothing on stderr"
+    if len(said) > 200:
+        said = said[:197] + "..."
+    if done.returncode == 0:
+        how = "exited 0 without printing a Python version"
+    elif done.returncode < 0:
+        how = "was killed by signal %d" % -done.returncode
+    else:
+        how = "exited with status %d" % done.returncode
+    return "%s is not a Python interpreter: `%s` %s%s" % (path, command, how, said)
 
 
 def _probe(argv, label):
@@ -167,10 +216,14 @@ class _Doctor:
     def problem(self, what, fix):
         self.problems.append({"problem": what, "fix": fix})
 
-    def check_common(self, report, who):
-        """The checks a patched interpreter must pass, by launcher or preload."""
+    def check_common(self, report, who, argv):
+        """The checks a patched interpreter must pass, by launcher or preload
+        (argv: how it was started)."""
         if "error" in report:
-            self.problem(report["error"], "run it by hand to see why")
+            import shlex
+
+            again = " ".join(shlex.quote(arg) for arg in argv + ["-c", _START_CODE])
+            self.problem(report["error"], "run `%s` to see all it says" % again)
             return
         if report.get("cloudpickle") is None:
             self.problem("cloudpickle not importable by %s (%s): local classes cannot be sent"
@@ -205,12 +258,13 @@ class _Doctor:
         link that spawn children re-execute."""
         report = _probe([self.python_link], "cpmp run")
         report.setdefault("executable", self.python_link)
-        self.check_common(report, "cpmp run")
+        self.check_common(report, "cpmp run", [self.python_link])
         return report
 
     def preloaded(self, python):
         """What `cpmp exec PYTHON` gives, and why."""
-        report = _probe([self.launcher, "exec", "--", python], "cpmp exec %s" % python)
+        argv = [self.launcher, "exec", "--", python]
+        report = _probe(argv, "cpmp exec %s" % python)
         report["executable"] = python
         verdict = []
         if "error" not in report:
@@ -230,10 +284,10 @@ class _Doctor:
                              "libpython linked without --export-dynamic" % python,
                              "use cpmp run, or a Python built with --enable-shared")
             else:
-                self.check_common(report, "cpmp exec %s" % python)
+                self.check_common(report, "cpmp exec %s" % python, argv)
                 return report
         else:
-            self.check_common(report, "cpmp exec %s" % python)
+            self.check_common(report, "cpmp exec %s" % python, argv)
         report["preload_acts"] = False
         report["why_not"] = "; ".join(verdict)
         return report
@@ -283,79 +337,6 @@ def _speedups_problem():
     return _reduce.SPEEDUPS_PROBLEM
 
 
-# --- the human-readable report ----------------------------------------------
-
-def _row(out, label, value):
-    out.append("  %-15s %s" % (label, value))
-
-
-def _interpreter_rows(out, report):
-    if "error" in report:
-        _row(out, "error", report["error"])
-        return
-    if report.get("cloudpickle"):
-        _row(out, "cloudpickle", "%s (%s)" % (report["cloudpickle"], report["cloudpickle_path"]))
-    else:
-        _row(out, "cloudpickle", "not importable: %s" % report.get("cloudpickle_error"))
-    methods = [m + (" (default)" if m == report["default_start_method"] else "")
-               for m in report["start_methods"]]
-    _row(out, "start methods", ", ".join(methods))
-    sites = report.get("sites")
-    if sites is None:
-        _row(out, "binding sites", "not patched (cpmp not loaded)")
-    else:
-        bad = [site for site, ok in sites.items() if not ok]
-        _row(out, "binding sites", "%d/%d patched%s" % (len(sites) - len(bad), len(sites),
-                                                        ": not " + ", ".join(bad) if bad else ""))
-        if report.get("speedups") is not None:
-            _row(out, "fast pickler", "yes" if report["speedups"] else
-                 "no: the pure-Python path (slower): %s" % report.get("speedups_problem"))
-    if "pool" in report and sites is not None:
-        _row(out, "Pool lambdas", ", ".join("%s %s" % (m, "ok" if r == "ok" else "fails")
-                                            for m, r in report["pool"].items()))
-
-
-def _human(result):
-    cpmp = result["cpmp"]
-    out = ["cpmp %s (%s)" % (cpmp["version"], cpmp["launcher"])]
-    _row(out, "package", "%s (C fast path: %s)" % (
-        cpmp["package"], "yes" if cpmp["speedups"] else "no: " + str(cpmp["speedups_problem"])))
-    _row(out, "preload library", "%s (what cpmp exec uses)" % cpmp["preload"])
-    settings = result["settings"]
-    _row(out, "settings", ", ".join("%s=%s" % kv for kv in sorted(settings.items()))
-         or "none set (%s)" % ", ".join(_SETTINGS))
-    embedded = result["embedded"]
-    out.append("")
-    if result.get("run"):
-        out.append("cpmp run: runs %s with the preload library (as cpmp exec, below); its "
-                   "python3 link: embedded Python %s (%s)" % (
-                       result["run"], embedded.get("python", "?"), embedded.get("prefix", "?")))
-    else:
-        out.append("cpmp run: embedded Python %s (%s)" % (embedded.get("python", "?"),
-                                                          embedded.get("prefix", "?")))
-    _interpreter_rows(out, embedded)
-    for report in result["preloaded"]:
-        out.append("")
-        out.append("cpmp exec %s: Python %s" % (report["executable"], report.get("python", "?")))
-        if "error" not in report:
-            shared = report.get("shared")
-            _row(out, "libpython", "shared" if shared else "static (in the executable)"
-                 if shared is False else "unknown")
-            _row(out, "audit hook API", {True: "yes", False: "no"}.get(report["audit_symbol"],
-                                                                        "unknown"))
-            _row(out, "set-ID", "yes" if report["setid"] else "no")
-            _row(out, "preload acts", "yes" if report["preload_acts"]
-                 else "no: " + report["why_not"])
-        if report["preload_acts"] or "error" in report:
-            _interpreter_rows(out, report)
-    out.append("")
-    if result["ok"]:
-        out.append("ok: everything cpmp needs works")
-    for problem in result["problems"]:
-        out.append("problem: %s; fix: %s" % (problem["problem"], problem["fix"]))
-    return "\n".join(out) + "\n"
-
-
 def main(argv):
     """argv: the launcher, the package's directory, the python3 link, the
     preload library, the python3 `cpmp run` runs with it ("": the embedded
@@ -372,8 +353,9 @@ def main(argv):
         result = _cluster_doctor.run(options["cluster"])
         human = _cluster_doctor.human
     else:
+        from ._doctor_text import human
+
         result = _Doctor(launcher, pydir, python_link, preload).run(options["python"], runs)
-        human = _human
     if options["json"]:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     else:
