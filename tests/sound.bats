@@ -92,7 +92,7 @@ True"
 }
 
 @test "an lru_cache wrapper whose __wrapped__ names another function calls its own, in the worker too (helper-33)" {
-    sound lru-named "('real', 1) (('real', 2), ('decoy', 2)) ('real2', 1) (('real2', 2), 'top 2')"
+    sound lru-named "('real', 1) (('real', 2), ('decoy', 2)) ('real2', 1) (('real2', 2), 'top 2') [('self', 1)]"
 }
 
 @test "functions loaded again from one payload each have their own cells, and read their module's names live" {
@@ -209,6 +209,8 @@ with mp.get_context(sys.argv[1]).Pool(1) as p:
     kept reused "2 BOX"
 }
 
-@test "a class sent by value before a fork and changed after reaches a worker forked after the send with the change (helper-33)" {
-    kept tracked "(5, False) 1 (6, False) 3 True"
+@test "a class sent by value before a fork and changed after reaches a worker forked after the send with the change, and stays one class in round trips (helper-33, helper-37)" {
+    kept tracked "5 1 6 3 True"
+    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/kept.py" tracked-fork fork
+    assert_output "True 3 3 True"
 }

@@ -16,6 +16,9 @@ tracked: a class sent by value before a fork, then changed (a name its
 method reads rebound, an attribute set): a worker forked after the send
 must get the change, not its own copy that cloudpickle's class tracker,
 inherited through fork, matched to the message (helper-33).
+tracked-fork: the worker's inherited copy sent back is the parent's class,
+changed after, reaches the worker changed; a child's inherited copy sent
+to its own pool comes back as itself (helper-37).
 """
 
 import multiprocessing as mp
@@ -41,9 +44,21 @@ def make_local():
 
 
 def kind(obj):
+    return obj.get()
+
+
+def mine():
     import __main__
 
-    return obj.get(), type(obj) is getattr(__main__, "K", None)
+    return __main__.holder[0]  # the worker's copy, inherited through fork
+
+
+def round_trip(q, out):
+    import __main__
+
+    q.get()  # the parent's class arrives by value
+    with mp.get_context("fork").Pool(1) as g:
+        out.put(g.apply(back, (__main__.holder[0],)) is __main__.holder[0])
 
 
 if __name__ == "__main__":
@@ -172,4 +187,20 @@ if __name__ == "__main__":
             N, holder[0].x = 6, 3
             out += [p.apply(kind, (K(),)), p.apply(call, (lambda: holder[0]().get(),)),
                     p.apply(call, (lambda k: type(k) is K, K()))]
+        print(*out)
+    elif case == "tracked-fork":
+        holder = [make_local()]
+        with ctx.Pool(1) as p:
+            p.apply(back, (holder[0],))  # sent by value before the fork
+        with ctx.Pool(1) as p:
+            out = [p.apply(mine) is holder[0]]
+            holder[0].x = 3
+            out += [p.apply(call, (lambda o: o.get(), holder[0]())),
+                    p.apply(call, (lambda: holder[0]().get(),))]
+        q, res = ctx.Queue(), ctx.Queue()
+        child = ctx.Process(target=round_trip, args=(q, res))
+        child.start()
+        q.put(holder[0])
+        out.append(res.get(timeout=60))
+        child.join()
         print(*out)

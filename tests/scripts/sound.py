@@ -140,9 +140,16 @@ if __name__ == "__main__":
 
         lf.__wrapped__ = lambda x: ("decoy", x)
         lf2 = functools.wraps(top)(functools.lru_cache(maxsize=None)(lambda x: ("real2", x)))
+
+        @functools.lru_cache(maxsize=None)
+        def lf3(x):
+            return "self", x
+
+        lf3.__wrapped__ = lf3  # (helper-37: RecursionError under spawn)
         with ctx.Pool(1) as p:
             print(p.apply(call, (lf, 1)), p.apply(call, (lambda _: (lf(2), lf.__wrapped__(2)), None)),
-                  p.apply(call, (lf2, 1)), p.apply(call, (lambda _: (lf2(2), lf2.__wrapped__(2)), None)))
+                  p.apply(call, (lf2, 1)), p.apply(call, (lambda _: (lf2(2), lf2.__wrapped__(2)), None)),
+                  p.map(lf3, [1]))
 
     elif case == "lifetimes":
         # Sent again and again, then dropped: each dies at del, as under

@@ -12,15 +12,15 @@ import weakref
 from . import _cloud, _held
 
 _received_classes = weakref.WeakSet()
-# Classes this process sent by value, to the token it had then: a class
-# the tracker holds that this process neither received nor sent since its
-# fork is its copy of an ancestor's class (see make_class).
+# Classes first sent by value from this lineage, to the token of the
+# process that sent them: its own (defined there, or reached there first).
+# A copy a forked child inherited keeps its parent's token (see make_class).
 sent_classes = weakref.WeakKeyDictionary()
 
 
 def note_sent(cls):
     """cls, not received here, goes by value from this process (_send)."""
-    if cls not in _received_classes:
+    if cls not in _received_classes and cls not in sent_classes:
         sent_classes[cls] = _held.own_token()
 
 
@@ -28,35 +28,22 @@ def make_class(make, args):
     """A class sent by value, through cloudpickle's skeleton maker (make:
     its name; cpmp 0.1 sent the function itself): the same class object for
     the same class sent again (cloudpickle tracks it by an id the sender
-    gave it), and this process's own class when it sent it and gets it back.
+    gave it), with the state it comes with -- but this process's own class,
+    when it sent it and gets it back, unchanged.
 
-    Never this process's copy, inherited through fork, of a class an
-    ancestor sent before the fork: whether that copy is still the sender's
-    class is the held reference's question (_send), answered no when the
-    value comes (a method reads a name rebound since, an attribute was set
-    since: helper-33, the worker's copy read the old ones)."""
+    A copy this process inherited through fork of a class an ancestor sent
+    is not its own: it gets the state, as cloudpickle gives it (helper-33:
+    the worker's copy, left as it was, read the old names and attributes
+    after the sender changed them), and stays the one class a round trip
+    through this process's own children gives back (helper-37)."""
     if type(make) is str:
         make = _cloud.attr(make)
     tracker, key = _tracked_before(make, args)
     before = None if key is None else tracker.get(key)
-    if before is not None and before not in _received_classes \
-            and sent_classes.get(before) != _held.own_token():
-        _untrack(sys.modules[make.__module__], tracker, key, before)
-        before = None
     cls = make(*args)
-    if before is None:
+    if before is None or sent_classes.get(before) != _held.own_token():
         _received_classes.add(cls)
     return cls
-
-
-def _untrack(module, tracker, key, cls):
-    lock = getattr(module, "_DYNAMIC_CLASS_TRACKER_LOCK", None)
-    if lock is not None:
-        with lock:
-            if tracker.get(key) is cls:
-                del tracker[key]
-    elif tracker.get(key) is cls:
-        del tracker[key]
 
 
 def _tracked_before(make, args):

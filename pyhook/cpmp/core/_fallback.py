@@ -24,9 +24,9 @@ import types
 import weakref
 from types import FunctionType, ModuleType
 
-from . import _cloud, _held, _mutation, _policy, _resend, _stash
+from . import _cloud, _mutation, _policy, _resend, _stash
 
-_made = weakref.WeakKeyDictionary()  # definition -> [fingerprint, kept, checks, token]
+_made = weakref.WeakKeyDictionary()  # definition -> [fingerprint, kept, checks]
 # cpmp's pickler, sending the object it is given by value even where a
 # receiver may hold it: _reduce sets it (it is built on _send, which calls
 # this module).
@@ -57,23 +57,20 @@ def fallback(value, made=False):
         snapshot = _snapshot(value)
         if snapshot is not None:
             kept = _stash.stash(blob)
-            _made[value] = [_fingerprint(snapshot), kept, None, _held.own_token()]
+            _made[value] = [_fingerprint(snapshot), kept, None]
             return _stash.for_message(kept) or blob
     return blob
 
 
 def current(definition):
-    """The record [fingerprint, kept, checks, token] this process made when
-    definition was last pickled by value, while it provably still pickles
-    to those bytes; else None.  checks: what _send last derived from the same objects (its
+    """The record [fingerprint, kept, checks] made when definition was last
+    pickled by value, while it provably still pickles to those bytes; else
+    None.  checks: what _send last derived from the same objects (its
     checks and the pin serial they hold for), or None."""
     if _mutation.SLOW:
         return None
     made = _made.get(definition)
-    if made is None or made[3] is not _held.own_token():
-        # (Made by an ancestor, inherited through fork: made afresh once
-        # here, which notes each class in it as sent from this process, as
-        # _classes.make_class asks.)
+    if made is None:
         return None
     snapshot = _snapshot(definition)
     if snapshot is None or made[0][0] != tuple(map(id, snapshot)) \

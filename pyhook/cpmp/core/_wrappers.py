@@ -85,13 +85,16 @@ def reduce_lru(obj):
 
 def lru_by_value(obj):
     params = obj.cache_parameters()
+    # The attributes as state, set once the wrapper exists: one may be the
+    # wrapper itself (__wrapped__ = f; helper-37: RecursionError as args).
     attrs = {k: v for k, v in vars(obj).items() if k != "cache_parameters"}
-    return make_lru_cache, (wrapped(obj), params["maxsize"], params["typed"], attrs)
+    return make_lru_cache, (wrapped(obj), params["maxsize"], params["typed"]), attrs
 
 
-def make_lru_cache(func, maxsize, typed, attrs):
-    """A new cache around func, with the wrapper's attributes (its
-    __wrapped__ too, whatever it names)."""
+def make_lru_cache(func, maxsize, typed, attrs=None):
+    """A new cache around func; its attributes (__wrapped__ too, whatever it
+    names) come as its state (attrs: as cpmp 0.1 sent them)."""
     wrapper = functools.lru_cache(maxsize=maxsize, typed=typed)(func)
-    vars(wrapper).update(attrs)
+    if attrs:
+        vars(wrapper).update(attrs)
     return wrapper
