@@ -362,6 +362,7 @@ def reduce_class_by_value(cls):
     if "__dataclass_fields__" in vars(cls):
         reduce = _dataclass_fields_by_reference(reduce)
     make, args, state, _, _, setstate = reduce
+    _wire.class_annotations(cls, state[0] if isinstance(state, tuple) else state)
     return (_receive.make_class, (make.__name__, args), state, None, None,
             _receive.set_class_state)
 
