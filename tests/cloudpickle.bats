@@ -67,3 +67,18 @@ run_annotated() {
     run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/class_annotations.py" "$1"
     assert_output "$ANNOTATED"
 }
+
+@test "a local NamedTuple reaches the workers, and a local ABC keeps its module, with Debian's cloudpickle 2.2.0" {
+    local method
+    for method in "${METHODS[@]}"; do
+        # The old failure is a pool that never answers: a short bound.
+        run -0 timeout 30 "$CPMP" run "$SCRIPTS/cloud_classes.py" "$method"
+        assert_output "Pair(a=2, b='x') __main__ 5"
+    done
+}
+
+@test "the same on CPython 3.14" {
+    opt_python py314 3.14
+    PYTHONPATH="$(cloudpickle_only)" run -0 timeout 30 "$CPMP" run --python "$py" "$SCRIPTS/cloud_classes.py" spawn
+    assert_output "Pair(a=2, b='x') __main__ 5"
+}

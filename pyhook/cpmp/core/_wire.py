@@ -127,21 +127,3 @@ def annotations(func):
         import annotationlib
 
         return annotationlib.get_annotations(func, format=annotationlib.Format.STRING)
-
-
-# Where 3.14 keeps a class's own annotations (PEP 649): a function reading
-# the class body's namespace through a cell, and the dict it made.
-_CLASS_ANNOTATIONS = ("__annotate_func__", "__annotate__", "__annotations_cache__")
-
-
-def class_annotations(cls, clsdict):
-    """Put cls's own annotations into clsdict, the state cloudpickle made of
-    it, as a plain ``__annotations__`` (annotations() above), in place of
-    3.14's function and cache: that function's cell holds the class body's
-    namespace, which cloudpickle < 3.1.2 cannot pickle for an ABC
-    (``_abc_impl``), and which 3.1.2 drops, and the annotations with it."""
-    own = vars(cls)
-    if any(key in own for key in _CLASS_ANNOTATIONS):
-        for key in _CLASS_ANNOTATIONS:
-            clsdict.pop(key, None)
-        clsdict["__annotations__"] = dict(annotations(cls))
