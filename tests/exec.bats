@@ -246,11 +246,6 @@ if __name__ == "__main__":
     assert_output "7 detect_leaks=0:verify_asan_link_order=0"
 }
 
-opt_python() { # DIR VERSION: sets $py to /opt/DIR/bin/python3, or skips
-    py=/opt/$1/bin/python3
-    [ -x "$py" ] || skip "no CPython $2 at /opt/$1"
-}
-
 new_python() { # DIR VERSION: lambdas, closures, local and annotated classes under each start method
     local method
     opt_python "$1" "$2"

@@ -36,6 +36,12 @@ pyenv_python() { # VERSION: sets $py to the image's pyenv interpreter, or skips
     skip "no pyenv Python $1 on this machine"
 }
 
+opt_python() { # DIR VERSION: sets $py to /opt/DIR/bin/python3 (a CPython built by hand), or skips
+    # shellcheck disable=SC2034  # the caller's $py
+    py=/opt/$1/bin/python3
+    [ -x "$py" ] || skip "no CPython $2 at /opt/$1"
+}
+
 pure_python_package() { # prints a PYTHONPATH entry: the built package without its C extension
     mkdir -p "$BATS_TEST_TMPDIR/pure"
     cp -r "$CPMP_BUILD_ROOT/pyhook/cpmp" "$BATS_TEST_TMPDIR/pure/"

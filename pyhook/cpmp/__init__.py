@@ -24,6 +24,10 @@ import sys
 # matters here: this module is all that a program which never uses
 # multiprocessing loads; the rest is imported when a target is.
 _TARGETS = ("multiprocessing.reduction", "multiprocessing.spawn")
+if sys.version_info >= (3, 14):
+    # InterpreterPoolExecutor, which concurrent.futures imports when asked
+    # for: the hook stays until then (one tuple lookup per import).
+    _TARGETS += ("concurrent.futures.interpreter",)
 # Also patched under --cluster (CPMP_CLUSTER): the pools that run there.
 _CLUSTER_TARGETS = ("multiprocessing.pool", "concurrent.futures.process")
 

@@ -192,12 +192,27 @@ def _apply_executor(process):
             _state.set_attr(futures, "ProcessPoolExecutor", ClusterExecutor)
 
 
+def _apply_interpreter(interpreter):
+    """3.14's InterpreterPoolExecutor: tasks, results and exceptions through
+    cpmp's pickler where CPython pickles them (see core._subinterp)."""
+    context = interpreter.WorkerContext
+    if not _state.patched_attr(context, "run"):
+        from .core import _subinterp
+
+        _state.set_attr(_subinterp, "bind_alias", functools.partial(
+            _state.set_item, sys.modules, _subinterp.FAKE_MAIN))
+        _state.set_attr(context, "run", _subinterp.run)
+
+
 # What to patch in each module (cpmp._TARGETS names them for the import
 # hook): module name -> (an attribute that exists once it has run, patch).
 _TARGETS = {
     "multiprocessing.reduction": ("ForkingPickler", _apply_reduction),
     "multiprocessing.spawn": ("get_preparation_data", _apply_spawn),
 }
+_OPTIONAL = ("concurrent.futures.interpreter",)
+if sys.version_info >= (3, 14):
+    _TARGETS["concurrent.futures.interpreter"] = ("InterpreterPoolExecutor", _apply_interpreter)
 # With CPMP_CLUSTER set (cpmp._CLUSTER_TARGETS).
 _CLUSTER_TARGETS = {
     "multiprocessing.pool": ("ThreadPool", _apply_pool),
@@ -241,7 +256,11 @@ def patch(finder_type):
 
     del multiprocessing  # imported to be patched
     for name in _targets():
-        __import__(name)
+        try:
+            __import__(name)
+        except ImportError:
+            if name not in _OPTIONAL:
+                raise  # (a build without subinterpreters has no InterpreterPoolExecutor)
     _apply_loaded()
     disarm(finder_type)
 

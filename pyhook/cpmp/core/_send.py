@@ -12,7 +12,8 @@ import sys
 import weakref
 from types import FunctionType, ModuleType
 
-from . import _classes, _cloud, _code, _globals, _held, _policy, _receive, _resend, _wire, _wrappers
+from . import (_classes, _cloud, _cloud_class, _code, _globals, _held, _policy, _receive, _resend,
+               _wire, _wrappers)
 from . import _fallback as _fallback_mod
 
 
@@ -362,36 +363,8 @@ def reduce_class_by_value(cls):
         return NotImplemented  # a C type cannot be rebuilt: the pickler says so, at send
     reduce = _cloud.attr("_dynamic_class_reduce")(cls)
     _classes.note_sent(cls)
-    if "__dataclass_fields__" in vars(cls):
-        reduce = _dataclass_fields_by_reference(reduce)
-    make, args, state, _, _, setstate = reduce
+    make, args, state, _, _, setstate = _cloud_class.corrected(cls, reduce)
     return (_classes.make_class, (make.__name__, args), state, None, None,
             _classes.set_class_state)
 
 
-class _FieldType:
-    """Pickles as dataclasses' own field-kind marker, which dataclasses
-    compares by identity (cloudpickle 2.2 would send a copy, and fields()
-    of the received class would then be empty)."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, name):
-        self.name = name
-
-    def __reduce__(self):
-        return _receive.dataclass_field_type, (self.name,)
-
-
-def _dataclass_fields_by_reference(reduce):
-    import copy
-
-    state = reduce[2]
-    clsdict = state[0] if isinstance(state, tuple) else state
-    fields = {}
-    for name, field in clsdict["__dataclass_fields__"].items():
-        field = copy.copy(field)
-        field._field_type = _FieldType(field._field_type.name)
-        fields[name] = field
-    clsdict["__dataclass_fields__"] = fields
-    return reduce

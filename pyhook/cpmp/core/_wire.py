@@ -57,6 +57,13 @@ state for ``_classes.set_class_state`` (cloudpickle's class reduce),
 ``make_typing(kind, name, args, kwargs, module)`` (a ParamSpec,
 TypeVarTuple or NewType).
 
+A call of InterpreterPoolExecutor (3.14; _subinterp), inside the pickle
+CPython's cross-interpreter fallback makes: ``_subinterp.load(data,
+needs_main)`` for each part CPython cannot share, data the pickle cpmp's
+pickler made of it, needs_main whether it names the sender's ``__main__``
+(a script CPython copies into the subinterpreter); the task runs as
+``_subinterp.call(results, (func, args, kwargs))``.
+
 A cluster task (cluster/_send, cluster/_worker): a pickle of (func, args,
 kwargs) or a mapstar chunk, made by the same pickler, run by
 ``cluster._worker.run(program, key, ...)``.
