@@ -9,14 +9,13 @@ worker without cpmp, or with another Python, cloudpickle or cpmp, is
 refused in one line naming it, and the program exits 1 -- as it does when
 the scheduler cannot be reached.
 
-What goes to a worker is pickled by cpmp's pickler (_send) into
-bytes Dask carries without looking inside: the semantics are cpmp's (see
-_policy), as for a spawn child -- the workers hold nothing of this process,
-and every held reference carries its value, as it always does (_held).
-Results come back many at a time (_gather), with what the task printed.
-A pool's own part -- its initializer, the workers it keeps to, its tasks in
-flight -- is _space; the worker side is _worker; the pool
-and executor built on this are _pool and _executor.
+What goes to a worker is pickled by cpmp's pickler (_send) into bytes
+Dask carries without looking inside, for the pool's own process there
+(_worker, _child): the semantics are cpmp's (see _policy), and every held
+reference carries its value (_held).  Results come back many at a time
+(_gather), with what the task printed.  A pool's own part -- what its
+processes start from, the workers it keeps to, its tasks in flight -- is
+_space; the pool and executor built on this are _pool and _executor.
 """
 
 import itertools
@@ -113,7 +112,13 @@ class _Connection:
 
         self._done_queue = queue.SimpleQueue()
         threading.Thread(target=self._gather, name="cpmp-gather", daemon=True).start()
-        self.program = self.keep(pickle.dumps(_space.program()), "program")
+        # Every task names its program, for abandon(), and the key its
+        # client holds while it runs: a worker ends the program's pool
+        # processes when the scheduler forgets it (_worker._leases).
+        self.program = "cpmp-program-%s" % uuid.uuid4().hex
+        self.lease = self.client.submit(len, "", key="cpmp-lease-%s" % uuid.uuid4().hex,
+                                        pure=False)
+        self.used = False
         _quiet.install(self.program)
         self.pinned = weakref.WeakSet()  # spaces kept to some workers (_space)
         self.spaces = weakref.WeakSet()  # every space that sent a task
@@ -162,10 +167,10 @@ class _Connection:
     def close(self):
         if os.getpid() != self.pid:
             return  # a forked child: the client and the cluster are the parent's
-        if getattr(self, "program", None) is not None:
+        if getattr(self, "used", False) and self.running():
+            # nothing of the program runs on: its pools' processes end
             self.abandon([t for space in list(self.spaces) for t in list(space.tasks)],
-                         self.program)
-            self.drop(self.program)
+                         self.program, always=True)
         client, self.client = getattr(self, "client", None), None
         # A client still trying to reach a lost scheduler is left to its
         # daemon thread: stopping it mid-retry only makes Dask print noise.
@@ -178,15 +183,16 @@ class _Connection:
             self.local.stop()
             self.local = None
 
-    def abandon(self, tasks, key):
+    def abandon(self, tasks, key, always=False):
         """Nothing of tasks runs on (at exit, Ctrl-C too, and when a pool is
-        terminated): those queued are cancelled, those running stopped
-        (_worker.abandon of key: the program's name or the pool's)."""
+        terminated): those queued are cancelled, the processes of key (the
+        program's name or the pool's) killed (_worker.abandon)."""
         futures = [t.future for t in tasks
                    if t.future is not None and t.future.status != "finished"]
-        if futures and self.running():
+        if (futures or always) and self.running():
             try:
-                self.client.cancel(futures, force=True)
+                if futures:
+                    self.client.cancel(futures, force=True)
                 self.client.run(_worker.abandon, key, on_error="ignore")
             except Exception:
                 pass
@@ -224,7 +230,7 @@ class _Connection:
                 self.client.run(_worker.forget, space.key, on_error="ignore")
             except Exception:
                 pass
-            self.drop(space.initializer)
+            self.drop(space.setup)
 
     def submit(self, space, flavour, blob, name, done):
         """Run a pickled task (see _send) on the cluster; done(task,
@@ -235,6 +241,7 @@ class _Connection:
         Returns the Task (cancel() drops it)."""
         task = _space.Task(space, flavour, blob, name, done)
         self.spaces.add(space)
+        self.used = True
         with space.lock:
             space.tasks.add(task)
         try:
@@ -257,8 +264,8 @@ class _Connection:
             # would run the newest first): a pool of one process sees its
             # tasks in order.
             task.order = next(self._order)
-        future = self.client.submit(_worker.run, self.program, space.key,
-                                    space.initializer, task.flavour, task.blob,
+        future = self.client.submit(_worker.run, self.program, space.key, space.setup,
+                                    self.lease.key, task.blob,
                                     key="%s-%s" % (task.name, uuid.uuid4().hex), pure=False,
                                     priority=-task.order, **where)
         task.future = future
@@ -330,7 +337,8 @@ def _finished(conn, task, future, data=None):
         task.space.tasks.discard(task)
     if status == "finished" or data is not None:
         try:
-            ok, value, out, err = pickle.loads(data if data is not None else future.result())
+            blob, out, err = data if data is not None else future.result()
+            ok, value = pickle.loads(blob)
             if isinstance(value, BaseException):
                 # Dask makes every exception pickle its traceback (tblib):
                 # raised here, its remote frames would follow the local

@@ -78,7 +78,8 @@ class ClusterPool(_LocalPool):
         self._conn = _client.connection()
         self._processes = processes or self._conn.workers
         self._maxtasksperchild = maxtasksperchild
-        self._space = _space.Space(self._conn, initializer, initargs, processes)
+        self._space = _space.Space(self._conn, initializer, initargs, processes, "pool",
+                                   self._ctx.get_start_method())
         self._cache = {}
         self._lock = threading.Condition()
         self._outstanding = {}  # _space.Task -> (result, index, slots)

@@ -59,6 +59,11 @@ def _pickler():
     return _cluster_pickler[0]
 
 
+def dumps(obj):
+    """obj, pickled for the workers."""
+    return _pickler()(obj)
+
+
 def _local_only_message(obj):
     t = type(obj)
     return "a %s.%s, which works only on this machine" % (t.__module__, t.__qualname__)
