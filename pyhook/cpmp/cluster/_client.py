@@ -232,14 +232,14 @@ class _Connection:
                 pass
             self.drop(space.setup)
 
-    def submit(self, space, flavour, blob, name, done):
+    def submit(self, space, blob, name, done):
         """Run a pickled task (see _send) on the cluster; done(task,
         ok, value) is called once, from another thread: ok True with the
         result, False with the task's exception (its remote traceback as
         __cause__), None with why the pool cannot run it here (its
         initializer failed, the scheduler was lost, Dask gave up).
         Returns the Task (cancel() drops it)."""
-        task = _space.Task(space, flavour, blob, name, done)
+        task = _space.Task(space, blob, name, done)
         self.spaces.add(space)
         self.used = True
         with space.lock:

@@ -52,7 +52,7 @@ class ClusterExecutor(_cf_process.ProcessPoolExecutor):
             future = _base.Future()
             try:
                 blob = _send.dumps_task((fn, args, kwargs), _labels(fn, args, kwargs))
-                task = self._conn.submit(self._space, "executor", blob, _name(fn), self._finished)
+                task = self._conn.submit(self._space, blob, _name(fn), self._finished)
             except Exception as exc:
                 future.set_exception(exc)
                 return future

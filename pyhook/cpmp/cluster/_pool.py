@@ -99,7 +99,7 @@ class ClusterPool(_LocalPool):
             with self._lock:
                 if self._state == TERMINATE:
                     raise _client.ClusterError("the pool was terminated")
-                task = self._conn.submit(self._space, "pool", blob,
+                task = self._conn.submit(self._space, blob,
                                          _client.task_name(labelled[0][1]), self._finished)
                 self._outstanding[task] = (result, index, slots)
         except Exception as exc:

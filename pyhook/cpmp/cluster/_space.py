@@ -22,11 +22,10 @@ from . import _send
 class Task:
     """One task in flight: what to send again if its workers die."""
 
-    __slots__ = ("space", "flavour", "blob", "name", "done", "future", "cancelled", "order")
+    __slots__ = ("space", "blob", "name", "done", "future", "cancelled", "order")
 
-    def __init__(self, space, flavour, blob, name, done):
-        self.space, self.flavour, self.blob, self.name, self.done = (
-            space, flavour, blob, name, done)
+    def __init__(self, space, blob, name, done):
+        self.space, self.blob, self.name, self.done = space, blob, name, done
         self.future = None
         self.cancelled = False
         self.order = None
