@@ -403,6 +403,26 @@ if __name__ == "__main__":
     same_as_python3 local:2 process-api spawn
 }
 
+@test "a script without the __main__ guard runs as under fork: its top level once, its pool's tasks on the cluster (issue 18, item 7)" {
+    cat > unguarded.py <<'PY'
+import concurrent.futures as cf, multiprocessing as mp
+print("top level", flush=True)
+def double(x):
+    return x * 2
+with mp.Pool(2) as pool:
+    print(pool.map(double, range(4)), flush=True)
+with cf.ProcessPoolExecutor(2) as ex:
+    print(list(ex.map(double, range(3))), flush=True)
+print("end", flush=True)
+PY
+    run -0 --separate-stderr "${T[@]}" "$PYTHON" unguarded.py
+    local here=$output
+    assert_equal "${#lines[@]}" 4
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --quiet --cluster "$SHARED" unguarded.py
+    assert_equal "$output" "$here"
+    assert_equal "$stderr" ""
+}
+
 @test "a task that kills its pool's process fails in one line, never hangs; the pool's next task gets a new process" {
     cat > die.py <<'PY'
 import concurrent.futures as cf, multiprocessing as mp, os

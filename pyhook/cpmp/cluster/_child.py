@@ -76,7 +76,7 @@ def _prepare(setup):
         mine = [p for p in sys.path if p and p not in program["sys_path"]]
         sys.path[:] = program["sys_path"] + mine
         sys.argv[:] = program["argv"]
-        module = _main_module(program)
+        module = _main_module(program, setup.get("bindings") is not None)
         if setup.get("bindings") is not None:
             _bind(module, setup["bindings"], setup.setdefault("unsent", {}))
         if setup.get("initializer") is not None:
@@ -98,10 +98,13 @@ def _bind(module, bindings, unsent):
             unsent[name] = "it does not load on the worker: %s: %s" % (type(exc).__name__, exc)
 
 
-def _main_module(program):
+def _main_module(program, fork):
     """A fresh __mp_main__, also __main__, as a spawn child makes it: the
     script's source (the file need not exist here), or the module of
-    ``python -m``, or nothing (-c, stdin, a notebook)."""
+    ``python -m``, or nothing (-c, stdin, a notebook).  For a fork pool
+    (see _bind), as a forked worker has it: what it prints is not shown,
+    and it stops where it would start a process (a script without the
+    ``__main__`` guard: its pool)."""
     import builtins
     from types import ModuleType
 
@@ -112,12 +115,51 @@ def _main_module(program):
     if source is not None:
         module.__file__ = path
         _remember_source(path, source)
-        exec(compile(source, path, "exec"), module.__dict__)
+        _run(lambda: exec(compile(source, path, "exec"), module.__dict__), fork)
     elif name is not None:
         import runpy
 
-        module.__dict__.update(runpy.run_module(name, run_name="__mp_main__", alter_sys=False))
+        _run(lambda: module.__dict__.update(
+            runpy.run_module(name, run_name="__mp_main__", alter_sys=False)), fork)
     return module
+
+
+class _Started(BaseException):
+    """The main script of a fork pool started a process."""
+
+
+def _run(make, fork):
+    from multiprocessing import process
+
+    if not fork:
+        # as in a spawn child: a process started now says what to do
+        process.current_process()._inheriting = True
+        try:
+            return make()
+        finally:
+            del process.current_process()._inheriting
+    def start(self):
+        raise _Started()
+
+    # fds 1 and 2 to /dev/null, not sys.stdout and sys.stderr: a logging
+    # handler the script makes keeps the real ones
+    saved, original = [os.dup(1), os.dup(2)], process.BaseProcess.start
+    null = os.open(os.devnull, os.O_WRONLY)
+    _flush()
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    process.BaseProcess.start = start
+    try:
+        make()
+    except _Started:
+        pass
+    finally:
+        process.BaseProcess.start = original
+        _flush()
+        for fd in (1, 2):
+            os.dup2(saved[fd - 1], fd)
+            os.close(saved[fd - 1])
+        os.close(null)
 
 
 def _remember_source(path, source):
