@@ -299,11 +299,10 @@ same_as_python3() {
     local cluster=$1
     shift
     [ -e prog.py ] || cp "$SCRIPTS/cluster_process.py" prog.py
-    run -0 --separate-stderr "${T[@]}" "$PYTHON" prog.py "$@"
-    local out=$output err=$stderr
+    "${T[@]}" "$PYTHON" prog.py "$@" > here.out 2> here.err || fail "python3 failed"
     run -0 --separate-stderr "${T[@]}" "$CPMP" run --quiet --cluster "$cluster" prog.py "$@"
-    assert_equal "$output" "$out"
-    assert_equal "$stderr" "$err"
+    assert_output "$(cat here.out)"
+    assert_equal "$stderr" "$(cat here.err)"
 }
 
 @test "two projects with a utils.py each, one after the other on one cluster: each runs its own, and an edited one as edited (issue 18, item 1)" {
@@ -487,7 +486,9 @@ PY
     local pid _
     pid=$(cat "$BATS_TEST_TMPDIR/killed")
     for _ in $(seq 50); do
-        [ -e "/proc/$pid" ] && ! grep -q '^State:.*Z' "/proc/$pid/status" || break
+        if [ ! -e "/proc/$pid" ] || grep -q '^State:.*Z' "/proc/$pid/status"; then
+            break
+        fi
         sleep 0.1
     done
     run grep -s '^State:' "/proc/$pid/status"
