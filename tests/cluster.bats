@@ -422,6 +422,31 @@ PY
     assert_equal "$stderr" ""
 }
 
+@test "a large array read by many tasks is kept once on the cluster, not sent with each; a change to it is sent (issue 18, item 10)" {
+    "$PYTHON" -c 'import numpy' 2> /dev/null || skip "no numpy"
+    cat > large.py <<'PY'
+import multiprocessing as mp
+import numpy as np
+def first(args):
+    data, i = args
+    return float(data[i]), float(sum(data) if isinstance(data, bytearray) else data.sum())
+if __name__ == "__main__":
+    data = np.arange(5_000_000, dtype="f8")  # 40 MB
+    with mp.Pool(2) as pool:
+        print(sorted(set(r[1] for r in pool.map(first, [(data, i) for i in range(40)], chunksize=1))))
+        data[0] = 7
+        print(pool.apply(first, ((data, 0),)), pool.map(first, [(data[1:], 0), (bytearray(2 << 20), 0)]))
+PY
+    run -0 "${T[@]}" "$PYTHON" large.py
+    local here=$output
+    # 40 tasks each carrying it would be 1.6 GB; the client holds it about twice
+    run -0 --separate-stderr "${T[@]}" /usr/bin/time -f "%M KB" "$CPMP" run --quiet --cluster "$SHARED" large.py
+    assert_output "$here"
+    local kb=${stderr##*$'\n'}
+    kb=${kb% KB}
+    [ "$kb" -lt 600000 ] || fail "the program used $kb KB"
+}
+
 @test "a task that kills its pool's process fails in one line, never hangs; the pool's next task gets a new process" {
     cat > die.py <<'PY'
 import concurrent.futures as cf, multiprocessing as mp, os

@@ -34,10 +34,10 @@ def main(ctl_fd, life_fd):
     error = _prepare(setup)
     while True:
         try:
-            task = conn.recv_bytes()
+            task = _next_task(conn)
         except (EOFError, OSError):
             break
-        if not task:
+        if task is None:
             break  # the pool ended: exit as a local pool's worker does
         if error is not None:
             # None: not the task's own failure (an executor is broken by it)
@@ -46,6 +46,33 @@ def main(ctl_fd, life_fd):
             result = _call(task, flavour, setup.get("unsent", {}))
         _flush()
         conn.send_bytes(_dumps(result, flavour))
+
+
+_blobs = {}  # digest -> a large buffer's pickle (_send._large), as the worker sent it
+
+
+def large(digest):
+    """A large buffer a task carries by its digest: loaded afresh for each
+    task, as its own copy would be."""
+    return pickle.loads(_blobs[digest])
+
+
+def _next_task(conn):
+    """The next task's bytes, or None at the end; the worker sends first
+    the large buffers it needs that this process does not have yet ("L"
+    DIGEST, then the bytes), and drops those it will not send again ("D"
+    DIGEST), so that both keep the same ones."""
+    while True:
+        frame = conn.recv_bytes()
+        kind = frame[:1]
+        if kind == b"T":
+            return memoryview(frame)[1:]
+        if kind == b"L":
+            _blobs[frame[1:].decode()] = conn.recv_bytes()
+        elif kind == b"D":
+            _blobs.pop(frame[1:].decode(), None)
+        else:
+            return None
 
 
 def _lifeline(fd):

@@ -26,7 +26,7 @@ import threading
 import uuid
 import weakref
 
-from . import _errors, _quiet, _space, _worker
+from . import _errors, _large, _quiet, _space, _worker
 from .._settings import ENV_CLUSTER, ENV_QUIET, LOG_PREFIX, env_flag, install_fix
 
 _SHOWN = "CPMP_CLUSTER_DASHBOARD_SHOWN"  # for children: the link is printed already
@@ -119,6 +119,7 @@ class _Connection:
         self.lease = self.client.submit(len, "", key="cpmp-lease-%s" % uuid.uuid4().hex,
                                         pure=False)
         self.used = False
+        self.large = _large.Store(self)
         _quiet.install(self.program)
         self.pinned = weakref.WeakSet()  # spaces kept to some workers (_space)
         self.spaces = weakref.WeakSet()  # every space that sent a task
@@ -131,7 +132,7 @@ class _Connection:
 
     @staticmethod
     def _connect(distributed, address, security=None):
-        _reachable(address)
+        _errors.reachable(address, CONNECT_TIMEOUT)
         import warnings
 
         try:
@@ -142,7 +143,7 @@ class _Connection:
                 return distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False,
                                           security=security)
         except (OSError, TimeoutError, ValueError, TypeError) as exc:
-            fatal("cannot reach the Dask scheduler at %s: %s" % (address, _one_line(exc)))
+            fatal("cannot reach the Dask scheduler at %s: %s" % (address, _errors.one_line(exc)))
 
     def _wait_for_workers(self):
         try:
@@ -171,6 +172,7 @@ class _Connection:
             # nothing of the program runs on: its pools' processes end
             self.abandon([t for space in list(self.spaces) for t in list(space.tasks)],
                          self.program, always=True)
+            self.large.close()
         client, self.client = getattr(self, "client", None), None
         # A client still trying to reach a lost scheduler is left to its
         # daemon thread: stopping it mid-retry only makes Dask print noise.
@@ -232,7 +234,7 @@ class _Connection:
                 pass
             self.drop(space.setup)
 
-    def submit(self, space, blob, name, done):
+    def submit(self, space, blob, name, done, large=None):
         """Run a pickled task (see _send) on the cluster; done(task,
         ok, value) is called once, from another thread: ok True with the
         result, False with the task's exception (its remote traceback as
@@ -240,6 +242,8 @@ class _Connection:
         initializer failed, the scheduler was lost, Dask gave up).
         Returns the Task (cancel() drops it)."""
         task = _space.Task(space, blob, name, done)
+        if large:
+            task.large = self.large, large
         self.spaces.add(space)
         self.used = True
         with space.lock:
@@ -249,6 +253,7 @@ class _Connection:
         except BaseException:
             with space.lock:
                 space.tasks.discard(task)
+            _release(task)
             raise
         return task
 
@@ -265,7 +270,7 @@ class _Connection:
             # tasks in order.
             task.order = next(self._order)
         future = self.client.submit(_worker.run, self.program, space.key, space.setup,
-                                    self.lease.key, task.blob,
+                                    self.lease.key, task.blob, task.large and task.large[1],
                                     key="%s-%s" % (task.name, uuid.uuid4().hex), pure=False,
                                     priority=-task.order, **where)
         task.future = future
@@ -295,26 +300,6 @@ class _Connection:
                     _finished(self, task, future, data.get(future))
                 except Exception:
                     pass  # done() is cpmp's own, and sets its result first
-
-
-def _reachable(address):
-    """Fail at once on an address Dask cannot parse, or a TCP port where
-    nothing listens (Dask would retry until its timeout)."""
-    from distributed.comm import get_address_host_port, parse_address
-
-    try:
-        scheme, _ = parse_address(address)
-        host, port = get_address_host_port(address)
-    except (ValueError, TypeError) as exc:
-        fatal("--cluster %s: not a Dask scheduler address (%s); use tcp://HOST:PORT, local "
-              "or local:N" % (address, _one_line(exc)))
-    if scheme in ("tcp", "tls"):
-        import socket
-
-        try:
-            socket.create_connection((host, port), timeout=CONNECT_TIMEOUT).close()
-        except OSError as exc:
-            fatal("cannot reach the Dask scheduler at %s: %s" % (address, exc.strerror or exc))
 
 
 def _finished(conn, task, future, data=None):
@@ -356,10 +341,17 @@ def _finished(conn, task, future, data=None):
             exc = future.exception()
         except BaseException as other:
             exc = other
-        ok, value = None, ClusterError("Dask could not run the task: %s" % _one_line(exc))
+        ok, value = None, ClusterError("Dask could not run the task: %s" % _errors.one_line(exc))
         value.__cause__ = exc
     future.release()
+    _release(task)
     task.done(task, ok, value)
+
+
+def _release(task):
+    large, task.large = task.large, None
+    if large is not None:
+        large[0].release(large[1])
 
 
 def _forward(stream, data):
@@ -381,6 +373,7 @@ def cancel(task):
     one is left for the gatherer to let go (cancelling it under the
     gatherer's feet only makes Dask compute it again)."""
     task.cancelled = True
+    _release(task)
     with task.space.lock:
         task.space.tasks.discard(task)
     if task.future is not None and task.future.status != "finished":
@@ -393,8 +386,3 @@ def task_name(func):
 
     name = getattr(func, "__name__", None) or type(func).__name__
     return re.sub(r"\W", "", name) or "task"
-
-
-def _one_line(exc):
-    text = str(exc).strip().splitlines()
-    return "%s: %s" % (type(exc).__name__, text[0]) if text else type(exc).__name__

@@ -51,8 +51,14 @@ class ClusterExecutor(_cf_process.ProcessPoolExecutor):
                 raise RuntimeError("cannot schedule new futures after interpreter shutdown")
             future = _base.Future()
             try:
-                blob = _send.dumps_task((fn, args, kwargs), _labels(fn, args, kwargs))
-                task = self._conn.submit(self._space, blob, _name(fn), self._finished)
+                large = (self._conn.large, {})
+                try:
+                    blob = _send.dumps_task((fn, args, kwargs), _labels(fn, args, kwargs), 0,
+                                            large)
+                except BaseException:
+                    self._conn.large.release(large[1])
+                    raise
+                task = self._conn.submit(self._space, blob, _name(fn), self._finished, large[1])
             except Exception as exc:
                 future.set_exception(exc)
                 return future

@@ -95,12 +95,19 @@ class ClusterPool(_LocalPool):
     def _submit(self, result, index, func, args, kwds, labelled, slots=None):
         """Send one task; its outcome goes to result._set(index, ...)."""
         try:
-            blob = _send.dumps_task((func, args, kwds), labelled, index)
+            large = (self._conn.large, {})
+            try:
+                blob = _send.dumps_task((func, args, kwds), labelled, index, large)
+            except BaseException:
+                self._conn.large.release(large[1])
+                raise
             with self._lock:
                 if self._state == TERMINATE:
+                    self._conn.large.release(large[1])
                     raise _client.ClusterError("the pool was terminated")
                 task = self._conn.submit(self._space, blob,
-                                         _client.task_name(labelled[0][1]), self._finished)
+                                         _client.task_name(labelled[0][1]), self._finished,
+                                         large[1])
                 self._outstanding[task] = (result, index, slots)
         except Exception as exc:
             self._set(result, index, (False, exc), slots)

@@ -22,13 +22,14 @@ from . import _send
 class Task:
     """One task in flight: what to send again if its workers die."""
 
-    __slots__ = ("space", "blob", "name", "done", "future", "cancelled", "order")
+    __slots__ = ("space", "blob", "name", "done", "future", "cancelled", "order", "large")
 
     def __init__(self, space, blob, name, done):
         self.space, self.blob, self.name, self.done = space, blob, name, done
         self.future = None
         self.cancelled = False
         self.order = None
+        self.large = None  # (_large.Store, {digest: name}) of its large buffers
 
 
 class Space:

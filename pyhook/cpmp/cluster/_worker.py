@@ -19,6 +19,7 @@ import os
 import pickle
 import sys
 import threading
+from collections import OrderedDict
 
 _running = threading.Lock()  # held for each task
 _lock = threading.Lock()  # for _processes
@@ -26,6 +27,8 @@ _processes = {}  # pool (space) key -> _PoolProcess
 FETCH_TIMEOUT = 60  # seconds
 LEASE_CHECK = 2  # seconds between asking whether the programs are still there
 END_GRACE = 5  # seconds an ended pool's process has to exit by itself
+LARGE_KEPT = 1 << 29  # bytes of large buffers (_send._large) a worker, and a pool's process, keep
+_blobs = OrderedDict()  # digest -> a large buffer's bytes, fetched once, least recent first
 # The worker's own, not the program's: what makes a Python on this machine run cpmp.
 _MACHINE = ("LD_PRELOAD", "LD_LIBRARY_PATH")
 _CLIENT_ONLY = ("CPMP_CLUSTER", "CPMP_CLUSTER_TLS", "CPMP_CLUSTER_DASHBOARD_SHOWN")
@@ -44,6 +47,7 @@ class _PoolProcess:
 
         self.program, self.key, self.lease = program, key, lease
         self.ended = False
+        self.sent = OrderedDict()  # digest -> size of the large buffers it holds
         mine, theirs = socket.socketpair()
         life, self.life = os.pipe()
         package = __name__.rsplit(".", 2)[0]
@@ -66,19 +70,20 @@ class _PoolProcess:
         self.conn = Connection(mine.detach())
         self.conn.send_bytes(start["child"])
 
-    def call(self, task):
+    def call(self, task, large):
         """(result bytes or None, stdout bytes, stderr bytes); None: the
-        process ended meanwhile."""
+        process ended meanwhile.  large: {digest: name} of the large
+        buffers the task carries."""
         import select
 
         out, err, streams = [], [], {}
         streams[self.popen.stdout.fileno()] = out
         streams[self.popen.stderr.fileno()] = err
-        try:
-            self.conn.send_bytes(task)
-        except OSError:
-            return None, b"", b""
-        result = None
+        frames = self._large_frames(large) + [b"T" + task]
+        # From a thread: a large buffer fills the socket while the process
+        # may still be writing its start-up's output, which is read here.
+        sender = threading.Thread(target=self._send, args=(frames,), daemon=True)
+        sender.start()
         while True:
             ready, _, _ = select.select([self.conn.fileno()] + list(streams), [], [])
             for fd in ready:
@@ -90,6 +95,7 @@ class _PoolProcess:
                 except (EOFError, OSError):
                     result = None
                 break
+        sender.join()
         # What it wrote before it answered is in the pipes now.
         for fd, got in streams.items():
             os.set_blocking(fd, False)
@@ -97,6 +103,31 @@ class _PoolProcess:
                 pass
             os.set_blocking(fd, True)
         return result, b"".join(out), b"".join(err)
+
+    def _send(self, frames):
+        try:
+            for frame in frames:
+                self.conn.send_bytes(frame)
+        except OSError:
+            pass  # it ended: call() hears of it
+
+    def _large_frames(self, large):
+        """What the process must receive, or drop, before the task."""
+        new = {d: _blob(d, name) for d, name in large.items() if d not in self.sent}
+        frames = []
+        for digest in large:
+            if digest in new:
+                frames += [b"L" + digest.encode(), new[digest]]
+                self.sent[digest] = len(new[digest])
+            self.sent.move_to_end(digest)
+        total = sum(self.sent.values())
+        for digest in list(self.sent):
+            if total <= LARGE_KEPT:
+                break
+            if digest not in large:
+                total -= self.sent.pop(digest)
+                frames.append(b"D" + digest.encode())
+        return frames
 
     def end(self, now):
         """The pool is done: the process exits as a local pool's worker
@@ -170,6 +201,19 @@ def _fetch(name):
     return Variable(name, client=get_client()).get(timeout=FETCH_TIMEOUT)
 
 
+def _blob(digest, name):
+    """A large buffer's bytes, fetched once per worker process while it is
+    among the LARGE_KEPT bytes most recently used."""
+    blob = _blobs.get(digest)
+    if blob is None:
+        blob = _blobs[digest] = _fetch(name)
+        total = sum(len(b) for b in _blobs.values())
+        while total > LARGE_KEPT and len(_blobs) > 1:
+            total -= len(_blobs.popitem(last=False)[1])
+    _blobs.move_to_end(digest)
+    return blob
+
+
 def _process(program, key, setup, lease):
     with _lock:
         process = _processes.get(key)
@@ -181,11 +225,12 @@ def _process(program, key, setup, lease):
     return process
 
 
-def run(program, space_key, setup, lease, task):
+def run(program, space_key, setup, lease, task, large=None):
     """One task: pickled (func, args, kwargs) from the client, for the
     pool space_key of program; setup: the name of what the pool's
     processes start from (see _fetch); lease: the key the program's client
-    holds while it runs.  Returns (pickled (ok, value), stdout bytes,
+    holds while it runs; large: {digest: name} of the large buffers the
+    task carries (_send._large), each fetched once.  Returns (pickled (ok, value), stdout bytes,
     stderr bytes): ok True with the result, False with the task's
     exception, None when the pool cannot run it (its main module or
     initializer failed, its process died); or None when the pool or
@@ -195,22 +240,25 @@ def run(program, space_key, setup, lease, task):
         try:
             process = _process(program, space_key, setup, lease)
         except Exception as exc:
-            return _failed(exc), b"", b""
-        result, out, err = process.call(task)
+            return _failed(exc, "could not start"), b"", b""
+        try:
+            result, out, err = process.call(task, large or {})
+        except Exception as exc:
+            return _failed(exc, "could not fetch the task's large values"), b"", b""
         if result is None:
             if process.ended:
                 return None
             process.end(now=True)
-            return _failed(_died(process)), out, err
+            return _failed(_died(process), None), out, err
         return result, out, err
 
 
-def _failed(exc):
+def _failed(exc, what):
     from ._errors import ClusterError
 
     if not isinstance(exc, ClusterError):
-        error = ClusterError("the pool's process could not start on worker %s: %s: %s"
-                             % (_address(), type(exc).__name__, exc))
+        error = ClusterError("the pool's process %s on worker %s: %s: %s"
+                             % (what, _address(), type(exc).__name__, exc))
         error.__cause__ = exc
         exc = error
     return pickle.dumps((None, exc))
