@@ -3,7 +3,8 @@
 # real Dask cluster (dask-scheduler and two `cpmp exec -- dask-worker`
 # processes on 127.0.0.1, for the whole file) and on `local:2`.  Workers
 # have CPMP_TEST_WORKER=yes in their environment, the programs do not: a
-# task that sees it ran in a worker.
+# task whose process's parent has it ran in a pool's process on a worker
+# (its own environment is the program's).
 
 load test_helper
 
@@ -228,11 +229,12 @@ PY
     assert_output $'[1, 2]\nspawn [1, 2]\nfork [1, 2]'
 }
 
-@test "tasks run in the workers: they see a variable only the workers have" {
+@test "tasks run in a process of the pool's own whose parent is a worker: it has a variable only the workers have" {
     cat > where.py <<'PY'
 import multiprocessing as mp, os
 def where(_):
-    return os.environ.get("CPMP_TEST_WORKER", "here"), os.getpid() != PARENT
+    parent = open("/proc/%d/environ" % os.getppid(), "rb").read().split(b"\0")
+    return "yes" if b"CPMP_TEST_WORKER=yes" in parent else "here", os.getpid() != PARENT
 PARENT = None
 if __name__ == "__main__":
     PARENT = os.getpid()
@@ -248,12 +250,15 @@ PY
 @test "cpmp exec --cluster runs an unmodified python3's lambdas there, and its children follow" {
     cat > child.py <<'PY'
 import multiprocessing as mp, os
+def worker():
+    parent = open("/proc/%d/environ" % os.getppid(), "rb").read().split(b"\0")
+    return "yes" if b"CPMP_TEST_WORKER=yes" in parent else "here"
 def child(q):
     with mp.Pool(1) as pool:
-        q.put(pool.map(lambda x: (x, os.environ.get("CPMP_TEST_WORKER")), range(2)))
+        q.put(pool.map(lambda x: (x, worker()), range(2)))
 if __name__ == "__main__":
     with mp.Pool(2) as pool:
-        print(pool.map(lambda x: os.environ.get("CPMP_TEST_WORKER", "here"), range(2)))
+        print(pool.map(lambda x: worker(), range(2)))
     q = mp.get_context("spawn").Queue()
     p = mp.get_context("spawn").Process(target=child, args=(q,))
     p.start()
@@ -264,6 +269,206 @@ PY
     assert_output $'[\'yes\', \'yes\']\n[(0, \'yes\'), (1, \'yes\')]'
     run -1 "${T[@]}" "$PYTHON" child.py
     assert_output --partial "Can't pickle"
+}
+
+# The pool processes the shared cluster's workers run now: their children
+# running _child (in sessions of their own).
+pool_processes() {
+    local group pid
+    read -r _ group < "$BATS_FILE_TMPDIR/pids"
+    for pid in $(pgrep -g "$group"); do
+        pgrep -P "$pid" -f 'cluster._child' || true
+    done
+}
+
+# N: wait up to 10 s until the shared cluster runs N pool processes.
+wait_for_pool_processes() {
+    local _
+    for _ in $(seq 100); do
+        [ "$(pool_processes | wc -l)" -eq "$1" ] && return 0
+        sleep 0.1
+    done
+    pool_processes | wc -l
+    return 1
+}
+
+# CLUSTER CASE [ARGS...]: cluster_process.py's CASE, copied here, prints
+# the same bytes on stdout and on stderr with python3 and with cpmp run
+# --cluster CLUSTER.
+same_as_python3() {
+    local cluster=$1
+    shift
+    [ -e prog.py ] || cp "$SCRIPTS/cluster_process.py" prog.py
+    "${T[@]}" "$PYTHON" prog.py "$@" > here.out 2> here.err || fail "python3 failed"
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --quiet --cluster "$cluster" prog.py "$@"
+    assert_output "$(cat here.out)"
+    assert_equal "$stderr" "$(cat here.err)"
+}
+
+@test "two projects with a utils.py each, one after the other on one cluster: each runs its own, and an edited one as edited (issue 18, item 1)" {
+    local p
+    for p in a b; do
+        mkdir "$p"
+        echo "WHO = '$p'" > "$p/utils.py"
+        cat > "$p/prog.py" <<'PY'
+import multiprocessing as mp
+def who(_):
+    import utils
+    return utils.WHO
+if __name__ == "__main__":
+    with mp.Pool(2) as pool:
+        print(sorted(set(pool.map(who, range(4)))))
+PY
+    done
+    for p in a b a-edited; do
+        [ "$p" = a-edited ] && p=a && echo "WHO = 'a, edited'" > a/utils.py
+        run -0 "${T[@]}" "$PYTHON" "$p/prog.py"
+        local here=$output
+        run -0 --separate-stderr "${T[@]}" "$CPMP" run --quiet --cluster "$SHARED" "$p/prog.py"
+        assert_equal "$output" "$here"
+    done
+    assert_output "['a, edited']"
+}
+
+@test "a helper module's counter starts afresh in each pool and each program, as locally (issue 18, item 2)" {
+    echo 'N = 0' > counter.py
+    same_as_python3 "$SHARED" counter
+    assert_output $'[1, 2, 3]\n[1, 2, 3]\n[1, 2, 3]'
+    same_as_python3 "$SHARED" counter fork
+    # nothing of those pools stays on the workers
+    wait_for_pool_processes 0
+}
+
+@test "a program killed with SIGKILL: its pools' processes on the workers end within seconds" {
+    cat > killed.py <<'PY'
+import multiprocessing as mp, time
+if __name__ == "__main__":
+    with mp.Pool(2) as pool:
+        pool.map(time.sleep, [60, 60], chunksize=1)
+PY
+    "${T[@]}" "$CPMP" run --quiet --cluster "$SHARED" killed.py &
+    local program=$!
+    wait_for_pool_processes 2
+    kill -KILL "$(pgrep -P "$program")" "$program" 2> /dev/null || true
+    wait_for_pool_processes 0
+    # and the workers serve the next program
+    run -0 "${T[@]}" "$CPMP" run --quiet --cluster "$SHARED" -c 'import multiprocessing as mp
+if __name__ == "__main__":
+    with mp.Pool(2) as pool: print(pool.map(abs, [-1, -2], chunksize=1))'
+    assert_output "[1, 2]"
+}
+
+@test "a pool made after os.chdir() and sys.path.insert() sees the new directory and path (issue 18, item 3)" {
+    local d
+    for d in one two; do
+        mkdir "$d"
+        echo "NAME = '$d'" > "$d/here.py"
+    done
+    same_as_python3 "$SHARED" chdir spawn "$PWD"
+    assert_output $'[(\'one\', \'one\')]\n[(\'two\', \'two\')]'
+    same_as_python3 local:2 chdir fork "$PWD"
+}
+
+@test "os.environ set in the main block before a pool is what its tasks see, on tcp and local:2 (issue 18, item 4)" {
+    same_as_python3 "$SHARED" environ
+    assert_output $'[\'default\']\n[\'first\']\n[\'second\']'
+    same_as_python3 local:2 environ fork
+}
+
+@test "a fork pool has what the main block bound and mutated before it; what cannot go fails where a task reads it, in one line (issue 18, item 5)" {
+    cp "$SCRIPTS/cluster_process.py" prog.py
+    run -0 "${T[@]}" "$PYTHON" prog.py fork-state fork
+    assert_line --index 0 "[(0, 'mutated in the main block', {}), (3, 'mutated in the main block', {}), (6, 'mutated in the main block', {}), (9, 'mutated in the main block', {})]"
+    local here=${lines[0]}
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --quiet --cluster "$SHARED" prog.py fork-state fork
+    assert_equal "${lines[0]}" "$here"
+    assert_equal "${lines[1]}" "NameError: cpmp: the main module's 'LOCK' could not go to the Dask cluster with the pool (${lines[1]#*pool (}"
+    assert_equal "${#lines[@]}" 2
+    # spawn: what the script binds at its top level, as locally
+    same_as_python3 "$SHARED" fork-state spawn
+}
+
+@test "what tasks log through a module-level logging.basicConfig reaches the program's stderr, every line, in every program (issue 18, item 6)" {
+    same_as_python3 "$SHARED" logging fork
+    assert_output 2004
+    assert_equal "${#stderr_lines[@]}" 2004
+    same_as_python3 "$SHARED" logging spawn
+}
+
+@test "tasks run in a main thread with real fds 0-2: signal.alarm, subprocess output, faulthandler, an executor in a task (issue 18, item 7)" {
+    same_as_python3 "$SHARED" process-api fork
+    assert_line "[True, True]"
+    assert_line "[[4, 5], [6, 7]]"
+    same_as_python3 local:2 process-api spawn
+}
+
+@test "a script without the __main__ guard runs as under fork: its top level once, its pool's tasks on the cluster (issue 18, item 7)" {
+    cat > unguarded.py <<'PY'
+import concurrent.futures as cf, multiprocessing as mp
+print("top level", flush=True)
+def double(x):
+    return x * 2
+with mp.Pool(2) as pool:
+    print(pool.map(double, range(4)), flush=True)
+with cf.ProcessPoolExecutor(2) as ex:
+    print(list(ex.map(double, range(3))), flush=True)
+print("end", flush=True)
+PY
+    run -0 --separate-stderr "${T[@]}" "$PYTHON" unguarded.py
+    local here=$output
+    assert_equal "${#lines[@]}" 4
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --quiet --cluster "$SHARED" unguarded.py
+    assert_equal "$output" "$here"
+    assert_equal "$stderr" ""
+}
+
+@test "a large array read by many tasks is kept once on the cluster, not sent with each; a change to it is sent (issue 18, item 10)" {
+    "$PYTHON" -c 'import numpy' 2> /dev/null || skip "no numpy"
+    cat > large.py <<'PY'
+import multiprocessing as mp
+import numpy as np
+def first(args):
+    data, i = args
+    return float(data[i]), float(sum(data) if isinstance(data, bytearray) else data.sum())
+if __name__ == "__main__":
+    data = np.arange(5_000_000, dtype="f8")  # 40 MB
+    with mp.Pool(2) as pool:
+        print(sorted(set(r[1] for r in pool.map(first, [(data, i) for i in range(40)], chunksize=1))))
+        data[0] = 7
+        print(pool.apply(first, ((data, 0),)), pool.map(first, [(data[1:], 0), (bytearray(2 << 20), 0)]))
+PY
+    run -0 "${T[@]}" "$PYTHON" large.py
+    local here=$output
+    # 40 tasks each carrying it would be 1.6 GB; the client holds it about twice
+    run -0 --separate-stderr "${T[@]}" /usr/bin/time -f "%M KB" "$CPMP" run --quiet --cluster "$SHARED" large.py
+    assert_output "$here"
+    local kb=${stderr##*$'\n'}
+    kb=${kb% KB}
+    [ "$kb" -lt 600000 ] || fail "the program used $kb KB"
+}
+
+@test "a task that kills its pool's process fails in one line, never hangs; the pool's next task gets a new process" {
+    cat > die.py <<'PY'
+import concurrent.futures as cf, multiprocessing as mp, os
+def die(_):
+    os.kill(os.getpid(), 9)
+if __name__ == "__main__":
+    with mp.Pool(1) as pool:
+        try:
+            pool.apply(die, (0,))
+        except Exception as exc:
+            print(type(exc).__name__, exc)
+        print(pool.apply(abs, (-1,)))
+    with cf.ProcessPoolExecutor(1) as ex:
+        try:
+            ex.submit(die, 0).result()
+        except Exception as exc:
+            print(type(exc).__name__, exc, "--", exc.__cause__)
+PY
+    run -0 --separate-stderr "${T[@]}" "$CPMP" run --quiet --cluster "$SHARED" die.py
+    assert_line --index 0 --regexp "^ClusterError the pool's process on worker tcp://127\.0\.0\.1:[0-9]+ was killed by signal 9 while it ran the task$"
+    assert_line --index 1 "1"
+    assert_line --index 2 --regexp "^BrokenProcessPool A process in the process pool was terminated abruptly while the future was running or pending\. -- the pool's process on worker .* was killed by signal 9 while it ran the task$"
 }
 
 @test "a task holding a Queue, Lock, Pipe or Manager proxy is refused in one line naming it; local ones still work" {
@@ -279,14 +484,17 @@ PY
 }
 
 # WORKERS PROCESSES: a Pool(PROCESSES) maps 8 items on a cluster of WORKERS
-# worker processes, the task of item 3 killing its worker the first time.
+# worker processes, the task of item 3 killing its worker (the parent of
+# its pool's process) the first time.
 map_killing_a_worker() {
     cat > kill.py <<'PY'
 import multiprocessing as mp, os, sys, time
 def task(x):
     if x == 3 and not os.path.exists(sys.argv[1]):
-        open(sys.argv[1], "w").close()
-        os.kill(os.getpid(), 9)
+        with open(sys.argv[1], "w") as f:
+            f.write(str(os.getpid()))
+        os.kill(os.getppid(), 9)
+        time.sleep(30)
     time.sleep(0.1)
     return x * x
 if __name__ == "__main__":
@@ -298,7 +506,18 @@ PY
     run -0 --separate-stderr "${T[@]}" "$CPMP" run --quiet --cluster "$ADDR" kill.py \
         "$BATS_TEST_TMPDIR/killed" "$2"
     assert_output "[0, 1, 4, 9, 16, 25, 36, 49]"
-    [ -e "$BATS_TEST_TMPDIR/killed" ]
+    # the killed worker's pool process went with it (gone, or a zombie
+    # where nothing reaps orphans)
+    local pid _
+    pid=$(cat "$BATS_TEST_TMPDIR/killed")
+    for _ in $(seq 50); do
+        if [ ! -e "/proc/$pid" ] || grep -q '^State:.*Z' "/proc/$pid/status"; then
+            break
+        fi
+        sleep 0.1
+    done
+    run grep -s '^State:' "/proc/$pid/status"
+    refute_output --partial sleeping
 }
 
 @test "a worker killed in the middle of a task: Dask runs it again and the result is right" {
@@ -494,7 +713,7 @@ if __name__ == "__main__":
         print(ex.submit(task, 0).result())
 PY
     # The first remote frame is the worker's loop: multiprocessing's there, cpmp's here.
-    local flavour loop='/^  File ".*", line [0-9]+, in (worker|_process_worker|_run)$/,+2d'
+    local flavour loop='/^  File ".*", line [0-9]+, in (worker|_process_worker|_call)$/,+2d'
     for flavour in pool executor; do
         run -1 --separate-stderr "${T[@]}" "$PYTHON" fails.py "$flavour"
         local here=$stderr

@@ -9,14 +9,13 @@ worker without cpmp, or with another Python, cloudpickle or cpmp, is
 refused in one line naming it, and the program exits 1 -- as it does when
 the scheduler cannot be reached.
 
-What goes to a worker is pickled by cpmp's pickler (_send) into
-bytes Dask carries without looking inside: the semantics are cpmp's (see
-_policy), as for a spawn child -- the workers hold nothing of this process,
-and every held reference carries its value, as it always does (_held).
-Results come back many at a time (_gather), with what the task printed.
-A pool's own part -- its initializer, the workers it keeps to, its tasks in
-flight -- is _space; the worker side is _worker; the pool
-and executor built on this are _pool and _executor.
+What goes to a worker is pickled by cpmp's pickler (_send) into bytes
+Dask carries without looking inside, for the pool's own process there
+(_worker, _child): the semantics are cpmp's (see _policy), and every held
+reference carries its value (_held).  Results come back many at a time
+(_gather), with what the task printed.  A pool's own part -- what its
+processes start from, the workers it keeps to, its tasks in flight -- is
+_space; the pool and executor built on this are _pool and _executor.
 """
 
 import itertools
@@ -27,7 +26,7 @@ import threading
 import uuid
 import weakref
 
-from . import _errors, _quiet, _space, _worker
+from . import _errors, _large, _quiet, _space, _worker
 from .._settings import ENV_CLUSTER, ENV_QUIET, LOG_PREFIX, env_flag, install_fix
 
 _SHOWN = "CPMP_CLUSTER_DASHBOARD_SHOWN"  # for children: the link is printed already
@@ -113,7 +112,14 @@ class _Connection:
 
         self._done_queue = queue.SimpleQueue()
         threading.Thread(target=self._gather, name="cpmp-gather", daemon=True).start()
-        self.program = self.keep(pickle.dumps(_space.program()), "program")
+        # Every task names its program, for abandon(), and the key its
+        # client holds while it runs: a worker ends the program's pool
+        # processes when the scheduler forgets it (_worker._leases).
+        self.program = "cpmp-program-%s" % uuid.uuid4().hex
+        self.lease = self.client.submit(len, "", key="cpmp-lease-%s" % uuid.uuid4().hex,
+                                        pure=False)
+        self.used = False
+        self.large = _large.Store(self)
         _quiet.install(self.program)
         self.pinned = weakref.WeakSet()  # spaces kept to some workers (_space)
         self.spaces = weakref.WeakSet()  # every space that sent a task
@@ -126,7 +132,7 @@ class _Connection:
 
     @staticmethod
     def _connect(distributed, address, security=None):
-        _reachable(address)
+        _errors.reachable(address, CONNECT_TIMEOUT)
         import warnings
 
         try:
@@ -137,7 +143,7 @@ class _Connection:
                 return distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False,
                                           security=security)
         except (OSError, TimeoutError, ValueError, TypeError) as exc:
-            fatal("cannot reach the Dask scheduler at %s: %s" % (address, _one_line(exc)))
+            fatal("cannot reach the Dask scheduler at %s: %s" % (address, _errors.one_line(exc)))
 
     def _wait_for_workers(self):
         try:
@@ -162,10 +168,11 @@ class _Connection:
     def close(self):
         if os.getpid() != self.pid:
             return  # a forked child: the client and the cluster are the parent's
-        if getattr(self, "program", None) is not None:
+        if getattr(self, "used", False) and self.running():
+            # nothing of the program runs on: its pools' processes end
             self.abandon([t for space in list(self.spaces) for t in list(space.tasks)],
-                         self.program)
-            self.drop(self.program)
+                         self.program, always=True)
+            self.large.close()
         client, self.client = getattr(self, "client", None), None
         # A client still trying to reach a lost scheduler is left to its
         # daemon thread: stopping it mid-retry only makes Dask print noise.
@@ -178,15 +185,16 @@ class _Connection:
             self.local.stop()
             self.local = None
 
-    def abandon(self, tasks, key):
+    def abandon(self, tasks, key, always=False):
         """Nothing of tasks runs on (at exit, Ctrl-C too, and when a pool is
-        terminated): those queued are cancelled, those running stopped
-        (_worker.abandon of key: the program's name or the pool's)."""
+        terminated): those queued are cancelled, the processes of key (the
+        program's name or the pool's) killed (_worker.abandon)."""
         futures = [t.future for t in tasks
                    if t.future is not None and t.future.status != "finished"]
-        if futures and self.running():
+        if (futures or always) and self.running():
             try:
-                self.client.cancel(futures, force=True)
+                if futures:
+                    self.client.cancel(futures, force=True)
                 self.client.run(_worker.abandon, key, on_error="ignore")
             except Exception:
                 pass
@@ -224,17 +232,20 @@ class _Connection:
                 self.client.run(_worker.forget, space.key, on_error="ignore")
             except Exception:
                 pass
-            self.drop(space.initializer)
+            self.drop(space.setup)
 
-    def submit(self, space, flavour, blob, name, done):
+    def submit(self, space, blob, name, done, large=None):
         """Run a pickled task (see _send) on the cluster; done(task,
         ok, value) is called once, from another thread: ok True with the
         result, False with the task's exception (its remote traceback as
         __cause__), None with why the pool cannot run it here (its
         initializer failed, the scheduler was lost, Dask gave up).
         Returns the Task (cancel() drops it)."""
-        task = _space.Task(space, flavour, blob, name, done)
+        task = _space.Task(space, blob, name, done)
+        if large:
+            task.large = self.large, large
         self.spaces.add(space)
+        self.used = True
         with space.lock:
             space.tasks.add(task)
         try:
@@ -242,6 +253,7 @@ class _Connection:
         except BaseException:
             with space.lock:
                 space.tasks.discard(task)
+            _release(task)
             raise
         return task
 
@@ -257,8 +269,8 @@ class _Connection:
             # would run the newest first): a pool of one process sees its
             # tasks in order.
             task.order = next(self._order)
-        future = self.client.submit(_worker.run, self.program, space.key,
-                                    space.initializer, task.flavour, task.blob,
+        future = self.client.submit(_worker.run, self.program, space.key, space.setup,
+                                    self.lease.key, task.blob, task.large and task.large[1],
                                     key="%s-%s" % (task.name, uuid.uuid4().hex), pure=False,
                                     priority=-task.order, **where)
         task.future = future
@@ -290,26 +302,6 @@ class _Connection:
                     pass  # done() is cpmp's own, and sets its result first
 
 
-def _reachable(address):
-    """Fail at once on an address Dask cannot parse, or a TCP port where
-    nothing listens (Dask would retry until its timeout)."""
-    from distributed.comm import get_address_host_port, parse_address
-
-    try:
-        scheme, _ = parse_address(address)
-        host, port = get_address_host_port(address)
-    except (ValueError, TypeError) as exc:
-        fatal("--cluster %s: not a Dask scheduler address (%s); use tcp://HOST:PORT, local "
-              "or local:N" % (address, _one_line(exc)))
-    if scheme in ("tcp", "tls"):
-        import socket
-
-        try:
-            socket.create_connection((host, port), timeout=CONNECT_TIMEOUT).close()
-        except OSError as exc:
-            fatal("cannot reach the Dask scheduler at %s: %s" % (address, exc.strerror or exc))
-
-
 def _finished(conn, task, future, data=None):
     if task.cancelled or future is not task.future:
         return  # dropped, or sent again (_space._repin)
@@ -330,7 +322,8 @@ def _finished(conn, task, future, data=None):
         task.space.tasks.discard(task)
     if status == "finished" or data is not None:
         try:
-            ok, value, out, err = pickle.loads(data if data is not None else future.result())
+            blob, out, err = data if data is not None else future.result()
+            ok, value = pickle.loads(blob)
             if isinstance(value, BaseException):
                 # Dask makes every exception pickle its traceback (tblib):
                 # raised here, its remote frames would follow the local
@@ -348,10 +341,17 @@ def _finished(conn, task, future, data=None):
             exc = future.exception()
         except BaseException as other:
             exc = other
-        ok, value = None, ClusterError("Dask could not run the task: %s" % _one_line(exc))
+        ok, value = None, ClusterError("Dask could not run the task: %s" % _errors.one_line(exc))
         value.__cause__ = exc
     future.release()
+    _release(task)
     task.done(task, ok, value)
+
+
+def _release(task):
+    large, task.large = task.large, None
+    if large is not None:
+        large[0].release(large[1])
 
 
 def _forward(stream, data):
@@ -373,6 +373,7 @@ def cancel(task):
     one is left for the gatherer to let go (cancelling it under the
     gatherer's feet only makes Dask compute it again)."""
     task.cancelled = True
+    _release(task)
     with task.space.lock:
         task.space.tasks.discard(task)
     if task.future is not None and task.future.status != "finished":
@@ -385,8 +386,3 @@ def task_name(func):
 
     name = getattr(func, "__name__", None) or type(func).__name__
     return re.sub(r"\W", "", name) or "task"
-
-
-def _one_line(exc):
-    text = str(exc).strip().splitlines()
-    return "%s: %s" % (type(exc).__name__, text[0]) if text else type(exc).__name__

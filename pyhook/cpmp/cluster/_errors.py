@@ -15,3 +15,28 @@ class Unavailable(SystemExit):
 
 def fatal(message):
     raise Unavailable(LOG_PREFIX + message)
+
+
+def reachable(address, timeout):
+    """Fail at once on an address Dask cannot parse, or a TCP port where
+    nothing listens (Dask would retry until its timeout)."""
+    from distributed.comm import get_address_host_port, parse_address
+
+    try:
+        scheme, _ = parse_address(address)
+        host, port = get_address_host_port(address)
+    except (ValueError, TypeError) as exc:
+        fatal("--cluster %s: not a Dask scheduler address (%s); use tcp://HOST:PORT, local "
+              "or local:N" % (address, one_line(exc)))
+    if scheme in ("tcp", "tls"):
+        import socket
+
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+        except OSError as exc:
+            fatal("cannot reach the Dask scheduler at %s: %s" % (address, exc.strerror or exc))
+
+
+def one_line(exc):
+    text = str(exc).strip().splitlines()
+    return "%s: %s" % (type(exc).__name__, text[0]) if text else type(exc).__name__

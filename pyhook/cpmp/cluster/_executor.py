@@ -37,7 +37,9 @@ class ClusterExecutor(_cf_process.ProcessPoolExecutor):
         self._mp_context = mp_context
         self._conn = _client.connection()
         self._max_workers = max_workers or self._conn.workers
-        self._space = _space.Space(self._conn, initializer, initargs, max_workers)
+        method = (mp_context or _mp_context()).get_start_method()
+        self._space = _space.Space(self._conn, initializer, initargs, max_workers, "executor",
+                                   method)
 
     def submit(self, fn, /, *args, **kwargs):
         with self._shutdown_lock:
@@ -49,8 +51,14 @@ class ClusterExecutor(_cf_process.ProcessPoolExecutor):
                 raise RuntimeError("cannot schedule new futures after interpreter shutdown")
             future = _base.Future()
             try:
-                blob = _send.dumps_task((fn, args, kwargs), _labels(fn, args, kwargs))
-                task = self._conn.submit(self._space, "executor", blob, _name(fn), self._finished)
+                large = (self._conn.large, {})
+                try:
+                    blob = _send.dumps_task((fn, args, kwargs), _labels(fn, args, kwargs), 0,
+                                            large)
+                except BaseException:
+                    self._conn.large.release(large[1])
+                    raise
+                task = self._conn.submit(self._space, blob, _name(fn), self._finished, large[1])
             except Exception as exc:
                 future.set_exception(exc)
                 return future
@@ -109,6 +117,12 @@ class ClusterExecutor(_cf_process.ProcessPoolExecutor):
             self._conn.forget(space)
 
     shutdown.__doc__ = _base.Executor.shutdown.__doc__
+
+
+def _mp_context():
+    import multiprocessing
+
+    return multiprocessing.get_context()
 
 
 def _broken_error(cause):

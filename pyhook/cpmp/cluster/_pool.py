@@ -78,7 +78,8 @@ class ClusterPool(_LocalPool):
         self._conn = _client.connection()
         self._processes = processes or self._conn.workers
         self._maxtasksperchild = maxtasksperchild
-        self._space = _space.Space(self._conn, initializer, initargs, processes)
+        self._space = _space.Space(self._conn, initializer, initargs, processes, "pool",
+                                   self._ctx.get_start_method())
         self._cache = {}
         self._lock = threading.Condition()
         self._outstanding = {}  # _space.Task -> (result, index, slots)
@@ -94,12 +95,19 @@ class ClusterPool(_LocalPool):
     def _submit(self, result, index, func, args, kwds, labelled, slots=None):
         """Send one task; its outcome goes to result._set(index, ...)."""
         try:
-            blob = _send.dumps_task((func, args, kwds), labelled, index)
+            large = (self._conn.large, {})
+            try:
+                blob = _send.dumps_task((func, args, kwds), labelled, index, large)
+            except BaseException:
+                self._conn.large.release(large[1])
+                raise
             with self._lock:
                 if self._state == TERMINATE:
+                    self._conn.large.release(large[1])
                     raise _client.ClusterError("the pool was terminated")
-                task = self._conn.submit(self._space, "pool", blob,
-                                         _client.task_name(labelled[0][1]), self._finished)
+                task = self._conn.submit(self._space, blob,
+                                         _client.task_name(labelled[0][1]), self._finished,
+                                         large[1])
                 self._outstanding[task] = (result, index, slots)
         except Exception as exc:
             self._set(result, index, (False, exc), slots)

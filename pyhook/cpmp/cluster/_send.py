@@ -3,6 +3,10 @@ pickled by cpmp's pickler, refusing what lives only on this machine."""
 
 import pickle
 import sys
+import threading
+
+LARGE = 1 << 20  # bytes: a buffer this large travels once per worker (_client.keep_large)
+_collecting = threading.local()
 
 
 class LocalOnlyError(pickle.PicklingError):
@@ -47,6 +51,11 @@ def _pickler():
             def reducer_override(self, obj):
                 if isinstance(obj, self.local_only):
                     raise LocalOnlyError(_local_only_message(obj))
+                large = getattr(_collecting, "large", None)
+                if large is not None and type(obj) in _buffer_types():
+                    reduced = _large(obj, large)
+                    if reduced is not None:
+                        return reduced
                 return override(obj)
 
         def dumps(obj):
@@ -57,6 +66,69 @@ def _pickler():
 
         _cluster_pickler[0] = dumps
     return _cluster_pickler[0]
+
+
+def dumps(obj):
+    """obj, pickled for the workers."""
+    return _pickler()(obj)
+
+
+def _buffer_types():
+    numpy = sys.modules.get("numpy")
+    return (bytearray, numpy.ndarray) if numpy is not None else (bytearray,)
+
+
+def _large(obj, large):
+    """A large buffer by its digest: kept once on the cluster for every
+    worker (large: the _large.Store and this task's {digest: name}), its
+    content as of now, as every send has it; each task loads its own copy
+    (_child.large)."""
+    try:
+        size = obj.nbytes if hasattr(obj, "nbytes") else len(obj)
+    except Exception:
+        return None
+    if size < LARGE:
+        return None
+    from . import _child
+
+    store, names = large
+    digest = _digest(obj)
+    name = store.pin(digest) if digest is not None else None
+    if name is None:
+        _collecting.large = None  # what it holds goes inline
+        try:
+            blob = dumps(obj)
+        finally:
+            _collecting.large = large
+        digest = digest or _hash(blob)
+        name = store.add(digest, blob)
+    if digest in names:
+        store.release([digest])  # counted once per task
+    names[digest] = name
+    return _child.large, (digest,)
+
+
+def _hash(data, head=b""):
+    import hashlib
+
+    h = hashlib.sha256(head)
+    h.update(data)
+    return h.hexdigest()[:32]
+
+
+def _digest(obj):
+    """A contiguous buffer's digest from its bytes, type and layout, without
+    pickling it; None for others (their pickle's is taken)."""
+    try:
+        view = memoryview(obj)  # numpy refuses some dtypes (datetime64, objects)
+        dtype = getattr(obj, "dtype", None)
+        if not view.c_contiguous or dtype is not None and dtype.hasobject:
+            return None
+        head = repr((type(obj).__qualname__, str(getattr(obj, "dtype", "")), view.shape,
+                     view.format)).encode()
+        return _hash(view.cast("B"), head)
+    except Exception:
+        return None
 
 
 def _local_only_message(obj):
@@ -70,14 +142,19 @@ def _is_local_only(exc):
         isinstance(exc, RuntimeError) and "through inheritance" in str(exc))
 
 
-def dumps_task(task, labelled, index=0):
-    """task, (func, args, kwargs), pickled for the workers.  labelled:
+def dumps_task(task, labelled, index=0, large=None):
+    """task, (func, args, kwargs), pickled for the workers; with large (a
+    dict), its large buffers apart, by digest, into it.  labelled:
     [(label, object)] of what it holds, to name the one a refusal comes
     from ("argument 2"); index: its number in a map, for other errors,
     which say where the culprit sits as they do locally (_diagnose)."""
     dumps = _pickler()
     try:
-        return dumps(task)
+        _collecting.large = large
+        try:
+            return dumps(task)
+        finally:
+            _collecting.large = None
     except Exception as exc:
         if not _is_local_only(exc):
             from ..core import _diagnose, _reduce

@@ -11,6 +11,7 @@ watch), as a local pool replaces a process.
 """
 
 import os
+import pickle
 import sys
 import threading
 import uuid
@@ -21,31 +22,35 @@ from . import _send
 class Task:
     """One task in flight: what to send again if its workers die."""
 
-    __slots__ = ("space", "flavour", "blob", "name", "done", "future", "cancelled", "order")
+    __slots__ = ("space", "blob", "name", "done", "future", "cancelled", "order", "large")
 
-    def __init__(self, space, flavour, blob, name, done):
-        self.space, self.flavour, self.blob, self.name, self.done = (
-            space, flavour, blob, name, done)
+    def __init__(self, space, blob, name, done):
+        self.space, self.blob, self.name, self.done = space, blob, name, done
         self.future = None
         self.cancelled = False
         self.order = None
+        self.large = None  # (_large.Store, {digest: name}) of its large buffers
 
 
 class Space:
-    """processes: the pool's number of processes, or None for all."""
+    """processes: the pool's number of processes, or None for all;
+    flavour: "pool" or "executor"; method: its start method."""
 
-    def __init__(self, conn, initializer, initargs, processes=None):
+    def __init__(self, conn, initializer, initargs, processes=None, flavour="pool",
+                 method=None):
         if not conn.running():
             raise conn.lost("no new pool can start")
         self.key = uuid.uuid4().hex
         self.lock = threading.Lock()
         self.tasks = set()
-        self.initializer = None
+        child = {"flavour": flavour, "program": program(), "initializer": None}
         if initializer is not None:
-            blob = _send.dumps_task(
+            child["initializer"] = _send.dumps_task(
                 (initializer, tuple(initargs)), [("the initializer", initializer)]
                 + [("initargs[%d]" % i, a) for i, a in enumerate(initargs)])
-            self.initializer = conn.keep(blob, "initializer")
+        if method == "fork":
+            child["bindings"], child["unsent"] = _bindings()
+        self.setup = conn.keep(pickle.dumps(_start(child)), "pool")
         self.pins = None
         if processes is not None:
             self.pins = pick(conn, processes) or None
@@ -53,18 +58,26 @@ class Space:
                 _pin(conn, self)
 
 
-def program():
-    """How a worker re-makes the main module, as a spawn child would."""
-    from ..core import _policy
+def _start(child):
+    """What a worker starts the pool's processes with (_worker): this
+    process's environment, directory and flags, now."""
+    import subprocess
 
-    main = sys.modules.get("__main__")
     try:
         here = os.getcwd()
     except OSError:
         here = None
+    return {"env": dict(os.environ), "cwd": here,
+            "flags": subprocess._args_from_interpreter_flags(), "child": pickle.dumps(child)}
+
+
+def program():
+    """How a pool's process re-makes the main module, as a spawn child
+    would: the main script's source, or its module name."""
+    from ..core import _policy
+
+    main = sys.modules.get("__main__")
     made = {"sys_path": [p for p in sys.path if p], "argv": list(sys.argv)}
-    if here is not None:
-        made["dir"] = here
     if main is None or not _policy._main_spawn_resolvable(main):
         return made
     name = getattr(getattr(main, "__spec__", None), "name", None)
@@ -79,6 +92,27 @@ def program():
     except OSError:
         pass
     return made
+
+
+_OWN = frozenset(("__builtins__", "__cached__", "__doc__", "__file__", "__loader__",
+                  "__name__", "__package__", "__spec__"))
+
+
+def _bindings():
+    """For a fork pool: what the main module binds now, each by value as
+    a forked worker holds it ({name: bytes}), and why each that cannot go
+    did not ({name: one line}), said when a task reads it (_child)."""
+    main = sys.modules.get("__main__")
+    sent, unsent = {}, {}
+    for name, value in list(getattr(main, "__dict__", {}).items()):
+        if name in _OWN:
+            continue
+        try:
+            sent[name] = _send.dumps(value)
+        except Exception as exc:
+            unsent[name] = "%s: %s" % (type(exc).__name__, str(exc).splitlines()[0]
+                                       if str(exc) else "")
+    return sent, unsent
 
 
 # --- the workers a pool keeps to ------------------------------------------------

@@ -4,306 +4,340 @@ Its names are written into Dask's task messages as
 ``__cpmp__.cluster._worker.NAME`` (see core/_wire): the worker must run cpmp (``cpmp exec --
 dask-worker ADDRESS``), which _client checks at connect.
 
-Each pool (or executor) of the program is a *space* here: a fresh copy of
-the program's main module, made as a spawn child makes it (the script re-run
-as ``__mp_main__``, its main block skipped), then the pool's initializer --
-once per space in this process, before its first task, as a local worker
-process of that pool would.  While a task of a space runs, ``__main__`` and
-``__mp_main__`` are that space's module, so references to the program's
-main module resolve to it and nowhere else.
+The program's code never runs in the worker: each pool (or executor) gets
+a process of its own on each worker process that runs its tasks (_child),
+started with the pool's first task there and ended with the pool, the
+program, or the worker -- as a local pool's worker processes are.  A Dask
+task only hands its bytes to that process and brings back the result,
+with what the process wrote on its stdout and stderr meanwhile.
 
 One task at a time per worker process, whatever Dask's thread count: a
-local pool's worker process runs its tasks one after the other, and task
-code that is not thread-safe (a module-level scratch buffer, a shared
-random generator) must not give another answer on the cluster.
+worker process stands for a core, as a local pool's process does.
 """
 
-import builtins
+import os
 import pickle
 import sys
 import threading
 from collections import OrderedDict
-from types import ModuleType
 
-_running = threading.Lock()  # held for each task, and to change what is installed
-_spaces_lock = threading.Lock()
-_spaces = OrderedDict()  # space key -> _Space, most recent last
-_MAX_SPACES = 64  # pools the program forgot to close are dropped, oldest first
-_active = [None]  # the space installed
+_running = threading.Lock()  # held for each task
+_lock = threading.Lock()  # for _processes
+_processes = {}  # pool (space) key -> _PoolProcess
+FETCH_TIMEOUT = 60  # seconds
+LEASE_CHECK = 2  # seconds between asking whether the programs are still there
+END_GRACE = 5  # seconds an ended pool's process has to exit by itself
+LARGE_KEPT = 1 << 29  # bytes of large buffers (_send._large) a worker, and a pool's process, keep
+_blobs = OrderedDict()  # digest -> a large buffer's bytes, fetched once, least recent first
+# The worker's own, not the program's: what makes a Python on this machine run cpmp.
+_MACHINE = ("LD_PRELOAD", "LD_LIBRARY_PATH")
+_CLIENT_ONLY = ("CPMP_CLUSTER", "CPMP_CLUSTER_TLS", "CPMP_CLUSTER_DASHBOARD_SHOWN")
+# -c puts the directory first on sys.path: none of its modules may run
+# before the program's sys.path is in place (_child._prepare).
+_BOOT = ("import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+         "import importlib; importlib.import_module(sys.argv[1] + '.cluster._child')"
+         ".main(int(sys.argv[2]), int(sys.argv[3]))")
 
 
-class _Space:
-    def __init__(self, key):
-        self.key = key
-        self.program = {}
-        self.module = None
-        self.error = None  # what the main module or the initializer raised
+class _PoolProcess:
+    def __init__(self, program, key, start, lease):
+        import socket
+        import subprocess
+        from multiprocessing.connection import Connection
 
-
-_worker_own = []  # the worker's own (__main__, __mp_main__, argv, cwd)
-
-
-def _install(space):
-    """What a spawn child of the program has: its main module as __main__,
-    its sys.argv, and its working directory where this machine has it."""
-    import os
-
-    if not _worker_own:
-        _worker_own.append((sys.modules.get("__main__"), sys.modules.get("__mp_main__"),
-                            list(sys.argv), os.getcwd()))
-    sys.modules["__main__"] = sys.modules["__mp_main__"] = space.module
-    program = space.program
-    if "argv" in program:
-        sys.argv[:] = program["argv"]
-    if "dir" in program:
+        self.program, self.key, self.lease = program, key, lease
+        self.ended = False
+        self.sent = OrderedDict()  # digest -> size of the large buffers it holds
+        mine, theirs = socket.socketpair()
+        life, self.life = os.pipe()
+        package = __name__.rsplit(".", 2)[0]
+        cwd = start["cwd"]
         try:
-            os.chdir(program["dir"])
+            self.popen = subprocess.Popen(
+                [sys.executable] + start["flags"] + ["-c", _BOOT, package, str(theirs.fileno()),
+                                                     str(life)],
+                env=_environment(start["env"], package), stdin=subprocess.DEVNULL,
+                cwd=cwd if cwd and os.path.isdir(cwd) else None,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                pass_fds=(theirs.fileno(), life), start_new_session=True)
+        except BaseException:
+            mine.close()
+            os.close(self.life)
+            raise
+        finally:
+            theirs.close()
+            os.close(life)
+        self.conn = Connection(mine.detach())
+        self.conn.send_bytes(start["child"])
+
+    def call(self, task, large):
+        """(result bytes or None, stdout bytes, stderr bytes); None: the
+        process ended meanwhile.  large: {digest: name} of the large
+        buffers the task carries."""
+        import select
+
+        out, err, streams = [], [], {}
+        streams[self.popen.stdout.fileno()] = out
+        streams[self.popen.stderr.fileno()] = err
+        frames = self._large_frames(large) + [b"T" + task]
+        # From a thread: a large buffer fills the socket while the process
+        # may still be writing its start-up's output, which is read here.
+        sender = threading.Thread(target=self._send, args=(frames,), daemon=True)
+        sender.start()
+        while True:
+            ready, _, _ = select.select([self.conn.fileno()] + list(streams), [], [])
+            for fd in ready:
+                if fd in streams and not _read(fd, streams[fd]):
+                    del streams[fd]
+            if self.conn.fileno() in ready:
+                try:
+                    result = self.conn.recv_bytes()
+                except (EOFError, OSError):
+                    result = None
+                break
+        sender.join()
+        # What it wrote before it answered is in the pipes now.
+        for fd, got in streams.items():
+            os.set_blocking(fd, False)
+            while _read(fd, got):
+                pass
+            os.set_blocking(fd, True)
+        return result, b"".join(out), b"".join(err)
+
+    def _send(self, frames):
+        try:
+            for frame in frames:
+                self.conn.send_bytes(frame)
+        except OSError:
+            pass  # it ended: call() hears of it
+
+    def _large_frames(self, large):
+        """What the process must receive, or drop, before the task."""
+        new = {d: _blob(d, name) for d, name in large.items() if d not in self.sent}
+        frames = []
+        for digest in large:
+            if digest in new:
+                frames += [b"L" + digest.encode(), new[digest]]
+                self.sent[digest] = len(new[digest])
+            self.sent.move_to_end(digest)
+        total = sum(self.sent.values())
+        for digest in list(self.sent):
+            if total <= LARGE_KEPT:
+                break
+            if digest not in large:
+                total -= self.sent.pop(digest)
+                frames.append(b"D" + digest.encode())
+        return frames
+
+    def end(self, now):
+        """The pool is done: the process exits as a local pool's worker
+        does (now: is killed, with its own children)."""
+        with _lock:
+            if _processes.get(self.key) is self:
+                del _processes[self.key]
+            if self.ended:
+                return
+            self.ended = True
+        if not now:
+            try:
+                self.conn.send_bytes(b"")
+            except OSError:
+                now = True
+        if now:
+            self._kill()
+        else:
+            threading.Timer(END_GRACE, self._kill).start()
+
+    def _kill(self):
+        try:
+            os.close(self.life)  # its lifeline: it kills itself and its children
         except OSError:
             pass
+        try:
+            os.killpg(self.popen.pid, 9)
+        except OSError:
+            pass
+        threading.Thread(target=self._reap, daemon=True).start()
+
+    def _reap(self):
+        self.popen.wait()
+        for f in (self.popen.stdout, self.popen.stderr, self.conn):
+            try:
+                f.close()
+            except OSError:
+                pass
 
 
-def _uninstall():
-    """The worker's own main module, argv and directory again (lock held,
-    no task running): a finished program leaves nothing behind."""
-    import os
-
-    main, mp_main, argv, cwd = _worker_own[0]
-    for name, module in (("__main__", main), ("__mp_main__", mp_main)):
-        if module is None:
-            sys.modules.pop(name, None)
-        else:
-            sys.modules[name] = module
-    sys.argv[:] = argv
+def _read(fd, into):
     try:
-        os.chdir(cwd)
-    except OSError:
-        pass
-    _active[0] = None
+        data = os.read(fd, 65536)
+    except BlockingIOError:
+        return False
+    if data:
+        into.append(data)
+    return bool(data)
 
 
-def _main_module(space, program):
-    """A fresh __mp_main__ as a spawn child makes it, from what the client
-    sent: the script's source (the file need not exist here), or the
-    module name of ``python -m``, or nothing (-c, stdin, a notebook)."""
-    module = ModuleType("__mp_main__")
-    module.__builtins__ = builtins
-    space.module, space.program = module, program
-    _install(space)
-    for entry in program.get("sys_path", ()):
-        if entry not in sys.path:
-            import os
-
-            if os.path.isdir(entry):
-                sys.path.append(entry)
-    path, source, name = program.get("path"), program.get("source"), program.get("name")
-    if source is not None:
-        module.__file__ = path
-        _remember_source(path, source)
-        exec(compile(source, path, "exec"), module.__dict__)
-    elif name is not None:
-        import runpy
-
-        module.__dict__.update(runpy.run_module(name, run_name="__mp_main__", alter_sys=False))
-    return module
-
-
-def _remember_source(path, source):
-    """Tracebacks show the script's lines even where the file is absent."""
-    import linecache
-    import os
-
-    if not os.path.isfile(path):
-        text = source.decode("utf-8", "replace")
-        linecache.cache[path] = (len(text), None, text.splitlines(True), path)
-
-
-_fetched = OrderedDict()  # name -> the program's description or an initializer
-FETCH_TIMEOUT = 60  # seconds
+def _environment(env, package):
+    """The program's environment, but for what makes this machine's
+    Python run cpmp (the worker's) and what only the client uses: a
+    task's own pool runs in the worker's machine, as a local pool's
+    worker's does."""
+    env = {k: v for k, v in env.items() if k not in _MACHINE + _CLIENT_ONLY}
+    env.update({k: os.environ[k] for k in _MACHINE if k in os.environ})
+    if package == "cpmp":  # cpmp.patch() in a plain Python: find the package
+        home = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [home, env.get("PYTHONPATH")]))
+    return env
 
 
 def _fetch(name):
     """What the client keeps under name (_client's keep): on the
-    scheduler, so that no worker's death loses it; fetched once per
-    worker process, and not as a task's dependency, which would hold a
-    task back while a later one of the same pool runs (a pool's tasks
-    start in the order they were sent, as from a local pool's queue)."""
-    value = _fetched.get(name, _fetched)
-    if value is _fetched:
-        from distributed import Variable, get_client
+    scheduler, so that no worker's death loses it, and not as a task's
+    dependency, which would hold a task back while a later one of the same
+    pool runs (a pool's tasks start in the order they were sent)."""
+    from distributed import Variable, get_client
 
-        value = Variable(name, client=get_client()).get(timeout=FETCH_TIMEOUT)
-        _fetched[name] = value
-        while len(_fetched) > _MAX_SPACES:
-            _fetched.popitem(last=False)
-    return value
+    return Variable(name, client=get_client()).get(timeout=FETCH_TIMEOUT)
 
 
-def _prepare(space, program, initializer):
-    """Make the space's main module and run its initializer, once."""
+def _blob(digest, name):
+    """A large buffer's bytes, fetched once per worker process while it is
+    among the LARGE_KEPT bytes most recently used."""
+    blob = _blobs.get(digest)
+    if blob is None:
+        blob = _blobs[digest] = _fetch(name)
+        total = sum(len(b) for b in _blobs.values())
+        while total > LARGE_KEPT and len(_blobs) > 1:
+            total -= len(_blobs.popitem(last=False)[1])
+    _blobs.move_to_end(digest)
+    return blob
+
+
+def _process(program, key, setup, lease):
+    with _lock:
+        process = _processes.get(key)
+    if process is None:
+        process = _PoolProcess(program, key, pickle.loads(_fetch(setup)), lease)
+        with _lock:
+            _processes[key] = process
+            _watch_leases()
+    return process
+
+
+def run(program, space_key, setup, lease, task, large=None):
+    """One task: pickled (func, args, kwargs) from the client, for the
+    pool space_key of program; setup: the name of what the pool's
+    processes start from (see _fetch); lease: the key the program's client
+    holds while it runs; large: {digest: name} of the large buffers the
+    task carries (_send._large), each fetched once.  Returns (pickled (ok, value), stdout bytes,
+    stderr bytes): ok True with the result, False with the task's
+    exception, None when the pool cannot run it (its main module or
+    initializer failed, its process died); or None when the pool or
+    the program ended meanwhile.  Never raises: Dask's own error path
+    would change the exception the program sees."""
+    with _running:
+        try:
+            process = _process(program, space_key, setup, lease)
+        except Exception as exc:
+            return _failed(exc, "could not start"), b"", b""
+        try:
+            result, out, err = process.call(task, large or {})
+        except Exception as exc:
+            return _failed(exc, "could not fetch the task's large values"), b"", b""
+        if result is None:
+            if process.ended:
+                return None
+            process.end(now=True)
+            return _failed(_died(process), None), out, err
+        return result, out, err
+
+
+def _failed(exc, what):
+    from ._errors import ClusterError
+
+    if not isinstance(exc, ClusterError):
+        error = ClusterError("the pool's process %s on worker %s: %s: %s"
+                             % (what, _address(), type(exc).__name__, exc))
+        error.__cause__ = exc
+        exc = error
+    return pickle.dumps((None, exc))
+
+
+def _died(process):
+    from ._errors import ClusterError
+
     try:
-        _main_module(space, pickle.loads(_fetch(program)))
-        if initializer is not None:
-            func, args = pickle.loads(_fetch(initializer))
-            func(*args)
-    except BaseException as exc:
-        space.module = space.module or ModuleType("__mp_main__")
-        space.error = exc
+        code = process.popen.wait(5)
+    except Exception:
+        code = None
+    how = ("was killed by signal %d" % -code if code is not None and code < 0
+           else "exited with status %s" % code)
+    return ClusterError("the pool's process on worker %s %s while it ran the task"
+                        % (_address(), how))
 
 
-def _enter(key):
-    """The space, installed (_running held)."""
-    with _spaces_lock:
-        space = _spaces.get(key)
-        if space is None:
-            space = _spaces[key] = _Space(key)
-            while len(_spaces) > _MAX_SPACES:
-                _spaces.popitem(last=False)
-        else:
-            _spaces.move_to_end(key)
-    if _active[0] is not space:
-        _active[0] = space
-        if space.module is not None:
-            _install(space)
-    return space
+def _address():
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except Exception:
+        return "?"
 
 
 def forget(key):
-    """The client closed the pool: drop its space (client.run calls it, on
-    the worker's event loop: never waits for a running task)."""
-    with _spaces_lock:
-        space = _spaces.pop(key, None)
-    if space is not None and _running.acquire(blocking=False):
-        try:
-            if _active[0] is space and _worker_own:
-                _uninstall()
-        finally:
-            _running.release()
-
-
-def _wrap(exc, flavour):
-    """The exception as the pool's own worker sends it: with its traceback,
-    which the client gets as __cause__."""
-    if flavour == "pool":
-        from multiprocessing.pool import ExceptionWithTraceback
-    else:
-        from concurrent.futures.process import _ExceptionWithTraceback as ExceptionWithTraceback
-    return ExceptionWithTraceback(exc, exc.__traceback__)
-
-
-def _send(result, flavour, output):
-    from ..core._reduce import dumps
-
-    try:
-        return dumps(result + output)
-    except Exception as exc:
-        if flavour == "pool" and result[0]:
-            from multiprocessing.pool import MaybeEncodingError
-
-            return dumps((False, MaybeEncodingError(exc, result[1])) + output)
-        return dumps((False, _wrap(exc, flavour)) + output)
-
-
-class _Captured:
-    """sys.stdout and sys.stderr of the task, kept to go back with its
-    result: what a task prints appears in the program's own output, as a
-    local pool worker's does (one task at a time, so swapping is safe)."""
-
-    def __enter__(self):
-        import io
-
-        self.saved = sys.stdout, sys.stderr
-        self.streams = [io.TextIOWrapper(io.BytesIO(), encoding="utf-8",
-                                         errors="backslashreplace", write_through=True)
-                        for _ in range(2)]
-        sys.stdout, sys.stderr = self.streams
-        return self
-
-    def __exit__(self, *exc):
-        sys.stdout, sys.stderr = self.saved
-        self.output = tuple(s.buffer.getvalue() for s in self.streams)
-        return False
-
-
-def run(program, space_key, initializer, flavour, task):
-    """One task: pickled (func, args, kwargs) from the client; program and
-    initializer: keys of what the client scattered (see _fetch).  Returns
-    pickled (True, result), (False, exception) or, when the space could not
-    be prepared, (None, exception) -- each followed by what the task (and
-    the initializer) wrote to stdout and to stderr; never raises: Dask's
-    own error path would change the exception the program sees."""
-    try:
-        with _running, _Captured() as captured:
-            _current[0] = (program, space_key, threading.get_ident())
-            try:
-                result = _run(program, space_key, initializer, flavour, task)
-            finally:
-                with _current_lock:
-                    _current[0] = None
-    except Abandoned:
-        _current[0] = None
-        return None  # its program is gone: nobody reads the result
-    return _send(result, flavour, captured.output)
-
-
-def _run(program, space_key, initializer, flavour, task):
-    space = _enter(space_key)
-    if space.module is None and space.error is None:
-        _prepare(space, program, initializer)
-    if space.error is not None:
-        # None: not the task's own failure (an executor is broken by it)
-        return (None, _wrap(space.error, flavour))
-    try:
-        func, args, kwds = pickle.loads(task)
-        # the line a remote traceback shows, as multiprocessing's
-        return (True, func(*args, **kwds))
-    except Abandoned:
-        raise
-    except BaseException as exc:
-        return (False, _wrap(exc, flavour))
-
-
-class Abandoned(BaseException):
-    """Raised in a task whose program has exited (abandon)."""
-
-
-_current = [None]  # (program, space key, thread id) of the task running here
-_current_lock = threading.Lock()  # an Abandoned is raised only inside run()
-ABANDON_GRACE = 0.5  # seconds a task has to stop before its process ends
+    """The client closed the pool: its processes exit (client.run calls
+    it, on the worker's event loop: never waits)."""
+    with _lock:
+        process = _processes.get(key)
+    if process is not None:
+        process.end(now=False)
 
 
 def abandon(key):
     """The program (key: its name) exited, or its pool (the space's key)
-    was terminated, with a task of its running here (client.run calls
-    it, on the worker's event loop): nothing of a program runs after it
-    ends, and a terminated pool's tasks stop, as its processes do.  Dask cannot stop a thread: the task gets
-    Abandoned at its next line of Python; one still running after the
-    grace (in C: a sleep, a read) ends with the worker process, which its
-    nanny replaces, as when a worker dies; a worker without a nanny
-    keeps it running to its end."""
-    import ctypes
-
-    with _current_lock:
-        current = _current[0]
-        if current is None or key not in current[:2]:
-            return False
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(current[2]),
-                                                   ctypes.py_object(Abandoned))
-
-    def end():
-        if _current[0] is current and getattr(_dask_worker(), "nanny", None):
-            import os
-
-            os._exit(1)
-
-    threading.Timer(ABANDON_GRACE, end).start()
-    return True
+    was terminated (client.run calls it, on the worker's event loop):
+    nothing of a program runs after it ends, and a terminated pool's
+    processes are killed, as a local pool's are."""
+    with _lock:
+        ending = [p for p in _processes.values() if key in (p.key, p.program)]
+    for process in ending:
+        process.end(now=True)
+    return bool(ending)
 
 
-def _dask_worker():
-    try:
+_watching = [False]
+
+
+def _watch_leases():
+    """A program that went away without a word (killed, its machine lost):
+    the scheduler forgets the key its client held, and its pools'
+    processes are killed (_lock held, in a task's thread)."""
+    if not _watching[0]:
         from distributed import get_worker
 
-        return get_worker()
-    except Exception:
-        return None
+        _watching[0] = True
+        threading.Thread(target=_leases, args=(get_worker(),), name="cpmp-leases",
+                         daemon=True).start()
 
+
+def _leases(worker):
+    import time
+
+    from distributed.utils import sync
+
+    while True:
+        time.sleep(LEASE_CHECK)
+        with _lock:
+            processes = list(_processes.values())
+        if not processes:
+            continue
+        try:
+            states = sync(worker.loop, worker.scheduler.get_task_status,
+                          keys=list({p.lease for p in processes}))
+        except Exception:
+            continue  # the scheduler is away: its workers go with it
+        for process in processes:
+            if states.get(process.lease) is None:
+                process.end(now=True)

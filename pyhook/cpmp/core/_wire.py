@@ -65,8 +65,10 @@ pickler made of it, needs_main whether it names the sender's ``__main__``
 ``_subinterp.call(results, (func, args, kwargs))``.
 
 A cluster task (cluster/_send, cluster/_worker): a pickle of (func, args,
-kwargs) or a mapstar chunk, made by the same pickler, run by
-``cluster._worker.run(program, key, ...)``.
+kwargs) or a mapstar chunk, made by the same pickler, handed by
+``cluster._worker.run(program, key, setup, lease, task)`` to the pool's own
+process, started as ``python3 -c ... PACKAGE FD FD`` running
+``PACKAGE.cluster._child.main``.
 """
 
 # --- markers -----------------------------------------------------------------
