@@ -16,7 +16,7 @@ def corrected(cls, reduce):
         # and a NamedTuple's cannot be made at all without (KeyError, and a
         # pool's workers replaced forever).
         args[3].setdefault("__module__", cls.__module__)
-        if _is_named_tuple(cls):
+        if "__orig_bases__" in vars(cls) and _is_named_tuple(cls):
             args[3].pop("__slots__", None)  # typing refuses it (2.2.1 stopped giving it)
     if "__dataclass_fields__" in vars(cls):
         _dataclass_fields_by_reference(clsdict)
@@ -69,8 +69,7 @@ def _own_annotations(cls, clsdict):
     3.14's function and cache: that function's cell holds the class body's
     namespace, which cloudpickle < 3.1.2 cannot pickle for an ABC
     (``_abc_impl``), and which 3.1.2 drops, and the annotations with it."""
-    own = vars(cls)
-    if any(key in own for key in _CLASS_ANNOTATIONS):
+    if not vars(cls).keys().isdisjoint(_CLASS_ANNOTATIONS):  # (no generator: each send)
         for key in _CLASS_ANNOTATIONS:
             clsdict.pop(key, None)
         clsdict["__annotations__"] = dict(_wire.annotations(cls))
