@@ -214,3 +214,12 @@ with mp.get_context(sys.argv[1]).Pool(1) as p:
     run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/kept.py" tracked-fork fork
     assert_output "True 3 3 True"
 }
+
+@test "a main-block class sent again carries the class as it is at each send, by the C fast path as without it" {
+    # A spawned worker per task rebuilds it from the fallback; "walk": the
+    # C walk (_held_class.c) says changed exactly where _fallback's does.
+    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/held_class.py" walk
+    assert_output "17 steps, 0 differ (hits)"
+    run -0 env CPMP_TEST_SLOW=1 "${T[@]}" "$CPMP" run "$SCRIPTS/held_class.py"
+    assert_output "17 steps, 0 differ (no hits)"
+}

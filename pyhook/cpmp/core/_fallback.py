@@ -19,12 +19,13 @@ tuple saved less than checking its snapshot cost, 240k instructions a
 send against 200k.)
 """
 
+import struct
 import sys
 import types
 import weakref
 from types import FunctionType, ModuleType
 
-from . import _cloud, _mutation, _policy, _resend, _stash
+from . import _cloud, _held, _mutation, _policy, _resend, _stash
 
 _made = weakref.WeakKeyDictionary()  # definition -> [fingerprint, kept, checks]
 # cpmp's pickler, sending the object it is given by value even where a
@@ -77,6 +78,17 @@ def current(definition):
             or None in map(_deref, made[0][1]):
         return None
     return made
+
+
+def made(definition):
+    """The record current() checks, unchecked (or None)."""
+    return _made.get(definition)
+
+
+def packed(ids):
+    """A snapshot's ids as the pointers they are, packed: what
+    _held_class.c compares with."""
+    return struct.pack("%dP" % len(ids), *ids)
 
 
 _deref = weakref.ref.__call__
@@ -200,6 +212,10 @@ def _stable(item, out):
 
 
 _BY_REFERENCE = object()
+# What _held_class.c, the C twin of the walk above, is given to compare with.
+MARKS = (_OPEN, _CLOSE, _BY_REFERENCE)
+DESCRIPTORS = _DESCRIPTORS
+KINDS = (staticmethod, classmethod, property, types.BuiltinFunctionType, FunctionType)
 
 
 def _function_item(func):
@@ -224,3 +240,37 @@ def _by_reference(definition):
         _resend.remember_by_reference(definition)
         return True
     return False
+
+
+# id(class) -> (weak reference to it, qualified name, module name, weak
+# reference to the module, pin serial, fingerprint, reduce): the reference
+# to a main-module class a forked receiver holds, sent again by the C fast
+# path (_held_class.c) while all of it and the class's snapshot (_fallback)
+# are the same.  A dict when that path is in (_reduce sets it; _send fills
+# it).
+held_classes = None
+
+
+def remember_held_class(cls, entry, reduce):
+    """Record reduce for cls where the C fast path can prove it still right:
+    the fallback it carries is the bytes _fallback keeps (not a stash's
+    name), made from the snapshot its record holds, and its checks are
+    the ones that record says hold for this pin serial.  The record keeps
+    what the fingerprint holds strongly: an id compared is never one of a
+    dead object's that a new one took over."""
+    held_classes.pop(id(cls), None)  # whatever is recorded is older
+    record = made(cls)
+    if record is None or record[2] is None or record[2][0] != _held.pin_serial() \
+            or type(entry[2]) is not bytes or entry[2] is not record[1] or entry[1] is not record[2][2]:
+        return
+    module = sys.modules.get(cls.__module__)
+    qualname = cls.__qualname__
+    if module is None or type(qualname) is not str or "." in qualname \
+            or getattr(module, qualname, None) is not cls:
+        return
+    import functools
+
+    forget = functools.partial(held_classes.pop, id(cls), None)
+    held_classes[id(cls)] = (weakref.ref(cls, lambda ref: forget()), qualname, cls.__module__,
+                             weakref.ref(module), _held.pin_serial(),
+                             (packed(record[0][0]),) + record[0][1:], reduce)

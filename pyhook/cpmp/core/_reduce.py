@@ -17,7 +17,7 @@ from collections import OrderedDict
 from types import CellType, ClassMethodDescriptorType, CodeType, FunctionType, \
     GetSetDescriptorType, MappingProxyType, MethodType, ModuleType
 
-from . import _cloud, _code, _fallback, _policy, _receive, _resend, _send, _typevar, _wire, \
+from . import _cloud, _code, _fallback, _held, _policy, _receive, _resend, _send, _typevar, _wire, \
     _wrappers
 
 
@@ -244,6 +244,11 @@ def _load_speedups():
         return None, "does not match this package (no set_reducers or lookup)"
     _speedups.set_tables(_cloud.OWN, _resend.by_reference)
     _resend.c_lookup = _speedups.lookup
+    if hasattr(_speedups, "set_held"):
+        _fallback.held_classes = {}
+        _speedups.set_held(_fallback.held_classes, vars(_held), _fallback.MARKS,
+                           _fallback.DESCRIPTORS, _resend.VALUE_TYPES, _fallback.KINDS,
+                           _resend.holdable, _cloud.OWN)
     global _c
     _c = _speedups
     return _speedups.reducer_override, None

@@ -325,8 +325,12 @@ def _reduce_definition(obj, is_function, by_value):
     if reason in _policy.HOLDABLE:
         entry = held_entry(obj, reason)
         if entry is not None:
-            return held_reduce(obj, entry)
+            reduce = held_reduce(obj, entry)
+            if not is_function and _fallback_mod.held_classes is not None:
+                _fallback_mod.remember_held_class(obj, entry, reduce)
+            return reduce
     return by_value(obj)
+
 
 
 def reduce_function(func):

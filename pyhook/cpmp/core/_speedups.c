@@ -110,6 +110,13 @@ reduce_type(PyObject *cls)
         return NULL;
     }
     if (!by_reference) {
+        /* A main-module class a forked receiver holds, sent again. */
+        PyObject *held = cpmp_held_class(cls);
+
+        if (held != NULL) {
+            hits++;
+            return held;
+        }
         return PyObject_CallFunctionObjArgs(reduce_class, cls, NULL);
     }
     Py_INCREF(Py_NotImplemented);
@@ -291,6 +298,13 @@ static PyMethodDef speedups_methods[] = {
      "keeps the function it calls; whether it was found, the same in both."},
     {"lru_callee", cpmp_lru_callee, METH_O,
      "lru_callee(wrapper): the function a calibrated lru_cache wrapper calls, else None."},
+    {"set_held", cpmp_set_held, METH_VARARGS,
+     "set_held(held_classes, held_globals, (OPEN, CLOSE, BY_REFERENCE), descriptors, "
+     "value_types, (staticmethod, classmethod, property, builtin_function, function), "
+     "holdable, own): cpmp._fallback.held_classes, answered in C (_held_class.c)."},
+    {"snapshot_is", cpmp_snapshot_is_method, METH_VARARGS,
+     "snapshot_is(cls, ids): whether cls's snapshot (cpmp._fallback) is, object for "
+     "object, the one of those ids."},
     {"hits", speedups_hits, METH_NOARGS,
      "hits(): how many sends the cache answered in this process."},
     {NULL, NULL, 0, NULL},

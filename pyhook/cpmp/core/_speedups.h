@@ -34,6 +34,19 @@ int cpmp_namespace_types(PyObject *module);
 PyObject *cpmp_lru_calibrate(PyObject *module, PyObject *args);
 PyObject *cpmp_lru_callee(PyObject *module, PyObject *wrapper);
 
+/* _held_class.c: a main-module class's reference sent again (a new
+ * reference, or NULL without an error), and the methods set_held and
+ * snapshot_is. */
+PyObject *cpmp_held_class(PyObject *cls);
+PyObject *cpmp_set_held(PyObject *module, PyObject *args);
+PyObject *cpmp_snapshot_is_method(PyObject *module, PyObject *args);
+
+/* _snapshot.c: whether cls's snapshot is the one of those ids (packed
+ * pointers), and what the walk compares with (set_held's arguments). */
+int cpmp_snapshot_is(PyObject *cls, PyObject *ids);
+int cpmp_snapshot_set(PyObject *marks, PyObject *descriptors, PyObject *value_types,
+                      PyObject *kinds, PyObject *holdable, PyObject *own);
+
 /* *slot = value, a new reference, dropping the old one. */
 void cpmp_replace(PyObject **slot, PyObject *value);
 
