@@ -246,7 +246,7 @@ if __name__ == "__main__":
     assert_output "7 detect_leaks=0:verify_asan_link_order=0"
 }
 
-new_python() { # DIR VERSION: lambdas, closures, local and annotated classes under each start method
+new_python() { # DIR VERSION: lambdas, closures, local and annotated classes under each start method, threads sending at once
     local method
     opt_python "$1" "$2"
     for method in "${METHODS[@]}"; do
@@ -254,6 +254,10 @@ new_python() { # DIR VERSION: lambdas, closures, local and annotated classes und
         assert_output "[3, 6] 2 1 [2] [4]"
         PYTHONPATH="$(cloudpickle_only)" run -0 "${T[@]}" "$CPMP" run --python "$py" "$SCRIPTS/new_pythons.py" "$method"
         assert_output "[3, 6] 2 1 [2] [4]"
+    done
+    for _ in 1 2 3 4 5; do
+        PYTHONPATH="$(cloudpickle_only)" run -0 "${T[@]}" "$CPMP" exec -- "$py" "$SCRIPTS/first_sends.py"
+        assert_output "16 of 16 threads got their class back"
     done
 }
 

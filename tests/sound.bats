@@ -186,6 +186,17 @@ with mp.get_context(sys.argv[1]).Pool(1) as p:
     done
 }
 
+@test "threads sending their first local classes at once each get their own class back, under run and exec" {
+    # The first send imports cloudpickle; the others once took the half-made
+    # module. A race: ten tries each.
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/first_sends.py"
+        assert_output "16 of 16 threads got their class back"
+        run -0 "${T[@]}" "$CPMP" exec -- "$PYTHON" "$SCRIPTS/first_sends.py"
+        assert_output "16 of 16 threads got their class back"
+    done
+}
+
 @test "an instance, a subclass or an exception of a main-block class sent by value is of that very class in the worker" {
     kept classes "(True, True, True, True, 2, 2) 2 ('a',)"
 }

@@ -34,6 +34,16 @@ def import_cloudpickle():
     imports, is searched as usual)."""
     found = sys.modules.get("cloudpickle")
     if found is not None:
+        flight = _in_flight[:1]
+        if (flight and flight[0][0] != threading.get_ident()) \
+                or sys.modules.get("cloudpickle") is not found:
+            # cpmp's own import, under way in another thread (the module is
+            # in sys.modules before it runs), or just ended: wait for it to
+            # end, and look again.  Threads sending their first classes at
+            # once took the half-made module (issue 19).
+            with _importing:
+                pass
+            return import_cloudpickle()
         if getattr(getattr(found, "__spec__", None), "_initializing", False):
             # Another thread is importing it: wait for it, on its module
             # lock, as an import statement would (it is in sys.modules, so
