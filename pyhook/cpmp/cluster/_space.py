@@ -16,7 +16,7 @@ import sys
 import threading
 import uuid
 
-from . import _send
+from . import _fork, _send
 
 
 class Task:
@@ -49,7 +49,7 @@ class Space:
                 (initializer, tuple(initargs)), [("the initializer", initializer)]
                 + [("initargs[%d]" % i, a) for i, a in enumerate(initargs)])
         if method == "fork":
-            child["bindings"], child["unsent"] = _bindings()
+            child["bindings"], child["unsent"] = _fork.snapshot(_send)
         self.setup = conn.keep(pickle.dumps(_start(child)), "pool")
         self.pins = None
         if processes is not None:
@@ -92,27 +92,6 @@ def program():
     except OSError:
         pass
     return made
-
-
-_OWN = frozenset(("__builtins__", "__cached__", "__doc__", "__file__", "__loader__",
-                  "__name__", "__package__", "__spec__"))
-
-
-def _bindings():
-    """For a fork pool: what the main module binds now, each by value as
-    a forked worker holds it ({name: bytes}), and why each that cannot go
-    did not ({name: one line}), said when a task reads it (_child)."""
-    main = sys.modules.get("__main__")
-    sent, unsent = {}, {}
-    for name, value in list(getattr(main, "__dict__", {}).items()):
-        if name in _OWN:
-            continue
-        try:
-            sent[name] = _send.dumps(value)
-        except Exception as exc:
-            unsent[name] = "%s: %s" % (type(exc).__name__, str(exc).splitlines()[0]
-                                       if str(exc) else "")
-    return sent, unsent
 
 
 # --- the workers a pool keeps to ------------------------------------------------
