@@ -388,6 +388,23 @@ if __name__ == "__main__":
     same_as_python3 "$SHARED" fork-state spawn
 }
 
+@test "a fork pool's main module is the program's as a forked process has it: one object under two names, a class's and a function's state, a deleted name" {
+    same_as_python3 "$SHARED" fork-identity fork
+    assert_output - <<'OUT'
+(11, True, 20, [-1, 0], 'per item', ('k',), False)
+(12, True, 20, [-1, 0, 1], 'per item', ('k',), False)
+OUT
+}
+
+@test "pools and executors left to the garbage collector end their processes on the workers, as local ones do" {
+    cp "$SCRIPTS/cluster_process.py" prog.py
+    run -0 "${T[@]}" "$PYTHON" prog.py unclosed fork 1
+    assert_output 1
+    # their processes exit within _worker.END_GRACE (5 s) of the end
+    run -0 "${T[@]}" "$CPMP" run --quiet --cluster "$SHARED" prog.py unclosed fork 7
+    assert_output 1
+}
+
 @test "what tasks log through a module-level logging.basicConfig reaches the program's stderr, every line, in every program (issue 18, item 6)" {
     same_as_python3 "$SHARED" logging fork
     assert_output 2004

@@ -37,8 +37,37 @@ def env(_):
     return os.environ.get("CPMP_TEST_SETTING", "default")
 
 
-def times(x):
+def times(x, unit=None):
     return x * FACTOR, SETTINGS["mode"], ARGS
+
+
+class Config:
+    level = 1
+    seen = []
+
+
+CONFIG = Config()
+GONE = "bound at the top level, deleted in the main block"
+
+
+def shared(x):
+    CONFIG.level += 1
+    Config.seen.append(x)
+    return (ALIAS[0].level, ALIAS[0] is CONFIG, Config.level, list(Config.seen), times.unit,
+            times.__defaults__, "GONE" in globals())
+
+
+def pool_processes(_):
+    """How many live processes its parent has: the pools' processes."""
+    parent, n = os.getppid(), 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                state, ppid = f.read().rsplit(")", 1)[1].split()[:2]
+        except OSError:
+            continue
+        n += int(ppid) == parent and state != "Z"
+    return n
 
 
 def uses_lock(_):
@@ -124,6 +153,30 @@ def main():
                 say(pool.apply(uses_lock, (0,)))
             except Exception as exc:
                 say("%s: %s" % (type(exc).__name__, exc))
+    elif case == "fork-identity":
+        global ALIAS, GONE
+        # One object under two names, a class's and a function's own
+        # state, a name deleted: all as a forked process has them.
+        ALIAS = [CONFIG]
+        CONFIG.level = 10
+        Config.level, Config.seen = 20, [-1]
+        times.unit, times.__defaults__ = "per item", ("k",)
+        del GONE
+        with ctx.Pool(1) as pool:
+            for line in pool.map(shared, range(2), chunksize=1):
+                say(line)
+    elif case == "unclosed":
+        import concurrent.futures as cf
+        import gc
+        import time
+
+        for _ in range(4):  # left to the garbage collector
+            ctx.Pool(2).map(times, range(2))
+            cf.ProcessPoolExecutor(2, mp_context=ctx).submit(times, 1).result()
+        gc.collect()
+        time.sleep(float(sys.argv[3]))
+        with ctx.Pool(1) as pool:
+            say(pool.apply(pool_processes, (0,)))
     elif case == "logging":
         with ctx.Pool(1) as pool:
             say(sum(pool.map(log, [3, 2000, 1], chunksize=1)))

@@ -105,7 +105,9 @@ def _prepare(setup):
         sys.argv[:] = program["argv"]
         module = _main_module(program, setup.get("bindings") is not None)
         if setup.get("bindings") is not None:
-            _bind(module, setup["bindings"], setup.setdefault("unsent", {}))
+            from . import _fork
+
+            _fork.restore(module, setup["bindings"], setup.setdefault("unsent", {}))
         if setup.get("initializer") is not None:
             func, args = pickle.loads(setup["initializer"])
             func(*args)
@@ -114,24 +116,14 @@ def _prepare(setup):
     return None
 
 
-def _bind(module, bindings, unsent):
-    """What the program's main module bound when the pool was made, as a
-    forked worker has it; one that does not load here is unsent."""
-    module.__name__ = "__main__"  # as a forked worker's
-    for name, blob in bindings.items():
-        try:
-            module.__dict__[name] = pickle.loads(blob)
-        except Exception as exc:
-            unsent[name] = "it does not load on the worker: %s: %s" % (type(exc).__name__, exc)
-
-
 def _main_module(program, fork):
     """A fresh __mp_main__, also __main__, as a spawn child makes it: the
     script's source (the file need not exist here), or the module of
     ``python -m``, or nothing (-c, stdin, a notebook).  For a fork pool
-    (see _bind), as a forked worker has it: what it prints is not shown,
+    (see _fork), as a forked worker has it: what it prints is not shown,
     and it stops where it would start a process (a script without the
-    ``__main__`` guard: its pool)."""
+    ``__main__`` guard: its pool).  Then _fork restores what the
+    program's main module bound."""
     import builtins
     from types import ModuleType
 

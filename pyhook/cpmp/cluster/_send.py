@@ -58,10 +58,13 @@ def _pickler():
                         return reduced
                 return override(obj)
 
-        def dumps(obj):
+        def dumps(objects, offsets):
             buf = io.BytesIO()
             with _stash.inline():  # read on other machines
-                ClusterPickler(buf).dump(obj)
+                pickler = ClusterPickler(buf)
+                for obj in objects:
+                    offsets.append(buf.tell())
+                    pickler.dump(obj)
             return buf.getvalue()
 
         _cluster_pickler[0] = dumps
@@ -70,7 +73,16 @@ def _pickler():
 
 def dumps(obj):
     """obj, pickled for the workers."""
-    return _pickler()(obj)
+    return _pickler()((obj,), [])
+
+
+def dumps_apart(objects, offsets):
+    """objects pickled one after the other by one pickler, each loadable
+    by one unpickler after those before it, even where one of them fails
+    to load, and an object two of them hold loads as one object (_fork).
+    The offset of each goes into offsets: when one cannot be pickled, it
+    is the last (offsets[-1]) as its exception propagates."""
+    return _pickler()(objects, offsets)
 
 
 def _buffer_types():
@@ -148,7 +160,6 @@ def dumps_task(task, labelled, index=0, large=None):
     [(label, object)] of what it holds, to name the one a refusal comes
     from ("argument 2"); index: its number in a map, for other errors,
     which say where the culprit sits as they do locally (_diagnose)."""
-    dumps = _pickler()
     try:
         _collecting.large = large
         try:

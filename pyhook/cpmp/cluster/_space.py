@@ -15,8 +15,9 @@ import pickle
 import sys
 import threading
 import uuid
+import weakref
 
-from . import _send
+from . import _fork, _send
 
 
 class Task:
@@ -40,7 +41,7 @@ class Space:
                  method=None):
         if not conn.running():
             raise conn.lost("no new pool can start")
-        self.key = uuid.uuid4().hex
+        self.key, self.conn = uuid.uuid4().hex, conn
         self.lock = threading.Lock()
         self.tasks = set()
         child = {"flavour": flavour, "program": program(), "initializer": None}
@@ -49,13 +50,29 @@ class Space:
                 (initializer, tuple(initargs)), [("the initializer", initializer)]
                 + [("initargs[%d]" % i, a) for i, a in enumerate(initargs)])
         if method == "fork":
-            child["bindings"], child["unsent"] = _bindings()
+            child["bindings"], child["unsent"] = _fork.snapshot(_send)
         self.setup = conn.keep(pickle.dumps(_start(child)), "pool")
         self.pins = None
         if processes is not None:
             self.pins = pick(conn, processes) or None
             if self.pins:
                 _pin(conn, self)
+
+    def end_with(self, owner):
+        """The pool's processes end when owner (the pool or executor) is
+        collected without being closed, as a local pool's do -- from a
+        thread of their own: the collection may happen in Dask's event
+        loop, which forget() waits for."""
+        self._ending = weakref.finalize(owner, _forget_later, self.conn, self)
+
+    def end(self):
+        """The pool is done: its processes end (the first call only)."""
+        if self._ending.detach() is not None:
+            self.conn.forget(self)
+
+
+def _forget_later(conn, space):
+    threading.Thread(target=conn.forget, args=(space,), name="cpmp-forget", daemon=True).start()
 
 
 def _start(child):
@@ -92,27 +109,6 @@ def program():
     except OSError:
         pass
     return made
-
-
-_OWN = frozenset(("__builtins__", "__cached__", "__doc__", "__file__", "__loader__",
-                  "__name__", "__package__", "__spec__"))
-
-
-def _bindings():
-    """For a fork pool: what the main module binds now, each by value as
-    a forked worker holds it ({name: bytes}), and why each that cannot go
-    did not ({name: one line}), said when a task reads it (_child)."""
-    main = sys.modules.get("__main__")
-    sent, unsent = {}, {}
-    for name, value in list(getattr(main, "__dict__", {}).items()):
-        if name in _OWN:
-            continue
-        try:
-            sent[name] = _send.dumps(value)
-        except Exception as exc:
-            unsent[name] = "%s: %s" % (type(exc).__name__, str(exc).splitlines()[0]
-                                       if str(exc) else "")
-    return sent, unsent
 
 
 # --- the workers a pool keeps to ------------------------------------------------
