@@ -396,15 +396,6 @@ if __name__ == "__main__":
 OUT
 }
 
-@test "pools and executors left to the garbage collector end their processes on the workers, as local ones do" {
-    cp "$SCRIPTS/cluster_process.py" prog.py
-    run -0 "${T[@]}" "$PYTHON" prog.py unclosed fork 1
-    assert_output 1
-    # their processes exit within _worker.END_GRACE (5 s) of the end
-    run -0 "${T[@]}" "$CPMP" run --quiet --cluster "$SHARED" prog.py unclosed fork 7
-    assert_output 1
-}
-
 @test "what tasks log through a module-level logging.basicConfig reaches the program's stderr, every line, in every program (issue 18, item 6)" {
     same_as_python3 "$SHARED" logging fork
     assert_output 2004

@@ -57,19 +57,6 @@ def shared(x):
             times.__defaults__, "GONE" in globals())
 
 
-def pool_processes(_):
-    """How many live processes its parent has: the pools' processes."""
-    parent, n = os.getppid(), 0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open("/proc/%s/stat" % pid) as f:
-                state, ppid = f.read().rsplit(")", 1)[1].split()[:2]
-        except OSError:
-            continue
-        n += int(ppid) == parent and state != "Z"
-    return n
-
-
 def uses_lock(_):
     with LOCK:
         return "locked"
@@ -165,18 +152,6 @@ def main():
         with ctx.Pool(1) as pool:
             for line in pool.map(shared, range(2), chunksize=1):
                 say(line)
-    elif case == "unclosed":
-        import concurrent.futures as cf
-        import gc
-        import time
-
-        for _ in range(4):  # left to the garbage collector
-            ctx.Pool(2).map(times, range(2))
-            cf.ProcessPoolExecutor(2, mp_context=ctx).submit(times, 1).result()
-        gc.collect()
-        time.sleep(float(sys.argv[3]))
-        with ctx.Pool(1) as pool:
-            say(pool.apply(pool_processes, (0,)))
     elif case == "logging":
         with ctx.Pool(1) as pool:
             say(sum(pool.map(log, [3, 2000, 1], chunksize=1)))

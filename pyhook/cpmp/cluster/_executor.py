@@ -40,7 +40,6 @@ class ClusterExecutor(_cf_process.ProcessPoolExecutor):
         method = (mp_context or _mp_context()).get_start_method()
         self._space = _space.Space(self._conn, initializer, initargs, max_workers, "executor",
                                    method)
-        self._space.end_with(self)
 
     def submit(self, fn, /, *args, **kwargs):
         with self._shutdown_lock:
@@ -115,7 +114,7 @@ class ClusterExecutor(_cf_process.ProcessPoolExecutor):
                     self._shutdown_lock.wait()
         space, self._space = self._space, None
         if space is not None:
-            space.end()
+            self._conn.forget(space)
 
     shutdown.__doc__ = _base.Executor.shutdown.__doc__
 

@@ -80,7 +80,6 @@ class ClusterPool(_LocalPool):
         self._maxtasksperchild = maxtasksperchild
         self._space = _space.Space(self._conn, initializer, initargs, processes, "pool",
                                    self._ctx.get_start_method())
-        self._space.end_with(self)
         self._cache = {}
         self._lock = threading.Condition()
         self._outstanding = {}  # _space.Task -> (result, index, slots)
@@ -240,7 +239,7 @@ class ClusterPool(_LocalPool):
     def _forget(self):
         space, self._space = getattr(self, "_space", None), None
         if space is not None:
-            space.end()
+            self._conn.forget(space)
 
     def __del__(self, _warn=warnings.warn):
         if getattr(self, "_state", None) == RUN:

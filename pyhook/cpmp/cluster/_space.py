@@ -15,7 +15,6 @@ import pickle
 import sys
 import threading
 import uuid
-import weakref
 
 from . import _fork, _send
 
@@ -41,7 +40,7 @@ class Space:
                  method=None):
         if not conn.running():
             raise conn.lost("no new pool can start")
-        self.key, self.conn = uuid.uuid4().hex, conn
+        self.key = uuid.uuid4().hex
         self.lock = threading.Lock()
         self.tasks = set()
         child = {"flavour": flavour, "program": program(), "initializer": None}
@@ -57,22 +56,6 @@ class Space:
             self.pins = pick(conn, processes) or None
             if self.pins:
                 _pin(conn, self)
-
-    def end_with(self, owner):
-        """The pool's processes end when owner (the pool or executor) is
-        collected without being closed, as a local pool's do -- from a
-        thread of their own: the collection may happen in Dask's event
-        loop, which forget() waits for."""
-        self._ending = weakref.finalize(owner, _forget_later, self.conn, self)
-
-    def end(self):
-        """The pool is done: its processes end (the first call only)."""
-        if self._ending.detach() is not None:
-            self.conn.forget(self)
-
-
-def _forget_later(conn, space):
-    threading.Thread(target=conn.forget, args=(space,), name="cpmp-forget", daemon=True).start()
 
 
 def _start(child):
