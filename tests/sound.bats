@@ -100,6 +100,24 @@ True"
     assert_output $'11 12 11 11 False\n[1] [1, 2] [3]\n6 6 False'
 }
 
+@test "a payload loaded again (in C where the extension loads) gives its first load's module, file, globals and cells of its own" {
+    local expected="module __main__ __main__ 1
+file True
+moved /elsewhere/moved.py
+back True
+cells True 5 5
+spawn (True, '__main__', '__main__', True, (7, True), True)
+spawn-sent [(3, True), (3, True), (3, True)]"
+    run -0 "${T[@]}" "$CPMP" run "$SCRIPTS/reloaded_hits.py"
+    assert_output "$expected"
+    run -0 "${T[@]}" "$CPMP" exec -- "$PYTHON" "$SCRIPTS/reloaded_hits.py"
+    assert_output "$expected"
+    run -0 "${T[@]}" env CPMP_TEST_SLOW=1 "$CPMP" run "$SCRIPTS/reloaded_hits.py"
+    assert_output "$expected"
+    run -0 "${T[@]}" env PYTHONPATH="$(pure_python_package)" "$PYTHON" -c "import cpmp; cpmp.patch(); import runpy; runpy.run_path('$SCRIPTS/reloaded_hits.py', run_name='__main__')"
+    assert_output "$expected"
+}
+
 @test "instances, numpy arrays, named tuples and OrderedDicts reach workers that do not hold them" {
     sound fallbacks "(7, 3, 2, 1)"
 }

@@ -233,15 +233,22 @@ _modules = sys.modules
 def load_function(code_blob, rest):
     """A function sent as marshal bytes: its code, and (module, number of
     cells, state, held globals) -- see _resend.compact."""
-    if _mutation.REUSED and (code_blob, rest) in _mutation.REUSED:
-        return _mutation.REUSED[(code_blob, rest)]
     # The same payload again (imap with chunksize=1), its module's file the
-    # same: what the lines below made of it the first time (_code.built).
+    # same: what the lines below made of it the first time (_code.built),
+    # plain_function's work done here, a call fewer (a remembered cell
+    # holds an immutable value, never EMPTY_CELL).
     made = _built.get((code_blob, rest))
     if made is not None:
         module = _modules.get(made[0])
         if module is not None and getattr(module, "__file__", None) is made[2]:
-            return plain_function(made[1], module, made[0], made[3])
+            cells = made[3]
+            func = FunctionType(made[1], module_globals(module), None, None,
+                                None if cells is None else tuple(map(CellType, cells)))
+            func.__module__ = made[0]
+            return func
+    # (Nothing is remembered while a mutation is planted.)
+    if _mutation.REUSED and (code_blob, rest) in _mutation.REUSED:
+        return _mutation.REUSED[(code_blob, rest)]
     gname, ncells, state, held = marshal.loads(rest)
     # (sys.modules and the code cache looked up here first: two calls fewer
     # in every load, a tenth of its cost.)

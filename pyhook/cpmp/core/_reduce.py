@@ -17,8 +17,8 @@ from collections import OrderedDict
 from types import CellType, ClassMethodDescriptorType, CodeType, FunctionType, \
     GetSetDescriptorType, MappingProxyType, MethodType, ModuleType
 
-from . import _cloud, _code, _fallback, _held, _policy, _receive, _resend, _send, _typevar, _wire, \
-    _wrappers
+from . import _cloud, _code, _fallback, _held, _mutation, _policy, _receive, _resend, _send, \
+    _typevar, _wire, _wrappers
 
 
 def _reduce_cell(cell):
@@ -227,8 +227,6 @@ def _py_reducer_override(obj):
 
 def _load_speedups():
     """The C reducer_override, or (None, why not)."""
-    from . import _mutation
-
     if _mutation.KEEP_C_OUT:
         return None, "kept out by %s" % _mutation.KEEP_C_OUT
     try:
@@ -249,6 +247,10 @@ def _load_speedups():
         _speedups.set_held(_fallback.held_classes, vars(_held), _fallback.MARKS,
                            _fallback.DESCRIPTORS, _resend.VALUE_TYPES, _fallback.KINDS,
                            _resend.holdable, _cloud.OWN)
+    if hasattr(_speedups, "make_loader") and type(_receive.load_function) is FunctionType:
+        _receive.load_function = _speedups.make_loader(  # payloads name it there
+            _code._built, _receive._modules, _receive.module_globals, FunctionType, CellType,
+            _receive.load_function, _receive.__name__)
     global _c
     _c = _speedups
     return _speedups.reducer_override, None

@@ -305,6 +305,10 @@ static PyMethodDef speedups_methods[] = {
     {"snapshot_is", cpmp_snapshot_is_method, METH_VARARGS,
      "snapshot_is(cls, ids): whether cls's snapshot (cpmp._fallback) is, object for "
      "object, the one of those ids."},
+    {"make_loader", cpmp_make_loader, METH_VARARGS,
+     "make_loader(built, modules, module_globals, FunctionType, CellType, load_function, "
+     "module_name): cpmp._receive.load_function answering payloads cpmp._code._built "
+     "remembers in C (_load.c), the given one for the others."},
     {"hits", speedups_hits, METH_NOARGS,
      "hits(): how many sends the cache answered in this process."},
     {NULL, NULL, 0, NULL},

@@ -47,6 +47,9 @@ int cpmp_snapshot_is(PyObject *cls, PyObject *ids);
 int cpmp_snapshot_set(PyObject *marks, PyObject *descriptors, PyObject *value_types,
                       PyObject *kinds, PyObject *holdable, PyObject *own);
 
+/* _load.c: the method make_loader (cpmp._receive.load_function in C). */
+PyObject *cpmp_make_loader(PyObject *module, PyObject *args);
+
 /* *slot = value, a new reference, dropping the old one. */
 void cpmp_replace(PyObject **slot, PyObject *value);
 
