@@ -28,6 +28,7 @@ static PyObject *module_globals; /* cpmp._globals.module_globals */
 static PyObject *function_type, *cell_type;
 static PyObject *python_load;   /* the Python load_function */
 static PyObject *n_file, *n_module, *n_name, *mp_main;
+PyObject *cpmp_loader, *cpmp_loader_name;
 
 /* The globals module's own functions use: its __dict__, unless it is a
  * spawned child's re-run script (module_globals finds runpy's dict). */
@@ -163,7 +164,9 @@ cpmp_make_loader(PyObject *module, PyObject *args)
         n_module = PyUnicode_InternFromString("__module__");
         n_name = PyUnicode_InternFromString("__name__");
         mp_main = PyUnicode_InternFromString("__mp_main__");
-        if (n_file == NULL || n_module == NULL || n_name == NULL || mp_main == NULL) {
+        cpmp_loader_name = PyUnicode_InternFromString(load_def.ml_name);
+        if (n_file == NULL || n_module == NULL || n_name == NULL || mp_main == NULL
+                || cpmp_loader_name == NULL) {
             return NULL;
         }
     }
@@ -173,5 +176,8 @@ cpmp_make_loader(PyObject *module, PyObject *args)
     cpmp_replace(&function_type, f);
     cpmp_replace(&cell_type, c);
     cpmp_replace(&python_load, p);
-    return PyCFunction_NewEx(&load_def, NULL, name);
+    Py_XDECREF(cpmp_loader);
+    cpmp_loader = PyCFunction_NewEx(&load_def, NULL, name);
+    Py_XINCREF(cpmp_loader);
+    return cpmp_loader;
 }

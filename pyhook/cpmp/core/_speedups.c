@@ -162,6 +162,12 @@ speedups_reducer_override(PyObject *module, PyObject *obj)
         return PyObject_CallFunctionObjArgs(reduce_function, obj, NULL);
     } else if (PyType_Check(obj)) {
         return reduce_type(obj);
+    } else if (obj == cpmp_loader) {
+        /* _load.c's load_function, which payloads name: by reference, as
+         * the standard pickler sends a builtin, without its __reduce_ex__
+         * call (a string is the global's name to the pickler). */
+        Py_INCREF(cpmp_loader_name);
+        return cpmp_loader_name;
     } else if (PyModule_Check(obj) && !PyModule_CheckExact(obj)) {
         /* A types.ModuleType subclass made at any time (py's ApiModule). */
         return PyObject_CallFunctionObjArgs(reduce_module, obj, NULL);

@@ -49,6 +49,8 @@ int cpmp_snapshot_set(PyObject *marks, PyObject *descriptors, PyObject *value_ty
 
 /* _load.c: the method make_loader (cpmp._receive.load_function in C). */
 PyObject *cpmp_make_loader(PyObject *module, PyObject *args);
+extern PyObject *cpmp_loader; /* the one make_loader made last, or NULL */
+extern PyObject *cpmp_loader_name; /* its __name__, once cpmp_loader is set */
 
 /* *slot = value, a new reference, dropping the old one. */
 void cpmp_replace(PyObject **slot, PyObject *value);
