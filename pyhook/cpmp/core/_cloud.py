@@ -73,6 +73,18 @@ def _import_cloudpickle():
     spec = importlib.machinery.PathFinder.find_spec("cloudpickle", path)
     if spec is None:
         raise ModuleNotFoundError("No module named 'cloudpickle'", name="cloudpickle")
+    bootstrap = sys.modules.get("_frozen_importlib")
+    locked = getattr(bootstrap, "_ModuleLockManager", None)
+    load = getattr(bootstrap, "_load_unlocked", None)
+    if locked is not None and load is not None:
+        # As an import statement loads it: under the module's import lock,
+        # marked as initializing, so that the program's own `import
+        # cloudpickle` in another thread waits for this one, instead of
+        # running cloudpickle a second time beside it (two copies; on 3.14t
+        # a _DeadlockError between cloudpickle's own submodules).
+        with locked("cloudpickle"):
+            found = sys.modules.get("cloudpickle")
+            return found if found is not None else load(spec)
     module = importlib.util.module_from_spec(spec)
     sys.modules["cloudpickle"] = module
     try:
