@@ -232,12 +232,14 @@ TRACER = _Tracer(target())
 
 def traced(reducer_override):
     """reducer_override, reporting each object it sends by value (not a
-    definition sent as a reference to the one a forked worker holds)."""
+    definition sent as a reference to the one a forked worker holds, nor
+    one answered by its name: _load.c's load_function)."""
     from ..core._receive import load_held
 
     def traced_reducer_override(obj):
         reduce = reducer_override(obj)
-        if reduce is not NotImplemented and reduce[0] is not load_held and not TRACER.busy:
+        if reduce is not NotImplemented and type(reduce) is not str \
+                and reduce[0] is not load_held and not TRACER.busy:
             TRACER.record(obj, reduce)
         return reduce
 
